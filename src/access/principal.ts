@@ -1,0 +1,18 @@
+import type { Mode } from './modes'
+
+/** What limits a key carries; an empty list means "not limited in this dimension". */
+export interface KeyLimits {
+  limited_to_apps: readonly string[]
+  limited_to_orgs: readonly string[]
+}
+
+/** The authenticated caller: the key used, and its user's role in each org. */
+export interface Principal {
+  keyId: number
+  userId: string
+  mode: Mode
+  limits: KeyLimits
+  expiresAt: string | null
+  /** org id → the user's role there. */
+  memberships: ReadonlyMap<string, Mode>
+}

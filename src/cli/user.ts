@@ -1,0 +1,40 @@
+import { ConfigError, resolveDir } from '../config'
+import { closeDatabase } from '../db/database'
+import { createUser } from '../modules/user/service'
+import { parseFlags, type Command } from './args'
+import { openCore } from './open'
+
+const help = `Usage: codepushgo user create --email EMAIL [--name NAME] [--org ORG_NAME] [--dir DIR]
+
+Creates a user, an org they own (role "all") and an \`all\` API key, and prints them as JSON
+on stdout. The full key is shown only this once.
+
+Options:
+  --email EMAIL     the user's email (unique, case-insensitive)
+  --name NAME       display name (default: the part of the email before @)
+  --org ORG_NAME    name of the user's org (default: "<name>'s organization")
+  --dir DIR         data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
+  -h, --help        show this help
+`
+
+export const user: Command = {
+  help,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      org: { type: 'string' },
+      dir: { type: 'string' },
+    })
+    if (positionals[0] !== 'create') throw new ConfigError(`unknown user command "${positionals[0] ?? ''}": try "codepushgo user --help"`)
+    if (!values.email) throw new ConfigError('user create needs --email EMAIL')
+    const core = openCore(resolveDir(values.dir))
+    try {
+      const result = createUser(core, { email: values.email, name: values.name, orgName: values.org })
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+      return 0
+    } finally {
+      closeDatabase(core.store.db)
+    }
+  },
+}

@@ -1,0 +1,43 @@
+import { Database } from 'bun:sqlite'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+export type { Database }
+
+/** The database file inside a data directory. */
+export const DATABASE_FILE = 'codepushgo.db'
+
+/**
+ * Opens (creating if needed) the database with the pragmas of SPEC §9: WAL so readers never
+ * block the writer, a busy timeout so concurrent writers wait instead of failing, foreign keys
+ * on, and synchronous=NORMAL (durable across process crashes in WAL mode).
+ * `dir` null opens a private in-memory database (tests).
+ */
+export function openDatabase(dir: string | null): Database {
+  let db: Database
+  if (dir === null) {
+    db = new Database(':memory:', { strict: true })
+  } else {
+    mkdirSync(dir, { recursive: true })
+    db = new Database(join(dir, DATABASE_FILE), { create: true, strict: true })
+    db.run('PRAGMA journal_mode = WAL')
+  }
+  db.run('PRAGMA busy_timeout = 5000')
+  db.run('PRAGMA foreign_keys = ON')
+  db.run('PRAGMA synchronous = NORMAL')
+  return db
+}
+
+/** Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front. */
+export function inTransaction<T>(db: Database, fn: () => T): T {
+  return db.transaction(fn).immediate()
+}
+
+/** Flushes the WAL into the main file and closes; used at shutdown. */
+export function closeDatabase(db: Database): void {
+  try {
+    db.run('PRAGMA wal_checkpoint(TRUNCATE)')
+  } finally {
+    db.close()
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The numbered migrations, embedded in the binary as text. Append-only: a shipped file is
+ * never edited; a change to the schema is a new file added at the end of this list.
+ */
+import init from '../../migrations/0001_init.sql' with { type: 'text' }
+
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '0001_init', sql: init }]

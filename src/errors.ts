@@ -1,0 +1,75 @@
+/**
+ * The error catalogue of SPEC §8. Every failure a client can see is an AppError: it knows its
+ * status, its stable `code` and its message, and renders the documented envelope
+ * `{"error", "status": "KO", "code"}`. Services throw these; the HTTP layer only renders them.
+ */
+export type ErrorCode =
+  | 'invalid_mode'
+  | 'validation_error'
+  | 'invalid_json'
+  | 'invalid_id'
+  | 'invalid_limited_to_apps'
+  | 'invalid_limited_to_orgs'
+  | 'invalid_expires_at'
+  | 'missing_api_key'
+  | 'invalid_api_key'
+  | 'api_key_disabled'
+  | 'api_key_expired'
+  | 'insufficient_permissions'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'rate_limited'
+  | 'internal_error'
+
+/** The body of every error response. */
+export interface ErrorBody {
+  error: string
+  status: 'KO'
+  code: ErrorCode
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+    this.name = 'AppError'
+  }
+
+  get body(): ErrorBody {
+    return { error: this.message, status: 'KO', code: this.code }
+  }
+
+  toResponse(): Response {
+    return Response.json(this.body, { status: this.status, headers: this.headers })
+  }
+}
+
+/** The documentation's messages, verbatim. */
+export const MESSAGES = {
+  invalidMode: 'Invalid mode specified. Must be one of: read, write, upload, all',
+  keyNotFound: 'API key not found',
+  manageKeysDenied: 'Insufficient permissions to manage API keys',
+} as const
+
+export const invalidMode = () => new AppError(400, 'invalid_mode', MESSAGES.invalidMode)
+export const validationError = (message: string) => new AppError(400, 'validation_error', message)
+export const invalidJson = () => new AppError(400, 'invalid_json', 'Request body is not valid JSON')
+export const invalidId = () => new AppError(400, 'invalid_id', 'API key id must be a positive integer')
+export const invalidExpiresAt = (why = 'expires_at must be a future ISO 8601 date') =>
+  new AppError(400, 'invalid_expires_at', why)
+export const missingApiKey = () => new AppError(401, 'missing_api_key', 'Missing API key: send it in the authorization header')
+/** One message for malformed, unknown and deleted keys, so the answer is no oracle. */
+export const invalidApiKey = () => new AppError(401, 'invalid_api_key', 'Invalid API key')
+export const apiKeyDisabled = () => new AppError(401, 'api_key_disabled', 'API key is disabled')
+export const apiKeyExpired = () => new AppError(401, 'api_key_expired', 'API key has expired')
+export const forbidden = (message: string = MESSAGES.manageKeysDenied) =>
+  new AppError(403, 'insufficient_permissions', message)
+export const notFound = (message: string = MESSAGES.keyNotFound) => new AppError(404, 'not_found', message)
+export const conflict = (message: string) => new AppError(409, 'conflict', message)
+export const payloadTooLarge = () => new AppError(413, 'payload_too_large', 'Request body exceeds 64 KiB')
+export const internalError = () => new AppError(500, 'internal_error', 'Internal server error')

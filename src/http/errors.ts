@@ -1,0 +1,39 @@
+/**
+ * Maps everything that can go wrong in a request to the one error envelope. Input problems
+ * become 4xx with a code; anything else is a 500 whose details go to the log only.
+ */
+import { Elysia, ValidationError } from 'elysia'
+import { AppError, internalError, invalidJson, invalidMode, validationError } from '../errors'
+import type { Logger } from './logger'
+
+/** The first failing field of a TypeBox validation error, named in the message. */
+function describeValidation(error: ValidationError): AppError {
+  const first = error.all[0] as { path?: string; message?: string } | undefined
+  const path = first?.path ?? ''
+  if (path === '/mode') return invalidMode()
+  const field = path.replace(/^\//, '').replaceAll('/', '.') || error.type
+  return validationError(`Invalid ${error.type} field '${field}': ${first?.message ?? 'is invalid'}`)
+}
+
+/** The AppError for any error Elysia hands to `onError`, or null for an unexpected one. */
+export function toAppError(code: string | number, error: unknown): AppError | null {
+  if (error instanceof AppError) return error
+  if (error instanceof ValidationError) return describeValidation(error)
+  if (code === 'PARSE') return invalidJson()
+  if (code === 'NOT_FOUND') return new AppError(404, 'not_found', 'Route not found')
+  return null
+}
+
+/** Renders every error as the envelope; logs the unexpected ones (and only those) in full. */
+export function errorHandler(log: Logger) {
+  return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
+    let known = toAppError(code, error)
+    if (!known) {
+      log.error({ msg: 'unhandled error', method: request.method, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })
+      known = internalError()
+    }
+    // Set the status on the context too, so the request log sees it.
+    set.status = known.status
+    return known.toResponse()
+  })
+}

@@ -1,0 +1,58 @@
+/**
+ * The OpenAPI document (`/swagger/json`) and the Swagger UI page (`/swagger`). The UI's
+ * JavaScript and CSS are embedded in the binary and served from `/swagger/assets/`, so the
+ * page works with the network off.
+ */
+import { openapi } from '@elysiajs/openapi'
+import { Elysia } from 'elysia'
+import bundlePath from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
+import cssPath from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
+import { KEY_PATTERN } from '../access/key-format'
+
+const ASSETS = '/swagger/assets'
+
+function asset(path: string, type: string) {
+  const file = Bun.file(path)
+  return () => new Response(file, { headers: { 'content-type': type, 'cache-control': 'public, max-age=86400' } })
+}
+
+export function openapiPlugin(version: string) {
+  return new Elysia({ name: 'openapi' })
+    .get(`${ASSETS}/swagger-ui-bundle.js`, asset(bundlePath, 'text/javascript; charset=utf-8'), { detail: { hide: true } })
+    .get(`${ASSETS}/swagger-ui.css`, asset(cssPath, 'text/css; charset=utf-8'), { detail: { hide: true } })
+    .use(
+      openapi({
+        path: '/swagger',
+        specPath: '/swagger/json',
+        provider: 'swagger-ui',
+        swagger: {
+          cdn: `${ASSETS}/swagger-ui-bundle.js`,
+          theme: `${ASSETS}/swagger-ui.css`,
+          // An absolute spec URL, so `/swagger/` (trailing slash) finds it too.
+          url: '/swagger/json',
+          persistAuthorization: true,
+        } as Record<string, unknown>,
+        exclude: { paths: [/^\/swagger/] },
+        documentation: {
+          info: {
+            title: 'CodePushGo API keys',
+            version,
+            description:
+              'Self-hosted CodePushGo API key service. Authenticate with `authorization: <key>` ' +
+              `(or \`Bearer <key>\`). Keys match \`${KEY_PATTERN.source}\`. Errors are ` +
+              '`{"error", "status": "KO", "code"}`.',
+          },
+          tags: [
+            { name: 'API keys', description: 'Create, list and revoke API keys (needs an `all` key).' },
+            { name: 'Operations', description: 'Health and operations.' },
+          ],
+          components: {
+            securitySchemes: {
+              apiKey: { type: 'apiKey', in: 'header', name: 'authorization', description: 'Your API key.' },
+            },
+          },
+          security: [{ apiKey: [] }],
+        },
+      }),
+    )
+}

@@ -1,0 +1,24 @@
+/** Schemas shared by every module: the error envelope and common field shapes. */
+import { t } from 'elysia'
+import { MODES } from '../access/modes'
+
+// A union of literals rather than t.UnionEnum: UnionEnum carries a default (its first value),
+// which Elysia would fill in for an omitted optional query parameter.
+export const ModeSchema = t.Union(
+  [t.Literal(MODES[0]), t.Literal(MODES[1]), t.Literal(MODES[2]), t.Literal(MODES[3])],
+  { description: 'Key mode (and member role), stepped: read < upload < write < all.', examples: ['read'] },
+)
+
+export const ErrorSchema = t.Object(
+  {
+    error: t.String({ description: 'Human-readable message.' }),
+    status: t.Literal('KO'),
+    code: t.String({ description: 'Stable machine-readable code (SPEC §8).' }),
+  },
+  { description: 'Every error has this shape.' },
+)
+
+/** An error response schema with a documented example, for OpenAPI. */
+export function errorResponse(description: string, error: string, code: string) {
+  return t.Object(ErrorSchema.properties, { description, examples: [{ error, status: 'KO', code }] })
+}

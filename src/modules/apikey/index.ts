@@ -1,0 +1,108 @@
+/** The API key endpoints: GET/POST/DELETE `/apikey/` exactly as documented. */
+import { Elysia } from 'elysia'
+import { authPlugin } from '../../access/auth-plugin'
+import type { Core } from '../../core'
+import { invalidId } from '../../errors'
+import {
+  ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, Deleted, errors,
+} from './model'
+import { createApiKey, deleteApiKey, listApiKeys } from './service'
+
+/** A key id from the path: a positive integer, else 400 `invalid_id`. */
+export function parseKeyId(raw: string): number {
+  const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(id)) throw invalidId()
+  return id
+}
+
+/**
+ * POST accepts its fields as query parameters too (the documentation calls them so). Arrays
+ * come repeated or comma-separated. Fields in the JSON body win over the query.
+ */
+function createInputFromQuery(url: string): Record<string, unknown> {
+  const params = new URL(url).searchParams
+  const input: Record<string, unknown> = {}
+  for (const field of ['name', 'mode', 'expires_at'] as const) {
+    const value = params.get(field)
+    if (value !== null) input[field] = value
+  }
+  for (const field of ['limited_to_apps', 'limited_to_orgs'] as const) {
+    if (!params.has(field)) continue
+    input[field] = params.getAll(field).flatMap((value) => value.split(',')).map((id) => id.trim()).filter(Boolean)
+  }
+  return input
+}
+
+/** The body with the query's fields under it (body wins); a non-object body is left to validation. */
+function withQueryFields(url: string, body: unknown): unknown {
+  if (body === null || body === undefined) return createInputFromQuery(url)
+  if (typeof body === 'object' && !Array.isArray(body)) return { ...createInputFromQuery(url), ...body }
+  return body
+}
+
+const tags = ['API keys']
+
+export function apikeyModule(core: Core) {
+  return new Elysia({ prefix: '/apikey' })
+    .use(authPlugin(core))
+    .get('/', ({ principal, query }) => ({ data: listApiKeys(core, principal, query) }), {
+      access: 'manage-keys',
+      query: ApiKeyListQuery,
+      response: { 200: ApiKeyList, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.forbidden },
+      detail: {
+        tags,
+        summary: 'List API keys',
+        description:
+          'Retrieve all API keys associated with your account that the calling key can reach, newest first. ' +
+          'Keys are masked (`ak_XXXXX...`). Needs an `all` key.',
+      },
+    })
+    .post(
+      '/',
+      ({ principal, actor, body, status }) => status(201, { apikey: createApiKey(core, principal, actor, body) }),
+      {
+        access: 'manage-keys',
+        body: ApiKeyCreate,
+        query: ApiKeyCreateQuery,
+        // An arrow function: Elysia's source analysis (Sucrose) misreads the minified method form.
+        transform: (ctx) => {
+          ctx.body = withQueryFields(ctx.request.url, ctx.body) as typeof ctx.body
+        },
+        response: {
+          201: ApiKeyCreated,
+          400: errors.invalidMode,
+          401: errors.unauthorized,
+          403: errors.forbidden,
+          409: errors.conflict,
+          413: errors.tooLarge,
+        },
+        detail: {
+          tags,
+          summary: 'Create an API key',
+          description:
+            'Create a new API key. The response carries the full key, once: store it now, it is never shown again. ' +
+            'The fields may also be sent as query parameters (body wins). A limited calling key can only create keys ' +
+            'within its own limits; omitted limits inherit the caller\'s. Needs an `all` key.',
+        },
+      },
+    )
+    .delete(
+      '/:id',
+      ({ principal, actor, params }) => {
+        deleteApiKey(core, principal, actor, parseKeyId(params.id))
+        return { success: true as const }
+      },
+      {
+        access: 'manage-keys',
+        params: ApiKeyIdParams,
+        response: { 200: Deleted, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound },
+        detail: {
+          tags,
+          summary: 'Delete an API key',
+          description:
+            'Delete an existing API key, revoking it at once. `id` is the numeric id, not the key string. ' +
+            'A key may delete itself. Keys outside the calling key\'s reach answer 404. Needs an `all` key.',
+        },
+      },
+    )
+}

@@ -1,0 +1,128 @@
+/** TypeBox schemas of the API key endpoints: validation, types and OpenAPI from one source. */
+import { t, type Static } from 'elysia'
+import { MESSAGES } from '../../errors'
+import { errorResponse, ModeSchema } from '../../http/schemas'
+
+export const MAX_LIMIT_ENTRIES = 100
+export const MAX_NAME_LENGTH = 100
+
+const Timestamp = t.String({ format: 'date-time', description: 'ISO 8601 UTC.', examples: ['2024-01-01T00:00:00.000Z'] })
+const IdList = (what: string) =>
+  t.Array(t.String({ minLength: 1, maxLength: 128 }), {
+    maxItems: MAX_LIMIT_ENTRIES,
+    description: `Limit the key to these ${what} (at most ${MAX_LIMIT_ENTRIES}; duplicates are removed). Empty: not limited.`,
+  })
+
+export const ApiKey = t.Object(
+  {
+    id: t.Integer({ description: 'Numeric id, used in /apikey/:id/.', examples: [1] }),
+    key: t.String({
+      description: 'Masked (`ak_XXXXX...`) everywhere except the response that creates the key, which carries it whole, once.',
+      examples: ['ak_7Fq2x...'],
+    }),
+    mode: ModeSchema,
+    name: t.String({ examples: ['CI/CD Read Key'] }),
+    user_id: t.String({ examples: ['usr_3k9d0a1b2c3d4e5f'] }),
+    created_at: t.Union([Timestamp, t.Null()]),
+    updated_at: t.Union([Timestamp, t.Null()]),
+    limited_to_apps: t.Array(t.String(), { examples: [['com.demo.app']] }),
+    limited_to_orgs: t.Array(t.String(), { examples: [[]] }),
+    expires_at: t.Union([Timestamp, t.Null()], { description: 'After this instant the key is refused (401 api_key_expired).' }),
+    enabled: t.Boolean(),
+    last_used_at: t.Union([Timestamp, t.Null()]),
+  },
+  { description: 'An API key.' },
+)
+export type ApiKeyView = Static<typeof ApiKey>
+
+const createFields = {
+  name: t.String({
+    description: `1–${MAX_NAME_LENGTH} characters after trimming, no control characters.`,
+    examples: ['Limited Read Key'],
+  }),
+  mode: ModeSchema,
+  limited_to_apps: t.Optional(IdList('app ids')),
+  limited_to_orgs: t.Optional(IdList('org ids')),
+  expires_at: t.Optional(
+    t.Union([t.String(), t.Null()], {
+      description: 'Future ISO 8601 instant. Omitted: never expires, or the calling key\'s expiry if it has one.',
+    }),
+  ),
+}
+
+export const ApiKeyCreate = t.Object(createFields, {
+  additionalProperties: false,
+  examples: [{ name: 'Limited Read Key', mode: 'read', limited_to_apps: ['com.demo.app'] }],
+})
+export type ApiKeyCreateInput = Static<typeof ApiKeyCreate>
+
+/** The same fields as query parameters; arrays as repeated or comma-separated values. */
+export const ApiKeyCreateQuery = t.Object({
+  name: t.Optional(t.String()),
+  mode: t.Optional(t.String()),
+  limited_to_apps: t.Optional(t.String({ description: 'Comma-separated, or repeat the parameter.' })),
+  limited_to_orgs: t.Optional(t.String({ description: 'Comma-separated, or repeat the parameter.' })),
+  expires_at: t.Optional(t.String()),
+})
+
+export const ApiKeyListQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Page size, 1–1000.' })),
+  page: t.Optional(t.Integer({ minimum: 0, default: 0, description: '0-based page number.' })),
+  mode: t.Optional(ModeSchema),
+  app_id: t.Optional(t.String({ description: 'Only keys limited to this app.' })),
+  org_id: t.Optional(t.String({ description: 'Only keys limited to this org.' })),
+})
+export type ApiKeyListFilters = Static<typeof ApiKeyListQuery>
+
+export const ApiKeyIdParams = t.Object({
+  id: t.String({ description: 'The numeric id of the key (not the key itself).', examples: ['1'] }),
+})
+
+export const ApiKeyList = t.Object(
+  { data: t.Array(ApiKey) },
+  {
+    examples: [
+      {
+        data: [
+          {
+            id: 1, key: 'ak_123...', mode: 'read', name: 'CI/CD Read Key',
+            created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z', user_id: 'user_123',
+            limited_to_apps: [], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null,
+          },
+          {
+            id: 2, key: 'ak_456...', mode: 'upload', name: 'Deploy Bot',
+            created_at: '2024-01-02T00:00:00Z', updated_at: '2024-01-02T00:00:00Z', user_id: 'user_123',
+            limited_to_apps: ['com.demo.app'], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null,
+          },
+        ],
+      },
+    ],
+  },
+)
+
+export const ApiKeyCreated = t.Object(
+  { apikey: ApiKey },
+  {
+    examples: [
+      {
+        apikey: {
+          id: 3, key: 'ak_789...', mode: 'read', name: 'Limited Read Key',
+          created_at: '2024-02-12T00:00:00Z', updated_at: '2024-02-12T00:00:00Z', user_id: 'user_123',
+          limited_to_apps: ['com.demo.app'], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null,
+        },
+      },
+    ],
+  },
+)
+
+export const Deleted = t.Object({ success: t.Literal(true) }, { examples: [{ success: true }] })
+
+export const errors = {
+  invalidMode: errorResponse('Invalid input (here: an unknown mode).', MESSAGES.invalidMode, 'invalid_mode'),
+  unauthorized: errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key'),
+  forbidden: errorResponse('The key is not an `all` key, or asks for more than it has.', MESSAGES.manageKeysDenied, 'insufficient_permissions'),
+  notFound: errorResponse('No such key within the caller\'s reach.', MESSAGES.keyNotFound, 'not_found'),
+  conflict: errorResponse('The user already has 1000 keys.', 'Too many API keys: at most 1000 per user', 'conflict'),
+  tooLarge: errorResponse('Body over 64 KiB.', 'Request body exceeds 64 KiB', 'payload_too_large'),
+  invalidId: errorResponse('The id is not a positive integer.', 'API key id must be a positive integer', 'invalid_id'),
+}

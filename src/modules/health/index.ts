@@ -1,0 +1,28 @@
+/** GET /health: liveness and database check, for load balancers and Docker's HEALTHCHECK. */
+import { Elysia, t } from 'elysia'
+import type { Core } from '../../core'
+
+const Health = t.Object({
+  status: t.Union([t.Literal('ok'), t.Literal('error')]),
+  version: t.String(),
+  db: t.Union([t.Literal('ok'), t.Literal('error')]),
+})
+
+export function healthModule(core: Core, version: string) {
+  const ping = core.store.db.prepare('SELECT 1')
+  return new Elysia().get(
+    '/health',
+    ({ status }) => {
+      try {
+        ping.get()
+        return { status: 'ok' as const, version, db: 'ok' as const }
+      } catch {
+        return status(503, { status: 'error' as const, version, db: 'error' as const })
+      }
+    },
+    {
+      response: { 200: Health, 503: Health },
+      detail: { tags: ['Operations'], summary: 'Health check', description: 'No authentication. 503 when the database is unusable.' },
+    },
+  )
+}

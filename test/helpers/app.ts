@@ -1,0 +1,49 @@
+/** A fresh in-memory server for each test: app, core, captured logs and request helpers. */
+import { createApp } from '../../src/app'
+import type { Clock } from '../../src/clock'
+import type { Core } from '../../src/core'
+import { openDatabase } from '../../src/db/database'
+import { migrate } from '../../src/db/migrate'
+import { jsonLogger } from '../../src/http/logger'
+import { createStore } from '../../src/store'
+
+/** A clock tests move by hand. */
+export function manualClock(start = '2026-01-01T00:00:00.000Z') {
+  let now = new Date(start).getTime()
+  return {
+    now: () => new Date(now),
+    advance(ms: number) {
+      now += ms
+    },
+  } satisfies Clock & { advance(ms: number): void }
+}
+
+export function testServer() {
+  const db = openDatabase(null)
+  migrate(db)
+  const clock = manualClock()
+  const logs: string[] = []
+  const core: Core = { store: createStore(db), clock }
+  const app = createApp({ ...core, log: jsonLogger((line) => logs.push(line)), version: 'test' })
+
+  /** Sends a request; `body` objects are sent as JSON, strings as they are. */
+  async function request(method: string, path: string, options: { key?: string | null; body?: unknown; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...options.headers }
+    if (options.key) headers.authorization = options.key
+    let body: string | undefined
+    if (options.body !== undefined) {
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
+      headers['content-type'] ??= 'application/json'
+    }
+    const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
+    const text = await response.text()
+    let json: any
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+    return { status: response.status, headers: response.headers, text, json }
+  }
+  return { db, core, clock, app, logs, request }
+}
