@@ -19,7 +19,8 @@ function describeValidation(error: ValidationError): AppError {
 export function toAppError(code: string | number, error: unknown): AppError | null {
   if (error instanceof AppError) return error
   if (error instanceof ValidationError) return describeValidation(error)
-  if (code === 'PARSE') return invalidJson()
+  // Elysia wraps what a body parser throws; ours throws AppErrors (413, invalid JSON).
+  if (code === 'PARSE') return (error as Error).cause instanceof AppError ? ((error as Error).cause as AppError) : invalidJson()
   if (code === 'NOT_FOUND') return new AppError(404, 'not_found', 'Route not found')
   return null
 }

@@ -37,6 +37,8 @@ export function testServer() {
     }
     const response = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
     const text = await response.text()
+    // Elysia runs after-response hooks (the request log) once the response is out.
+    await new Promise((resolve) => setImmediate(resolve))
     let json: any
     try {
       json = JSON.parse(text)

@@ -63,6 +63,8 @@ export function apikeyModule(core: Core) {
       {
         access: 'manage-keys',
         body: ApiKeyCreate,
+        // Documents the body as JSON in OpenAPI; the global 64 KiB JSON parser runs first and decides.
+        parse: 'application/json',
         query: ApiKeyCreateQuery,
         // An arrow function: Elysia's source analysis (Sucrose) misreads the minified method form.
         transform: (ctx) => {

@@ -9,12 +9,12 @@ const Health = t.Object({
 })
 
 export function healthModule(core: Core, version: string) {
-  const ping = core.store.db.prepare('SELECT 1')
   return new Elysia().get(
     '/health',
     ({ status }) => {
       try {
-        ping.get()
+        // db.query, not a statement prepared once: a held statement keeps answering after close.
+        core.store.db.query('SELECT 1 FROM users LIMIT 1').get()
         return { status: 'ok' as const, version, db: 'ok' as const }
       } catch {
         return status(503, { status: 'error' as const, version, db: 'error' as const })

@@ -1,0 +1,86 @@
+/** The access model (SPEC §6) as a function: every rule, allow and deny. */
+import { describe, expect, test } from 'bun:test'
+import type { Mode } from '../src/access/modes'
+import { authorize, isAllowed, withinReach, type Need } from '../src/access/policy'
+import type { Principal } from '../src/access/principal'
+import { AppError } from '../src/errors'
+
+function principal(mode: Mode, limits: { apps?: string[]; orgs?: string[] } = {}, roles: Record<string, Mode> = { o1: 'all', o2: 'all' }): Principal {
+  return {
+    keyId: 1, userId: 'usr_a', mode, expiresAt: null,
+    limits: { limited_to_apps: limits.apps ?? [], limited_to_orgs: limits.orgs ?? [] },
+    memberships: new Map(Object.entries(roles)),
+  }
+}
+
+/** 'allow', or the status authorize throws. */
+function decide(p: Principal, need: Need): 'allow' | number {
+  try {
+    authorize(p, need)
+    return 'allow'
+  } catch (error) {
+    return (error as AppError).status
+  }
+}
+
+describe('authorize', () => {
+  test.each([
+    ['read', 'read', 'allow'], ['read', 'upload', 403], ['upload', 'upload', 'allow'], ['upload', 'write', 403],
+    ['write', 'write', 'allow'], ['write', 'all', 403], ['all', 'all', 'allow'], ['all', 'read', 'allow'],
+  ] as const)('rule 2: a %s key, needing %s → %p', (held, needed, expected) => {
+    expect(decide(principal(held), { mode: needed, on: 'org', orgId: 'o1' })).toBe(expected)
+    expect(decide(principal(held), { mode: needed, on: 'any' })).toBe(expected)
+  })
+
+  test('key management needs all', () => {
+    expect(decide(principal('write'), { mode: 'all', on: 'keys' })).toBe(403)
+    expect(decide(principal('all', { apps: ['a1'] }), { mode: 'all', on: 'keys' })).toBe('allow')
+  })
+
+  test.each([
+    // [key limits, need, expected]
+    [{}, { on: 'org', orgId: 'o1' }, 'allow'],
+    [{ orgs: ['o1'] }, { on: 'org', orgId: 'o1' }, 'allow'],
+    [{ orgs: ['o1'] }, { on: 'org', orgId: 'o2' }, 404], // rule 3
+    [{}, { on: 'org', orgId: 'o9' }, 404], // not a member
+    [{ apps: ['a1'] }, { on: 'org', orgId: 'o1' }, 403], // rule 4: nothing org-level
+    [{ apps: ['a1'] }, { on: 'app', orgId: 'o1', appId: 'a1' }, 'allow'],
+    [{ apps: ['a1'] }, { on: 'app', orgId: 'o1', appId: 'a2' }, 404], // rule 4
+    [{ orgs: ['o2'] }, { on: 'app', orgId: 'o1', appId: 'a1' }, 404], // rule 3 on an app
+  ] as const)('rules 3-4: limits %j, %j → %p', (limits, need, expected) => {
+    expect(decide(principal('all', limits as { apps?: string[]; orgs?: string[] }), { mode: 'read', ...need } as Need)).toBe(expected)
+  })
+
+  test('rule 5: a key never exceeds its user\'s role in the org', () => {
+    const p = principal('all', {}, { o1: 'upload' })
+    expect(decide(p, { mode: 'upload', on: 'org', orgId: 'o1' })).toBe('allow')
+    expect(decide(p, { mode: 'write', on: 'org', orgId: 'o1' })).toBe(403)
+    expect(decide(p, { mode: 'read', on: 'app', orgId: 'o1', appId: 'a1' })).toBe('allow')
+  })
+
+  test('a key of another user is 404, whatever it looks like', () => {
+    const key = { user_id: 'usr_b', limited_to_apps: [], limited_to_orgs: [] }
+    expect(decide(principal('all'), { mode: 'all', on: 'key', key })).toBe(404)
+    expect(decide(principal('all'), { mode: 'all', on: 'key', key: { ...key, user_id: 'usr_a' } })).toBe('allow')
+  })
+
+  test('isAllowed mirrors authorize', () => {
+    expect(isAllowed(principal('read'), { mode: 'all', on: 'keys' })).toBe(false)
+    expect(isAllowed(principal('all'), { mode: 'all', on: 'keys' })).toBe(true)
+  })
+})
+
+describe('withinReach (attenuation)', () => {
+  const L = (apps: string[], orgs: string[]) => ({ limited_to_apps: apps, limited_to_orgs: orgs })
+  test.each([
+    [L([], []), L([], []), true],
+    [L([], []), L(['a'], ['o']), true],
+    [L(['a'], []), L(['a'], []), true],
+    [L(['a', 'b'], []), L(['b'], ['o']), true],
+    [L(['a'], []), L([], []), false], // unlimited is wider
+    [L(['a'], []), L(['a', 'b'], []), false],
+    [L([], ['o']), L(['a'], []), false], // limited in apps only, but the caller is org-limited
+    [L([], ['o']), L([], ['o']), true],
+    [L([], ['o']), L([], ['o', 'p']), false],
+  ])('caller %j, target %j → %p', (caller, target, expected) => expect(withinReach(caller, target)).toBe(expected))
+})

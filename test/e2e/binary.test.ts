@@ -1,0 +1,341 @@
+/**
+ * End-to-end tests of the compiled binary (dist/codepushgo) over real HTTP and its CLI:
+ * what a self-hoster actually runs. `npm test` builds the binary first.
+ */
+import { Database } from 'bun:sqlite'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import pkg from '../../package.json'
+import { BINARY, runCli, startServer, tempDir, type RunningServer } from '../helpers/binary'
+
+if (!existsSync(BINARY)) {
+  throw new Error(`${BINARY} is missing: run \`npm run build\` first (\`npm test\` builds it for you)`)
+}
+
+const KEY = /^ak_[0-9A-Za-z]{36}$/
+const ANY_KEY = /ak_[0-9A-Za-z]{36}/g
+const MASKED = /^ak_[0-9A-Za-z]{5}\.\.\.$/
+const SHA256_HEX = /[0-9a-f]{64}/
+const STACK_FRAME = '    at '
+
+// ---- helpers -------------------------------------------------------------------------------
+
+const dirs: string[] = []
+const servers: RunningServer[] = []
+
+function freshDir(): string {
+  const dir = tempDir('codepushgo-e2e-')
+  dirs.push(dir)
+  return dir
+}
+
+/** Every server goes through here, so a failing test never leaves one running. */
+async function serve(dir: string): Promise<RunningServer> {
+  const server = await startServer(dir)
+  servers.push(server)
+  return server
+}
+
+afterAll(() => {
+  for (const server of servers) if (server.process.exitCode === null) server.process.kill('SIGKILL')
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+/** One HTTP request; `auth` is the raw authorization header value (so `Bearer …` can be tested). */
+async function call(server: RunningServer, method: string, path: string, auth?: string, body?: unknown) {
+  const headers: Record<string, string> = {}
+  if (auth !== undefined) headers.authorization = auth
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const response = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await response.text()
+  return { status: response.status, text, json: JSON.parse(text) }
+}
+
+/** `user create` through the CLI; returns the parsed JSON it printed. */
+function createUser(dir: string, email: string) {
+  const result = runCli(['user', 'create', '--email', email, '--dir', dir])
+  expect(result.exitCode).toBe(0)
+  return JSON.parse(result.stdout)
+}
+
+async function waitFor(what: string, ready: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(20)
+  }
+}
+
+/** A CLI failure must be one clear line on stderr, never a stack trace. */
+function expectOneLineError(stderr: string, mentions: RegExp) {
+  expect(stderr).not.toContain(STACK_FRAME)
+  expect(stderr.trimEnd().split('\n')).toHaveLength(1)
+  expect(stderr).toMatch(mentions)
+}
+
+const countKeys = (text: string) => text.match(ANY_KEY)?.length ?? 0
+
+// ---- 1. the documented flow over HTTP ------------------------------------------------------
+
+describe('binary: key management over real HTTP', () => {
+  let dir: string
+  let created: ReturnType<typeof createUser>
+  let admin: string
+  let server: RunningServer
+  /** Every full key seen in a response: none may show up in the server's output. */
+  const secrets: string[] = []
+  let readKey: string
+  let uploadId: number
+  let uploadKey: string
+
+  beforeAll(async () => {
+    dir = freshDir()
+    created = createUser(dir, 'e2e@example.com')
+    admin = created.apikey.key
+    secrets.push(admin)
+    server = await serve(dir)
+  })
+
+  test('user create prints the user, its org and a full `all` key as JSON', () => {
+    expect(created.user.id).toStartWith('usr_')
+    expect(created.user.email).toBe('e2e@example.com')
+    expect(created.organization.id).toStartWith('org_')
+    expect(created.apikey.key).toMatch(KEY)
+    expect(created.apikey.mode).toBe('all')
+    expect(JSON.stringify(created)).not.toMatch(SHA256_HEX)
+  })
+
+  test('GET /apikey/ lists masked keys only', async () => {
+    const res = await call(server, 'GET', '/apikey/', admin)
+    expect(res.status).toBe(200)
+    expect(res.json.data).toBeArrayOfSize(1)
+    for (const key of res.json.data) expect(key.key).toMatch(MASKED)
+    expect(res.json.data[0].key).toBe(`${admin.slice(0, 8)}...`)
+    expect(res.text).not.toContain(admin)
+    expect(res.text).not.toMatch(SHA256_HEX)
+  })
+
+  test('POST /apikey/ with a JSON body creates a key that works at once', async () => {
+    const res = await call(server, 'POST', '/apikey/', admin, { name: 'e2e read', mode: 'read' })
+    expect(res.status).toBe(201)
+    expect(res.json.apikey).toMatchObject({ name: 'e2e read', mode: 'read', user_id: created.user.id })
+    expect(res.json.apikey.key).toMatch(KEY)
+    readKey = res.json.apikey.key
+    secrets.push(readKey)
+
+    // /health is unauthenticated, so check by use: the read key is recognised (not 401) but may not manage keys.
+    const denied = await call(server, 'GET', '/apikey/', readKey)
+    expect(denied.status).toBe(403)
+    expect(denied.json).toEqual({
+      error: 'Insufficient permissions to manage API keys', status: 'KO', code: 'insufficient_permissions',
+    })
+  })
+
+  test('POST /apikey with query parameters only creates a key', async () => {
+    const res = await call(server, 'POST', '/apikey?name=x&mode=upload', admin)
+    expect(res.status).toBe(201)
+    expect(res.json.apikey).toMatchObject({ name: 'x', mode: 'upload' })
+    expect(res.json.apikey.key).toMatch(KEY)
+    uploadId = res.json.apikey.id
+    uploadKey = res.json.apikey.key
+    secrets.push(uploadKey)
+  })
+
+  test('the list never shows a created key in full; `Bearer <key>` works too', async () => {
+    const res = await call(server, 'GET', '/apikey/', `Bearer ${admin}`)
+    expect(res.status).toBe(200)
+    expect(res.json.data).toBeArrayOfSize(3)
+    for (const key of res.json.data) expect(key.key).toMatch(MASKED)
+    for (const secret of secrets) expect(res.text).not.toContain(secret)
+  })
+
+  test('DELETE /apikey/:id/ revokes at once; a second DELETE is 404', async () => {
+    const deleted = await call(server, 'DELETE', `/apikey/${uploadId}/`, admin)
+    expect(deleted.status).toBe(200)
+    expect(deleted.json).toEqual({ success: true })
+
+    const revoked = await call(server, 'GET', '/apikey/', uploadKey)
+    expect(revoked.status).toBe(401)
+    expect(revoked.json).toMatchObject({ status: 'KO', code: 'invalid_api_key' })
+    // Deleted and malformed keys get the very same answer: no oracle.
+    const garbage = await call(server, 'GET', '/apikey/', 'ak_not-a-key')
+    expect(garbage).toMatchObject({ status: 401, json: revoked.json })
+
+    const again = await call(server, 'DELETE', `/apikey/${uploadId}/`, admin)
+    expect(again.status).toBe(404)
+    expect(again.json).toEqual({ error: 'API key not found', status: 'KO', code: 'not_found' })
+  })
+
+  test('no authorization header is 401 missing_api_key', async () => {
+    const res = await call(server, 'GET', '/apikey/')
+    expect(res.status).toBe(401)
+    expect(res.json).toMatchObject({ status: 'KO', code: 'missing_api_key' })
+  })
+
+  test('SIGTERM stops it with exit 0; its output is JSON log lines with no key in them', async () => {
+    expect(await server.stop('SIGTERM')).toBe(0)
+    const output = server.output()
+    for (const secret of secrets) expect(output).not.toContain(secret)
+    expect(countKeys(output)).toBe(0)
+    // A user already exists, so there is no first-run banner.
+    expect(server.stderr()).not.toMatch(/first run/i)
+
+    const lines = server.stdout().trimEnd().split('\n').map((line) => JSON.parse(line))
+    const requests = lines.filter((line) => 'method' in line)
+    if (requests.length < 10) console.log("DEBUG", server.stdout())
+    expect(requests.length).toBeGreaterThanOrEqual(10)
+    for (const line of requests) {
+      expect(Object.keys(line)).toEqual(expect.arrayContaining(['method', 'route', 'status', 'duration_ms', 'key_id']))
+      expect(typeof line.duration_ms).toBe('number')
+    }
+    // The route pattern is logged, not the raw path with its id.
+    expect(requests).toContainEqual(expect.objectContaining({ method: 'DELETE', route: '/apikey/:id', status: 404, key_id: created.apikey.id }))
+    expect(requests).toContainEqual(expect.objectContaining({ method: 'GET', status: 401, key_id: null }))
+    expect(lines.at(-1)).toMatchObject({ msg: 'stopped' })
+  })
+})
+
+// ---- 2. first run --------------------------------------------------------------------------
+
+describe('binary: first-run bootstrap', () => {
+  test('an empty data dir gets an admin key, printed once in a banner on stderr', async () => {
+    const dir = freshDir()
+    const first = await serve(dir)
+    await waitFor('the first-run banner', () => first.stderr().includes('/swagger'))
+    const banner = first.stderr()
+    expect(countKeys(banner)).toBe(1)
+    expect(banner).toContain(`${first.url}/swagger`)
+    expect(countKeys(first.stdout())).toBe(0) // the log never carries it
+    const key = banner.match(ANY_KEY)![0]
+
+    const res = await call(first, 'GET', '/apikey/', key)
+    expect(res.status).toBe(200)
+    expect(res.json.data).toEqual([expect.objectContaining({ mode: 'all', key: `${key.slice(0, 8)}...` })])
+    expect(await first.stop()).toBe(0)
+
+    // Second start on the same data: no new user, no key printed, the first key still works.
+    const second = await serve(dir)
+    expect((await call(second, 'GET', '/apikey/', key)).status).toBe(200)
+    expect(await second.stop()).toBe(0)
+    expect(countKeys(second.output())).toBe(0)
+    expect(second.stderr()).toBe('')
+  })
+})
+
+// ---- 3. the CLI ----------------------------------------------------------------------------
+
+describe('binary: CLI', () => {
+  // Each command prints its own usage, not the main one.
+  test.each([
+    [['--help'], 'Usage: codepushgo <command>'],
+    [['serve', '--help'], 'Usage: codepushgo serve'],
+    [['migrate', '--help'], 'Usage: codepushgo migrate'],
+    [['user', '--help'], 'Usage: codepushgo user create'],
+    [['healthcheck', '--help'], 'Usage: codepushgo healthcheck'],
+    [['version', '--help'], 'Usage: codepushgo version'],
+  ])('%p exits 0 with its usage', (args, usage) => {
+    const result = runCli(args)
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toContain(usage)
+    expect(result.stderr).toBe('')
+  })
+
+  test.each([[['version']], [['--version']]])('%p prints the package.json version', (args) => {
+    const result = runCli(args)
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toBe(`${pkg.version}\n`)
+  })
+
+  test('an unknown command exits 2 with an error line first', () => {
+    const result = runCli(['frobnicate'])
+    expect(result.exitCode).toBe(2)
+    expect(result.stdout).toBe('')
+    // The error comes first; the usage that follows it is a hint, not part of the error.
+    expect(result.stderr.split('\n')[0]).toBe('codepushgo: unknown command "frobnicate"')
+    expect(result.stderr).not.toContain(STACK_FRAME)
+  })
+
+  test.each([
+    [['serve', '--http', 'nonsense'], /invalid --http address "nonsense"/],
+    [['serve', '--http', '127.0.0.1:99999'], /invalid --http address/],
+    [['serve', '--no-such-flag'], /no-such-flag/],
+    [['user', 'create'], /--email/],
+  ])('bad configuration %p exits 2 with one line', (args, mentions) => {
+    // --dir always points at a temp dir, so a regression that starts anyway cannot touch ./codepushgo_data.
+    const result = Bun.spawnSync([BINARY, ...args, '--dir', freshDir()], { stdout: 'pipe', stderr: 'pipe', timeout: 5000 })
+    expect(result.exitCode).toBe(2)
+    expectOneLineError(result.stderr.toString(), mentions)
+  })
+
+  test('migrate applies the schema, is idempotent, and refuses a newer database', () => {
+    const dir = freshDir()
+    const fresh = runCli(['migrate', '--dir', dir])
+    expect(fresh.exitCode).toBe(0)
+    expect(fresh.stdout).toMatch(/schema version 1\b/)
+    const again = runCli(['migrate', '--dir', dir])
+    expect(again).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/up to date \(version 1\)/) })
+
+    const file = join(dir, 'codepushgo.db')
+    const db = new Database(file)
+    db.run('PRAGMA user_version = 999')
+    db.close()
+
+    const refused = runCli(['migrate', '--dir', dir])
+    expect(refused.exitCode).not.toBe(0)
+    expectOneLineError(refused.stderr, /newer/)
+    // serve migrates first, so it must refuse too (timeout: a regression must not hang the run).
+    const serveRefused = Bun.spawnSync([BINARY, 'serve', '--http', '127.0.0.1:0', '--dir', dir], { stdout: 'pipe', stderr: 'pipe', timeout: 5000 })
+    expect(serveRefused.exitCode).not.toBe(0)
+    expectOneLineError(serveRefused.stderr.toString(), /newer/)
+
+    const check = new Database(file, { readonly: true })
+    expect(check.query('PRAGMA user_version').get()).toEqual({ user_version: 999 }) // left untouched
+    check.close()
+  })
+
+  test('user create refuses an email that exists in another case, and prints no key', () => {
+    const dir = freshDir()
+    createUser(dir, 'e2e@example.com')
+    const duplicate = runCli(['user', 'create', '--email', 'E2E@Example.com', '--dir', dir])
+    expect(duplicate.exitCode).not.toBe(0)
+    expect(duplicate.stdout).toBe('')
+    expectOneLineError(duplicate.stderr, /already exists/)
+    expect(countKeys(duplicate.stderr)).toBe(0)
+  })
+
+  test('healthcheck exits 0 against a running server and 1 otherwise', async () => {
+    const server = await serve(freshDir())
+    const ok = runCli(['healthcheck', '--url', `${server.url}/health`])
+    expect(ok).toMatchObject({ exitCode: 0, stdout: 'ok\n' })
+    // An answer that is not {"status":"ok"} (here a 401) is unhealthy too.
+    expect(runCli(['healthcheck', '--url', `${server.url}/apikey/`]).exitCode).toBe(1)
+
+    expect(await server.stop()).toBe(0)
+    const closed = runCli(['healthcheck', '--url', `${server.url}/health`]) // same port, now closed
+    expect(closed.exitCode).toBe(1)
+    expectOneLineError(closed.stderr, /unhealthy/)
+  })
+})
+
+// ---- 4. graceful stop and durability -------------------------------------------------------
+
+describe('binary: graceful stop and restart', () => {
+  test('SIGINT exits 0, and keys created or deleted before a restart stay so', async () => {
+    const dir = freshDir()
+    const admin = createUser(dir, 'restart@example.com').apikey.key
+    const before = await serve(dir)
+    const keep = (await call(before, 'POST', '/apikey/', admin, { name: 'survivor', mode: 'all' })).json.apikey
+    const gone = (await call(before, 'POST', '/apikey/', admin, { name: 'doomed', mode: 'read' })).json.apikey
+    expect((await call(before, 'DELETE', `/apikey/${gone.id}`, admin)).status).toBe(200)
+    expect(await before.stop('SIGINT')).toBe(0)
+    expect(before.stdout()).toContain('"signal":"SIGINT"')
+
+    const after = await serve(dir)
+    const list = await call(after, 'GET', '/apikey/', keep.key)
+    expect(list.status).toBe(200)
+    expect(list.json.data.map((key: { name: string }) => key.name).sort()).toEqual(['Admin key', 'survivor'])
+    expect((await call(after, 'GET', '/apikey/', gone.key)).json.code).toBe('invalid_api_key')
+    expect(await after.stop('SIGINT')).toBe(0)
+  })
+})

@@ -1,0 +1,154 @@
+/**
+ * The Swagger page in a real headless Chromium with the network off (SPEC §10): the compiled
+ * binary serves the page and its assets, every request that leaves loopback is blocked and
+ * recorded, and the page must still render the API key operations and work end to end.
+ * Skips with a notice when chromium is missing (fails instead when CI=true).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
+import { chromium as playwright, type Browser, type Page } from 'playwright-core'
+import { startServer, tempDir, type RunningServer } from '../helpers/binary'
+import { findProgram } from '../helpers/system-program'
+
+const chromium = findProgram('chromium', ['/usr/bin/chromium'])
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+/** Whether a request URL stays on this machine: loopback http(s), or a non-network scheme. */
+function isLocal(url: string): boolean {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return false
+  }
+  if (parsed.protocol === 'data:' || parsed.protocol === 'blob:') return true
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return false
+  const host = parsed.hostname
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+describe.skipIf(!chromium)('Swagger UI in headless Chromium, network off', () => {
+  let dir: string
+  let server: RunningServer
+  let browser: Browser
+  let page: Page
+  let bootstrapKey: string
+  const blocked: string[] = []
+  const failedRequests: string[] = []
+  const pageErrors: string[] = []
+  const consoleErrors: string[] = []
+
+  beforeAll(async () => {
+    dir = tempDir('codepushgo-swagger-')
+    server = await startServer(dir)
+    // The first-run banner (stderr) shows the bootstrap `all` key once.
+    const key = /ak_[0-9A-Za-z]{36}/.exec(server.output())?.[0]
+    if (!key) throw new Error(`no bootstrap key in the server output:\n${server.output()}`)
+    bootstrapKey = key
+
+    browser = await playwright.launch({ executablePath: chromium!, args: CHROMIUM_ARGS, timeout: 15_000 })
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
+    context.setDefaultTimeout(10_000)
+    await context.route('**/*', async (route) => {
+      const url = route.request().url()
+      if (isLocal(url)) return await route.continue()
+      blocked.push(url)
+      await route.abort('blockedbyclient')
+    })
+    page = await context.newPage()
+    page.on('pageerror', (error) => pageErrors.push(String(error)))
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text())
+    })
+    page.on('requestfailed', (request) => failedRequests.push(`${request.url()}: ${request.failure()?.errorText}`))
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    if (server) expect(await server.stop()).toBe(0)
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('the page loads from the binary alone and renders the /apikey/ operations', async () => {
+    const response = await page.goto(`${server.url}/swagger`, { waitUntil: 'load' })
+    expect(response?.status()).toBe(200)
+
+    // The UI fetches /swagger/json after load, then renders the operations.
+    await page.locator('.swagger-ui .opblock').first().waitFor({ state: 'visible' })
+    await page.waitForLoadState('networkidle')
+
+    const operations = await page.locator('.opblock').evaluateAll((blocks) =>
+      blocks.map((block) => {
+        const method = block.querySelector('.opblock-summary-method')?.textContent?.trim() ?? ''
+        const path = block.querySelector('.opblock-summary-path')?.textContent?.replace(/\u200b/g, '').trim() ?? ''
+        return `${method} ${path}`
+      }),
+    )
+    expect(operations).toEqual(expect.arrayContaining(['GET /apikey/', 'POST /apikey/', 'DELETE /apikey/{id}']))
+    expect(await page.locator('.swagger-ui .info .title').innerText()).toContain('CodePushGo API keys')
+    expect(await page.locator('button.authorize').count()).toBeGreaterThan(0)
+    await expect(page.locator('button.authorize').first().isVisible()).resolves.toBe(true)
+
+    await page.screenshot({ path: '/tmp/swagger.png', fullPage: false })
+
+    expect(blocked).toEqual([])
+    expect(failedRequests).toEqual([])
+    expect(pageErrors).toEqual([])
+    expect(consoleErrors).toEqual([])
+  })
+
+  test('Authorize with the bootstrap key, then GET /apikey/ answers 200 with masked keys', async () => {
+    // Normally the previous test left the page loaded; load it when this test runs alone.
+    if (new URL(page.url()).pathname !== '/swagger') {
+      await page.goto(`${server.url}/swagger`, { waitUntil: 'load' })
+      await page.locator('.swagger-ui .opblock').first().waitFor({ state: 'visible' })
+    }
+    await page.locator('button.authorize').first().click()
+    const dialog = page.locator('.dialog-ux .modal-ux')
+    await dialog.locator('input[type=text], input[type=password]').first().fill(bootstrapKey)
+    await dialog.locator('button.authorize[type=submit], button.modal-btn.auth.authorize').first().click()
+    await dialog.locator('button.btn-done, button.close-modal').first().click()
+    await dialog.waitFor({ state: 'detached' })
+
+    const list = page.locator('.opblock.opblock-get', {
+      has: page.locator('.opblock-summary-path', { hasText: /^\/apikey\/$/ }),
+    })
+    await list.locator('.opblock-summary').first().click()
+    await list.locator('button.try-out__btn').click()
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => new URL(r.url()).pathname === '/apikey/' && r.method() === 'GET'),
+      list.locator('button.execute').click(),
+    ])
+    expect(request.headers().authorization).toBe(bootstrapKey)
+
+    const status = list.locator('.live-responses-table .response .response-col_status')
+    await status.waitFor({ state: 'visible' })
+    expect((await status.innerText()).trim()).toBe('200')
+
+    const body = await list.locator('.live-responses-table .response-col_description pre.microlight').first().innerText()
+    const json = JSON.parse(body) as { data: { key: string }[] }
+    expect(json.data.length).toBeGreaterThanOrEqual(1)
+    for (const item of json.data) expect(item.key).toMatch(/^ak_[0-9A-Za-z]{5}\.\.\.$/)
+    expect(json.data.map((item) => item.key)).toContain(`${bootstrapKey.slice(0, 8)}...`)
+    expect(body).not.toContain(bootstrapKey)
+
+    // The server logged the authenticated call by key id, never the key (outside the first-run banner).
+    expect(server.output()).toMatch(/"method":"GET","route":"\/apikey\/","status":200,[^\n]*"key_id":[1-9]/)
+    expect(server.output().split(bootstrapKey).length - 1).toBe(1)
+
+    expect(blocked).toEqual([])
+    expect(failedRequests).toEqual([])
+    expect(pageErrors).toEqual([])
+    expect(consoleErrors).toEqual([])
+  })
+})

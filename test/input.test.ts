@@ -1,0 +1,104 @@
+/** Bad input gets a clear 4xx in the envelope and changes nothing (SPEC §7, §10). */
+import { describe, expect, test } from 'bun:test'
+import { seededWorld } from './helpers/world'
+
+const name = 'ok'
+const cases: [string, unknown, number, string][] = [
+  ['malformed JSON', '{"name": "x", "mode": ', 400, 'invalid_json'],
+  ['not JSON at all', 'name=x&mode=read', 400, 'invalid_json'],
+  ['a JSON array', '[1, 2]', 400, 'validation_error'],
+  ['a JSON string', '"hello"', 400, 'validation_error'],
+  ['a JSON number', '42', 400, 'validation_error'],
+  ['JSON null (and no query)', 'null', 400, 'validation_error'],
+  ['an empty object', {}, 400, 'validation_error'],
+  ['name missing', { mode: 'read' }, 400, 'validation_error'],
+  // A missing mode gets the documented mode message: it says what to send.
+  ['mode missing', { name }, 400, 'invalid_mode'],
+  ['name is a number', { name: 5, mode: 'read' }, 400, 'validation_error'],
+  ['mode is a number', { name, mode: 1 }, 400, 'invalid_mode'],
+  ['mode in capitals', { name, mode: 'READ' }, 400, 'invalid_mode'],
+  ['limited_to_apps is a string', { name, mode: 'read', limited_to_apps: 'com.alice.one' }, 400, 'validation_error'],
+  ['limited_to_apps holds numbers', { name, mode: 'read', limited_to_apps: [1, 2] }, 400, 'validation_error'],
+  ['limited_to_orgs holds an object', { name, mode: 'read', limited_to_orgs: [{}] }, 400, 'validation_error'],
+  ['an unknown field', { name, mode: 'read', admin: true }, 400, 'validation_error'],
+  ['__proto__ as a field', '{"name":"x","mode":"read","__proto__":{"admin":true}}', 400, 'validation_error'],
+  ['a 10,000-character name', { name: 'n'.repeat(10_000), mode: 'read' }, 400, 'validation_error'],
+  ['a 101-character name', { name: 'n'.repeat(101), mode: 'read' }, 400, 'validation_error'],
+  ['a blank name', { name: '   ', mode: 'read' }, 400, 'validation_error'],
+  ['a name with a control character', { name: 'a\u0000b', mode: 'read' }, 400, 'validation_error'],
+  ['a name with a newline', { name: 'a\nb', mode: 'read' }, 400, 'validation_error'],
+  ['200 app ids', { name, mode: 'read', limited_to_apps: Array.from({ length: 200 }, (_, i) => `com.x.a${i}`) }, 400, 'validation_error'],
+  ['an empty app id', { name, mode: 'read', limited_to_apps: [''] }, 400, 'validation_error'],
+  ['expires_at is a number', { name, mode: 'read', expires_at: 1 }, 400, 'validation_error'],
+  ['SQL in an app id', { name, mode: 'read', limited_to_apps: ["x'); DROP TABLE apikeys; --"] }, 400, 'invalid_limited_to_apps'],
+  ['a path traversal in an org id', { name, mode: 'read', limited_to_orgs: ['../../etc/passwd'] }, 400, 'invalid_limited_to_orgs'],
+  ['a 1 MiB body', { name: 'x'.repeat(1024 * 1024), mode: 'read' }, 413, 'payload_too_large'],
+]
+
+describe('POST /apikey/ with bad input', () => {
+  test.each(cases)('%s → %i %s, nothing changes', async (_, body, status, code) => {
+    const w = seededWorld()
+    const before = w.snapshot()
+    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body })
+    expect(res.status).toBe(status)
+    expect(res.json).toEqual({ error: expect.any(String), status: 'KO', code })
+    expect(res.text).not.toMatch(/\bat .*\(.*:\d+:\d+\)|SQLITE|SQLiteError/i)
+    expect(w.snapshot()).toBe(before)
+  })
+
+  test('invalid UTF-8 in the body → 400 invalid_json', async () => {
+    const w = seededWorld()
+    const before = w.snapshot()
+    const body = new Uint8Array([0x7b, 0x22, 0x6e, 0xff, 0xfe, 0x22, 0x7d])
+    const res = await w.app.handle(
+      new Request('http://localhost/apikey/', { method: 'POST', body, headers: { authorization: w.alice.key, 'content-type': 'application/json' } }),
+    )
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { code: string }).code).toBe('invalid_json')
+    expect(w.snapshot()).toBe(before)
+  })
+
+  test('a body over 64 KiB without a content-length (streamed) → 413', async () => {
+    const w = seededWorld()
+    const chunk = new TextEncoder().encode('x'.repeat(16 * 1024))
+    let sent = 0
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk)
+        else controller.close()
+      },
+    })
+    const res = await w.app.handle(
+      new Request('http://localhost/apikey/', { method: 'POST', body: stream, headers: { authorization: w.alice.key, 'content-type': 'application/json' } }),
+    )
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as { code: string }).code).toBe('payload_too_large')
+  })
+
+  test('a name is trimmed; 100 characters after trimming is fine', async () => {
+    const w = seededWorld()
+    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: `  ${'n'.repeat(100)}  `, mode: 'read' } })
+    expect(res.status).toBe(201)
+    expect(res.json.apikey.name).toBe('n'.repeat(100))
+  })
+
+  test('unicode names are kept', async () => {
+    const w = seededWorld()
+    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'Clé de déploiement 🚀', mode: 'read' } })
+    expect(res.json.apikey.name).toBe('Clé de déploiement 🚀')
+  })
+})
+
+describe('headers', () => {
+  test.each([
+    ['a huge authorization header', 'ak_' + 'x'.repeat(60_000)],
+    ['SQL in the authorization header', "' OR 1=1 --"],
+    ['Bearer with nothing after it', 'Bearer '],
+    ['a key followed by junk', 'KEY junk'],
+  ])('%s → 401, no 5xx', async (_, header) => {
+    const w = seededWorld()
+    const res = await w.request('GET', '/apikey/', { headers: { authorization: header.replace('KEY', w.alice.key) } })
+    expect(res.status).toBe(401)
+    expect(res.json.status).toBe('KO')
+  })
+})
