@@ -10,7 +10,9 @@ import type { Logger } from './http/logger'
 import { openapiPlugin } from './http/openapi'
 import { requestLog } from './http/request-log'
 import { apikeyModule } from './modules/apikey'
+import { appModule } from './modules/app'
 import { healthModule } from './modules/health'
+import { organizationModule } from './modules/organization'
 
 export interface AppDeps extends Core {
   log: Logger
@@ -26,6 +28,8 @@ export function createApp(deps: AppDeps) {
     .use(openapiPlugin(deps.version))
     .use(healthModule(deps, deps.version))
     .use(apikeyModule(deps))
+    .use(organizationModule(deps))
+    .use(appModule(deps))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -5,11 +5,16 @@ import { authorize, isAllowed, withinReach, type Need } from '../src/access/poli
 import type { Principal } from '../src/access/principal'
 import { AppError } from '../src/errors'
 
+/** Apps a1, a2 live in org o1; a3 in o2. */
+const APP_ORGS: Record<string, string> = { a1: 'o1', a2: 'o1', a3: 'o2' }
+
 function principal(mode: Mode, limits: { apps?: string[]; orgs?: string[] } = {}, roles: Record<string, Mode> = { o1: 'all', o2: 'all' }): Principal {
+  const apps = limits.apps ?? []
   return {
     keyId: 1, userId: 'usr_a', mode, expiresAt: null,
-    limits: { limited_to_apps: limits.apps ?? [], limited_to_orgs: limits.orgs ?? [] },
+    limits: { limited_to_apps: apps, limited_to_orgs: limits.orgs ?? [] },
     memberships: new Map(Object.entries(roles)),
+    appOrgs: new Map(apps.map((app) => [app, APP_ORGS[app]!])),
   }
 }
 
@@ -43,7 +48,8 @@ describe('authorize', () => {
     [{ orgs: ['o1'] }, { on: 'org', orgId: 'o1' }, 'allow'],
     [{ orgs: ['o1'] }, { on: 'org', orgId: 'o2' }, 404], // rule 3
     [{}, { on: 'org', orgId: 'o9' }, 404], // not a member
-    [{ apps: ['a1'] }, { on: 'org', orgId: 'o1' }, 403], // rule 4: nothing org-level
+    [{ apps: ['a1'] }, { on: 'org', orgId: 'o1' }, 403], // rule 4: nothing org-level…
+    [{ apps: ['a1'] }, { on: 'org', orgId: 'o2' }, 404], // …and an org without its apps is beyond reach
     [{ apps: ['a1'] }, { on: 'app', orgId: 'o1', appId: 'a1' }, 'allow'],
     [{ apps: ['a1'] }, { on: 'app', orgId: 'o1', appId: 'a2' }, 404], // rule 4
     [{ orgs: ['o2'] }, { on: 'app', orgId: 'o1', appId: 'a1' }, 404], // rule 3 on an app
@@ -67,6 +73,12 @@ describe('authorize', () => {
   test('isAllowed mirrors authorize', () => {
     expect(isAllowed(principal('read'), { mode: 'all', on: 'keys' })).toBe(false)
     expect(isAllowed(principal('all'), { mode: 'all', on: 'keys' })).toBe(true)
+  })
+
+  test('only an unlimited key may do what needs one', () => {
+    expect(decide(principal('all'), { mode: 'all', on: 'unlimited' })).toBe('allow')
+    expect(decide(principal('all', { orgs: ['o1'] }), { mode: 'all', on: 'unlimited' })).toBe(403)
+    expect(decide(principal('all', { apps: ['a1'] }), { mode: 'all', on: 'unlimited' })).toBe(403)
   })
 })
 

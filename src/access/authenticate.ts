@@ -30,5 +30,11 @@ export function authenticate(core: Core, header: string | null | undefined): Pri
     limits: { limited_to_apps: record.limited_to_apps, limited_to_orgs: record.limited_to_orgs },
     expiresAt: record.expires_at,
     memberships: core.store.orgs.membershipsOf(record.user_id),
+    appOrgs: new Map(
+      record.limited_to_apps.flatMap((appId) => {
+        const app = core.store.apps.findById(appId)
+        return app ? [[appId, app.org_id] as const] : []
+      }),
+    ),
   }
 }

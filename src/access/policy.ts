@@ -2,7 +2,9 @@
  * The access model of SPEC §6, as one function. Every authorization decision of the server is
  * a call to `authorize`; routes and services state what they need, they never re-check by hand.
  */
-import { forbidden, notFound } from '../errors'
+import { forbidden, MESSAGES, notFound } from '../errors'
+
+const FORBIDDEN_ELSEWHERE = 'Insufficient permissions for this operation'
 import { modeAtLeast, type Mode } from './modes'
 import type { KeyLimits, Principal } from './principal'
 
@@ -10,6 +12,8 @@ import type { KeyLimits, Principal } from './principal'
 export type Need =
   /** Anything that needs only a mode, such as a key verifying itself. */
   | { mode: Mode; on: 'any' }
+  /** Something only a key without limits may do (create an org, read the audit log). */
+  | { mode: Mode; on: 'unlimited' }
   /** Key management as such (list, create): mode `all`. */
   | { mode: Mode; on: 'keys' }
   /** One stored key of some user: it must be the caller's own and within its reach. */
@@ -21,40 +25,61 @@ export type Need =
   /** An operation on one app. */
   | { mode: Mode; on: 'app'; orgId: string; appId: string }
 
+/** The 403 and 404 messages, per kind of target. */
+function messagesFor(need: Need): { denied: string; notFound: string } {
+  switch (need.on) {
+    case 'unlimited':
+      return { denied: 'This operation needs an API key without limits', notFound: 'Not found' }
+    case 'org':
+      return { denied: FORBIDDEN_ELSEWHERE, notFound: 'Organization not found' }
+    case 'app':
+      return { denied: FORBIDDEN_ELSEWHERE, notFound: 'App not found' }
+    default:
+      return { denied: MESSAGES.manageKeysDenied, notFound: MESSAGES.keyNotFound }
+  }
+}
+
 /**
- * Throws unless `principal` may do what `need` describes. Things outside the caller's reach
- * throw 404 (`notFoundMessage`) so they stay invisible; a lack of mode or role throws 403.
+ * Throws unless `principal` may do what `need` describes: 403 when the key's mode (rule 2) or
+ * its user's role (rule 5) falls short, 404 for anything outside the key's reach (rules 3-4,
+ * membership, another user's key), so that what a key cannot reach stays invisible to it.
  */
-export function authorize(principal: Principal, need: Need, messages: { denied?: string; notFound?: string } = {}): void {
-  const deny = () => forbidden(messages.denied)
-  const hide = () => notFound(messages.notFound)
+export function authorize(principal: Principal, need: Need): void {
+  const { denied, notFound: hidden } = messagesFor(need)
   // Rule 1 (a valid key) holds for every Principal: authentication makes one only from a
   // key that exists, is enabled and has not expired.
-  // Rule 2: the key's mode.
-  if (!modeAtLeast(principal.mode, need.mode)) throw deny()
+  // Rule 2: the key's mode. It says nothing about the target, so it may come first.
+  if (!modeAtLeast(principal.mode, need.mode)) throw forbidden(denied)
   switch (need.on) {
     case 'any':
     case 'keys':
       return
+    case 'unlimited':
+      if (principal.limits.limited_to_apps.length > 0 || principal.limits.limited_to_orgs.length > 0) throw forbidden(denied)
+      return
     case 'key':
-      if (need.key.user_id !== principal.userId || !withinReach(principal.limits, need.key)) throw hide()
+      if (need.key.user_id !== principal.userId || !withinReach(principal.limits, need.key)) throw notFound(hidden)
       return
     case 'grant':
-      if (!withinReach(principal.limits, need.limits)) throw deny()
+      if (!withinReach(principal.limits, need.limits)) throw forbidden(denied)
       return
     case 'org':
     case 'app': {
       const { limited_to_orgs: orgs, limited_to_apps: apps } = principal.limits
       const role = principal.memberships.get(need.orgId)
-      // Rule 3 and membership: an org the key cannot reach does not exist for it.
-      if (role === undefined || (orgs.length > 0 && !orgs.includes(need.orgId))) throw hide()
-      // Rule 4: an app-limited key reaches only its apps, and nothing org-level.
+      // Membership and rule 3: an org the key cannot reach does not exist for it.
+      if (role === undefined || (orgs.length > 0 && !orgs.includes(need.orgId))) throw notFound(hidden)
+      // Rule 4: an app-limited key reaches only its apps, and nothing org-level. An org that
+      // holds none of its apps is beyond its reach altogether.
       if (apps.length > 0) {
-        if (need.on === 'org') throw deny()
-        if (!apps.includes(need.appId)) throw hide()
+        if (need.on === 'app' && !apps.includes(need.appId)) throw notFound(hidden)
+        if (need.on === 'org') {
+          if (![...principal.appOrgs.values()].includes(need.orgId)) throw notFound(hidden)
+          throw forbidden(denied)
+        }
       }
       // Rule 5: a key never exceeds its user's role in the org.
-      if (!modeAtLeast(role, need.mode)) throw deny()
+      if (!modeAtLeast(role, need.mode)) throw forbidden(denied)
       return
     }
   }

@@ -15,4 +15,6 @@ export interface Principal {
   expiresAt: string | null
   /** org id → the user's role there. */
   memberships: ReadonlyMap<string, Mode>
+  /** For an app-limited key: app id → the org it belongs to (apps that no longer exist are absent). */
+  appOrgs: ReadonlyMap<string, string>
 }

@@ -43,7 +43,9 @@ export function openapiPlugin(version: string) {
               '`{"error", "status": "KO", "code"}`.',
           },
           tags: [
-            { name: 'API keys', description: 'Create, list and revoke API keys (needs an `all` key).' },
+            { name: 'API keys', description: 'Create, list and revoke API keys (needs an `all` key); verify a key.' },
+            { name: 'Organizations', description: 'Organizations and their members.' },
+            { name: 'Apps', description: 'Apps, each in one organization.' },
             { name: 'Operations', description: 'Health and operations.' },
           ],
           components: {

@@ -5,8 +5,9 @@ import type { Core } from '../../core'
 import { invalidId } from '../../errors'
 import {
   ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, Deleted, errors,
+  Verified, VerifyQuery,
 } from './model'
-import { createApiKey, deleteApiKey, listApiKeys } from './service'
+import { createApiKey, deleteApiKey, listApiKeys, verifyApiKey } from './service'
 
 /** A key id from the path: a positive integer, else 400 `invalid_id`. */
 export function parseKeyId(raw: string): number {
@@ -85,6 +86,31 @@ export function apikeyModule(core: Core) {
             'Create a new API key. The response carries the full key, once: store it now, it is never shown again. ' +
             'The fields may also be sent as query parameters (body wins). A limited calling key can only create keys ' +
             'within its own limits; omitted limits inherit the caller\'s. Needs an `all` key.',
+        },
+      },
+    )
+    .get(
+      '/verify',
+      ({ principal, query, set }) => {
+        const apikey = verifyApiKey(core, principal, query)
+        set.headers['x-codepushgo-user-id'] = apikey.user_id
+        set.headers['x-codepushgo-key-id'] = String(apikey.id)
+        set.headers['x-codepushgo-key-mode'] = apikey.mode
+        return { valid: true as const, apikey }
+      },
+      {
+        access: 'read',
+        query: VerifyQuery,
+        response: { 200: Verified, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.verifyDenied },
+        detail: {
+          tags,
+          summary: 'Verify an API key',
+          description:
+            'For other services and reverse proxies (nginx `auth_request`, Traefik ForwardAuth): checks the calling key and, ' +
+            'with `?mode=&app_id=&org_id=`, whether it may do that mode on that app or org (SPEC §6). 200 with ' +
+            '`x-codepushgo-user-id`, `x-codepushgo-key-id` and `x-codepushgo-key-mode` headers; 401 for a missing or bad ' +
+            'key; 403 otherwise (never 404, which proxies do not understand). Any valid key may call it. ' +
+            'See docs/nginx-auth-request.md.',
         },
       },
     )

@@ -124,5 +124,25 @@ export const errors = {
   notFound: errorResponse('No such key within the caller\'s reach.', MESSAGES.keyNotFound, 'not_found'),
   conflict: errorResponse('The user already has 1000 keys.', 'Too many API keys: at most 1000 per user', 'conflict'),
   tooLarge: errorResponse('Body over 64 KiB.', 'Request body exceeds 64 KiB', 'payload_too_large'),
+  verifyDenied: errorResponse('The key is valid but may not do this (mode, limits, role, or an unknown app or org).', 'The API key does not grant this access', 'insufficient_permissions'),
   invalidId: errorResponse('The id is not a positive integer.', 'API key id must be a positive integer', 'invalid_id'),
 }
+
+export const VerifyQuery = t.Object({
+  mode: t.Optional(ModeSchema),
+  app_id: t.Optional(t.String({ maxLength: 200, description: 'The app the request is about.' })),
+  org_id: t.Optional(t.String({ maxLength: 200, description: 'The org the request is about.' })),
+})
+export type VerifyQuery = Static<typeof VerifyQuery>
+
+export const Verified = t.Object(
+  { valid: t.Literal(true), apikey: ApiKey },
+  {
+    description: 'The key may do what was asked. Headers x-codepushgo-user-id, x-codepushgo-key-id and x-codepushgo-key-mode say who it is.',
+    examples: [{ valid: true, apikey: {
+      id: 3, key: 'ak_789...', mode: 'read', name: 'Limited Read Key',
+      created_at: '2024-02-12T00:00:00Z', updated_at: '2024-02-12T00:00:00Z', user_id: 'user_123',
+      limited_to_apps: ['com.demo.app'], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null,
+    } }],
+  },
+)

@@ -5,9 +5,9 @@ import { authorize, isAllowed } from '../../access/policy'
 import type { KeyLimits, Principal } from '../../access/principal'
 import type { Actor, Core } from '../../core'
 import { inTransaction } from '../../db/database'
-import { conflict, invalidExpiresAt, notFound } from '../../errors'
+import { AppError, conflict, forbidden, invalidExpiresAt, notFound } from '../../errors'
 import { recordAudit } from '../audit/service'
-import type { ApiKeyCreateInput, ApiKeyListFilters, ApiKeyView } from './model'
+import type { ApiKeyCreateInput, ApiKeyListFilters, ApiKeyView, VerifyQuery } from './model'
 import type { ApiKeyRecord } from './repository'
 import { resolveLimits } from './limits'
 import { normalizeName, parseFutureInstant } from './validate'
@@ -96,3 +96,29 @@ function resolveExpiry(core: Core, principal: Principal, requested: string | nul
     throw invalidExpiresAt('expires_at must not be later than the expiry of the calling key')
   return expires
 }
+
+/**
+ * GET /apikey/verify: may the calling key do `mode` (default read) on `app_id` / `org_id`?
+ * For reverse proxies, which understand only 2xx, 401 and 403: what is beyond reach answers
+ * 403 here, never 404 (it reveals nothing more than a plain refusal).
+ */
+export function verifyApiKey(core: Core, principal: Principal, query: VerifyQuery): ApiKeyView {
+  const mode = query.mode ?? 'read'
+  try {
+    if (query.app_id !== undefined) {
+      const app = core.store.apps.findById(query.app_id)
+      if (!app || (query.org_id !== undefined && app.org_id !== query.org_id)) throw notFound()
+      authorize(principal, { mode, on: 'app', orgId: app.org_id, appId: app.app_id })
+    } else if (query.org_id !== undefined) {
+      authorize(principal, { mode, on: 'org', orgId: query.org_id })
+    } else {
+      authorize(principal, { mode, on: 'any' })
+    }
+  } catch (error) {
+    if (error instanceof AppError && (error.status === 404 || error.status === 403)) throw forbidden(VERIFY_DENIED)
+    throw error
+  }
+  return toApiKeyView(core.store.apikeys.findById(principal.keyId)!)
+}
+
+const VERIFY_DENIED = 'The API key does not grant this access'

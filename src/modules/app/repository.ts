@@ -10,16 +10,27 @@ export type AppRecord = {
   updated_at: string
 }
 
+const COLUMNS = 'app_id, org_id, name, created_at, updated_at'
+
 export function appRepository(db: Database) {
   const insert = db.prepare<never, AppRecord>(
     `INSERT INTO apps (app_id, org_id, name, created_at, updated_at)
      VALUES ($app_id, $org_id, $name, $created_at, $updated_at)`,
   )
-  const byId = db.prepare<AppRecord, [string]>('SELECT app_id, org_id, name, created_at, updated_at FROM apps WHERE app_id = ?')
+  const byId = db.prepare<AppRecord, [string]>(`SELECT ${COLUMNS} FROM apps WHERE app_id = ?`)
+  const ofUser = db.prepare<AppRecord, [string]>(
+    `SELECT ${COLUMNS} FROM apps WHERE org_id IN (SELECT org_id FROM org_members WHERE user_id = ?) ORDER BY app_id`,
+  )
+  const rename = db.prepare<never, [string, string, string]>('UPDATE apps SET name = ?, updated_at = ? WHERE app_id = ?')
+  const remove = db.prepare<never, [string]>('DELETE FROM apps WHERE app_id = ?')
 
   return {
     insert: (app: AppRecord) => void insert.run(app),
     findById: (appId: string) => byId.get(appId),
+    /** Every app in the orgs the user belongs to. */
+    listForUser: (userId: string) => ofUser.all(userId),
+    rename: (appId: string, name: string, at: string) => void rename.run(name, at, appId),
+    delete: (appId: string) => void remove.run(appId),
   }
 }
 

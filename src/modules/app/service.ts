@@ -1,7 +1,10 @@
-/** Apps: reverse-domain ids, globally unique, each in one org. */
+/** Apps: reverse-domain ids, globally unique, each in one org. Checks go through `authorize`. */
+import type { Mode } from '../../access/modes'
+import { authorize, isAllowed } from '../../access/policy'
+import type { Principal } from '../../access/principal'
 import type { Actor, Core } from '../../core'
 import { inTransaction } from '../../db/database'
-import { conflict, validationError } from '../../errors'
+import { conflict, notFound, validationError } from '../../errors'
 import { normalizeName } from '../apikey/validate'
 import { recordAudit } from '../audit/service'
 import type { AppRecord } from './repository'
@@ -9,6 +12,7 @@ import type { AppRecord } from './repository'
 /** Letters, digits, `.`, `_`, `-`; 3–128 characters; at least one dot (`com.demo.app`). */
 export const APP_ID_PATTERN = /^(?=.{3,128}$)(?=[^.]*\.)[A-Za-z0-9._-]+$/
 
+/** Creates an app in an org. Call with an authorized actor (or through `createAppFor`). */
 export function createApp(core: Core, actor: Actor, input: { app_id: string; name: string; org_id: string }): AppRecord {
   if (!APP_ID_PATTERN.test(input.app_id))
     throw validationError('app_id must be a reverse-domain identifier: 3-128 letters, digits, ".", "_" or "-", with at least one dot')
@@ -20,5 +24,50 @@ export function createApp(core: Core, actor: Actor, input: { app_id: string; nam
     core.store.apps.insert(app)
     recordAudit(core, actor, 'app.create', { type: 'app', id: app.app_id }, { name, org_id: app.org_id })
     return app
+  })
+}
+
+/** POST /app/: creating an app changes its org, so it needs `write` on the org. */
+export function createAppFor(core: Core, principal: Principal, actor: Actor, input: { app_id: string; name: string; org_id: string }): AppRecord {
+  authorize(principal, { mode: 'write', on: 'org', orgId: input.org_id })
+  return createApp(core, actor, input)
+}
+
+/** Apps within the key's reach, optionally of one org. */
+export function listApps(core: Core, principal: Principal, filter: { org_id?: string }): AppRecord[] {
+  return core.store.apps
+    .listForUser(principal.userId)
+    .filter((app) => filter.org_id === undefined || app.org_id === filter.org_id)
+    .filter((app) => isAllowed(principal, { mode: 'read', on: 'app', orgId: app.org_id, appId: app.app_id }))
+}
+
+/** The app, once `principal` may do `mode` on it (404 when unknown or beyond reach). */
+function reachApp(core: Core, principal: Principal, appId: string, mode: Mode): AppRecord {
+  const app = core.store.apps.findById(appId)
+  if (!app) throw notFound('App not found')
+  authorize(principal, { mode, on: 'app', orgId: app.org_id, appId })
+  return app
+}
+
+export function getApp(core: Core, principal: Principal, appId: string): AppRecord {
+  return reachApp(core, principal, appId, 'read')
+}
+
+export function renameApp(core: Core, principal: Principal, actor: Actor, appId: string, input: { name: string }): AppRecord {
+  const name = normalizeName(input.name)
+  return inTransaction(core.store.db, () => {
+    const app = reachApp(core, principal, appId, 'write')
+    const now = core.clock.now().toISOString()
+    core.store.apps.rename(appId, name, now)
+    recordAudit(core, actor, 'app.update', { type: 'app', id: appId }, { name, previous_name: app.name })
+    return { ...app, name, updated_at: now }
+  })
+}
+
+export function deleteApp(core: Core, principal: Principal, actor: Actor, appId: string): void {
+  inTransaction(core.store.db, () => {
+    const app = reachApp(core, principal, appId, 'all')
+    core.store.apps.delete(appId)
+    recordAudit(core, actor, 'app.delete', { type: 'app', id: appId }, { name: app.name, org_id: app.org_id })
   })
 }

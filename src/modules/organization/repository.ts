@@ -2,7 +2,7 @@
 import type { Database } from 'bun:sqlite'
 import type { Mode } from '../../access/modes'
 
-// A type alias, not an interface: bun:sqlite binds it as named parameters.
+// Type aliases, not interfaces: bun:sqlite binds them as named parameters.
 export type OrgRecord = {
   id: string
   name: string
@@ -11,7 +11,6 @@ export type OrgRecord = {
   updated_at: string
 }
 
-// A type alias, not an interface: bun:sqlite binds it as named parameters.
 export type MemberRecord = {
   org_id: string
   user_id: string
@@ -19,23 +18,58 @@ export type MemberRecord = {
   created_at: string
 }
 
+/** A member with the user's email and name, as lists show them. */
+export type MemberView = { user_id: string; email: string; name: string; role: Mode; created_at: string }
+
+const ORG_COLUMNS = 'id, name, created_by, created_at, updated_at'
+
 export function organizationRepository(db: Database) {
   const insertOrg = db.prepare<never, OrgRecord>(
     `INSERT INTO orgs (id, name, created_by, created_at, updated_at)
      VALUES ($id, $name, $created_by, $created_at, $updated_at)`,
   )
+  const byId = db.prepare<OrgRecord, [string]>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE id = ?`)
+  const ofUser = db.prepare<OrgRecord & { role: Mode }, [string]>(
+    `SELECT o.id, o.name, o.created_by, o.created_at, o.updated_at, m.role
+     FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.created_at, o.id`,
+  )
+  const rename = db.prepare<never, [string, string, string]>('UPDATE orgs SET name = ?, updated_at = ? WHERE id = ?')
+  const remove = db.prepare<never, [string]>('DELETE FROM orgs WHERE id = ?')
   const insertMember = db.prepare<never, MemberRecord>(
     `INSERT INTO org_members (org_id, user_id, role, created_at) VALUES ($org_id, $user_id, $role, $created_at)`,
   )
   const membershipsOf = db.prepare<{ org_id: string; role: Mode }, [string]>(
     'SELECT org_id, role FROM org_members WHERE user_id = ?',
   )
+  const members = db.prepare<MemberView, [string]>(
+    `SELECT m.user_id, u.email, u.name, m.role, m.created_at
+     FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY m.created_at, u.email`,
+  )
+  const member = db.prepare<MemberRecord, [string, string]>(
+    'SELECT org_id, user_id, role, created_at FROM org_members WHERE org_id = ? AND user_id = ?',
+  )
+  const setRole = db.prepare<never, [Mode, string, string]>('UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?')
+  const removeMember = db.prepare<never, [string, string]>('DELETE FROM org_members WHERE org_id = ? AND user_id = ?')
+  const countAllMembers = db.prepare<{ n: number }, [string]>(
+    "SELECT count(*) AS n FROM org_members WHERE org_id = ? AND role = 'all'",
+  )
 
   return {
     insert: (org: OrgRecord) => void insertOrg.run(org),
-    addMember: (member: MemberRecord) => void insertMember.run(member),
+    findById: (id: string) => byId.get(id),
+    /** The user's orgs with the user's role in each. */
+    listForUser: (userId: string) => ofUser.all(userId),
+    rename: (id: string, name: string, at: string) => void rename.run(name, at, id),
+    /** Deletes the org; its members and apps go with it (ON DELETE CASCADE). */
+    delete: (id: string) => void remove.run(id),
+    addMember: (record: MemberRecord) => void insertMember.run(record),
     /** org id → role, for every org the user belongs to. */
     membershipsOf: (userId: string) => new Map(membershipsOf.all(userId).map((m) => [m.org_id, m.role] as const)),
+    members: (orgId: string) => members.all(orgId),
+    member: (orgId: string, userId: string) => member.get(orgId, userId),
+    setRole: (orgId: string, userId: string, role: Mode) => void setRole.run(role, orgId, userId),
+    removeMember: (orgId: string, userId: string) => void removeMember.run(orgId, userId),
+    countAllMembers: (orgId: string) => countAllMembers.get(orgId)!.n,
   }
 }
 

@@ -1,0 +1,55 @@
+/** `/app/` (SPEC §7). */
+import { Elysia } from 'elysia'
+import { authPlugin } from '../../access/auth-plugin'
+import type { Core } from '../../core'
+import { Success } from '../organization/model'
+import { AppCreateBody, AppIdParams, AppList, AppListQuery, AppNameBody, AppOne, appErrors as e } from './model'
+import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
+
+const tags = ['Apps']
+const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound }
+
+export function appModule(core: Core) {
+  return new Elysia({ prefix: '/app' })
+    .use(authPlugin(core))
+    .get('/', ({ principal, query }) => ({ data: listApps(core, principal, query) }), {
+      access: 'read',
+      query: AppListQuery,
+      response: { 200: AppList, 401: e.unauthorized, 403: e.forbidden },
+      detail: { tags, summary: 'List apps', description: "Apps within the key's reach; `?org_id=` for one org." },
+    })
+    .post('/', ({ principal, actor, body, status }) => status(201, { app: createAppFor(core, principal, actor, body) }), {
+      access: 'write',
+      parse: 'application/json',
+      body: AppCreateBody,
+      response: { 201: AppOne, 400: e.invalid, ...read, 409: e.conflict },
+      detail: { tags, summary: 'Create an app', description: 'Needs `write` on the org (key mode and role); not for app-limited keys.' },
+    })
+    .get('/:app_id', ({ principal, params }) => ({ app: getApp(core, principal, params.app_id) }), {
+      access: 'read',
+      params: AppIdParams,
+      response: { 200: AppOne, ...read },
+      detail: { tags, summary: 'Get an app' },
+    })
+    .put('/:app_id', ({ principal, actor, params, body }) => ({ app: renameApp(core, principal, actor, params.app_id, body) }), {
+      access: 'write',
+      parse: 'application/json',
+      params: AppIdParams,
+      body: AppNameBody,
+      response: { 200: AppOne, 400: e.invalid, ...read },
+      detail: { tags, summary: 'Rename an app' },
+    })
+    .delete(
+      '/:app_id',
+      ({ principal, actor, params }) => {
+        deleteApp(core, principal, actor, params.app_id)
+        return { success: true as const }
+      },
+      {
+        access: 'all',
+        params: AppIdParams,
+        response: { 200: Success, ...read },
+        detail: { tags, summary: 'Delete an app' },
+      },
+    )
+}

@@ -1,0 +1,36 @@
+/** TypeBox schemas of the app endpoints. */
+import { t } from 'elysia'
+import { errorResponse } from '../../http/schemas'
+
+const Timestamp = t.String({ format: 'date-time', examples: ['2024-01-01T00:00:00.000Z'] })
+
+export const App = t.Object({
+  app_id: t.String({ description: 'Reverse-domain identifier, unique on the server.', examples: ['com.demo.app'] }),
+  org_id: t.String({ examples: ['org_4f8k2m9q1w3e5r7t'] }),
+  name: t.String({ examples: ['Demo app'] }),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+})
+
+export const AppIdParams = t.Object({ app_id: t.String({ maxLength: 200, description: 'The app id, e.g. `com.demo.app`.' }) })
+export const AppListQuery = t.Object({ org_id: t.Optional(t.String({ description: 'Only apps of this org.' })) })
+export const AppCreateBody = t.Object(
+  {
+    app_id: t.String({ description: 'Letters, digits, `.`, `_`, `-`; 3–128 characters; at least one dot.', examples: ['com.demo.app'] }),
+    name: t.String({ description: '1–100 characters after trimming.', examples: ['Demo app'] }),
+    org_id: t.String({ examples: ['org_4f8k2m9q1w3e5r7t'] }),
+  },
+  { additionalProperties: false, examples: [{ app_id: 'com.demo.app', name: 'Demo app', org_id: 'org_4f8k2m9q1w3e5r7t' }] },
+)
+export const AppNameBody = t.Object({ name: t.String({ examples: ['Demo app'] }) }, { additionalProperties: false, examples: [{ name: 'Demo app' }] })
+
+export const AppList = t.Object({ data: t.Array(App) })
+export const AppOne = t.Object({ app: App })
+
+export const appErrors = {
+  invalid: errorResponse('Invalid input.', 'app_id must be a reverse-domain identifier: 3-128 letters, digits, ".", "_" or "-", with at least one dot', 'validation_error'),
+  unauthorized: errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key'),
+  forbidden: errorResponse("The key's mode, its limits or its user's role fall short.", 'Insufficient permissions for this operation', 'insufficient_permissions'),
+  notFound: errorResponse("No such app (or org) within the key's reach.", 'App not found', 'not_found'),
+  conflict: errorResponse('The app id is taken.', 'App id com.demo.app is already taken', 'conflict'),
+}

@@ -1,0 +1,53 @@
+/** TypeBox schemas of the organization and member endpoints. */
+import { t } from 'elysia'
+import { errorResponse, ModeSchema } from '../../http/schemas'
+
+const Timestamp = t.String({ format: 'date-time', examples: ['2024-01-01T00:00:00.000Z'] })
+const Name = t.String({ description: '1–100 characters after trimming, no control characters.', examples: ['Demo team'] })
+
+export const Organization = t.Object(
+  {
+    id: t.String({ examples: ['org_4f8k2m9q1w3e5r7t'] }),
+    name: t.String({ examples: ['Demo team'] }),
+    created_by: t.String({ examples: ['usr_3k9d0a1b2c3d4e5f'] }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    role: ModeSchema,
+  },
+  { description: 'An organization, with the calling user\'s role in it.' },
+)
+
+export const Member = t.Object({
+  user_id: t.String({ examples: ['usr_3k9d0a1b2c3d4e5f'] }),
+  email: t.String({ examples: ['dev@example.com'] }),
+  name: t.String({ examples: ['dev'] }),
+  role: ModeSchema,
+  created_at: Timestamp,
+})
+
+export const OrgIdParams = t.Object({ id: t.String({ maxLength: 200, description: 'Organization id (`org_…`).' }) })
+export const MemberParams = t.Object({
+  id: t.String({ maxLength: 200, description: 'Organization id (`org_…`).' }),
+  user_id: t.String({ maxLength: 200, description: 'User id (`usr_…`).' }),
+})
+
+export const OrgNameBody = t.Object({ name: Name }, { additionalProperties: false, examples: [{ name: 'Demo team' }] })
+export const AddMemberBody = t.Object(
+  { email: t.String({ maxLength: 254, examples: ['dev@example.com'] }), role: ModeSchema },
+  { additionalProperties: false, examples: [{ email: 'dev@example.com', role: 'upload' }] },
+)
+export const RoleBody = t.Object({ role: ModeSchema }, { additionalProperties: false, examples: [{ role: 'write' }] })
+
+export const OrganizationList = t.Object({ data: t.Array(Organization) })
+export const OrganizationOne = t.Object({ organization: Organization })
+export const MemberList = t.Object({ data: t.Array(Member) })
+export const MemberOne = t.Object({ member: Member })
+export const Success = t.Object({ success: t.Literal(true) }, { examples: [{ success: true }] })
+
+export const orgErrors = {
+  invalid: errorResponse('Invalid input.', "Invalid body field 'name': Expected string", 'validation_error'),
+  unauthorized: errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key'),
+  forbidden: errorResponse("The key's mode, its limits or its user's role fall short.", 'Insufficient permissions for this operation', 'insufficient_permissions'),
+  notFound: errorResponse("No such organization within the key's reach.", 'Organization not found', 'not_found'),
+  conflict: errorResponse('The change would leave the org without an `all` member, or the user is already a member.', 'The last member with role "all" can be neither removed nor demoted', 'conflict'),
+}
