@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   if (name === '--version') return version.run([])
   const command = commands[name]
   if (!command) {
-    process.stderr.write(`codepushgo: unknown command "${name}"\n\n${usage}`)
+    process.stderr.write(`codepushgo: unknown command "${name}" (run "codepushgo --help" for the list)\n`)
     return 2
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -59,6 +59,8 @@ export const serve: Command = {
         stopping = true
         log.info({ msg: 'shutting down', signal })
         await server.stop() // stop accepting; in-flight requests finish
+        // Elysia writes request log lines just after each response: let the last ones out.
+        await new Promise((resolve) => setImmediate(resolve))
         closeDatabase(core.store.db)
         log.info({ msg: 'stopped' })
         resolveExit(0)
