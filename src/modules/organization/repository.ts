@@ -31,7 +31,7 @@ export function organizationRepository(db: Database) {
   const byId = db.prepare<OrgRecord, [string]>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE id = ?`)
   const ofUser = db.prepare<OrgRecord & { role: Mode }, [string]>(
     `SELECT o.id, o.name, o.created_by, o.created_at, o.updated_at, m.role
-     FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.created_at, o.id`,
+     FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.created_at, o.rowid`,
   )
   const rename = db.prepare<never, [string, string, string]>('UPDATE orgs SET name = ?, updated_at = ? WHERE id = ?')
   const remove = db.prepare<never, [string]>('DELETE FROM orgs WHERE id = ?')

@@ -1,0 +1,137 @@
+/**
+ * The permission truth table (SPEC §6): every route × key mode × member role × limited_to_orgs
+ * (none / this org / other org) × limited_to_apps (none / this app / other app). The expected
+ * outcome comes from `expected()`, a compact restatement of the five rules — not from the code
+ * under test — and every request is rolled back so each cell sees the same world.
+ */
+import { describe, expect, test } from 'bun:test'
+import { MODES, modeAtLeast, type Mode } from '../src/access/modes'
+import { issueKey } from '../src/modules/apikey/service'
+import { createApp } from '../src/modules/app/service'
+import { createOrganization } from '../src/modules/organization/service'
+import { testServer } from './helpers/app'
+import type { Actor } from '../src/core'
+
+type Limit = 'none' | 'this' | 'other'
+type Scope = 'org' | 'app' | 'keys' | 'unlimited'
+interface Route {
+  method: string
+  path: string
+  body?: unknown
+  need: Mode
+  scope: Scope
+  /** verify answers 403 where other routes answer 404; lists answer 200 and omit; a grant inherits the caller's limits. */
+  kind?: 'verify' | 'list' | 'grant'
+}
+
+/** The world: the caller's user `u` has `role` in org `this` (apps this.app, this.other); `u` owns org `other` (app other.app). */
+function world(role: Mode, mode: Mode, orgLimit: Limit, appLimit: Limit) {
+  const server = testServer()
+  const { core, db } = server
+  const now = core.clock.now().toISOString()
+  const insertUser = (id: string, email: string) => db.run("INSERT INTO users (id, email, name, created_at) VALUES (?, ?, 'n', ?)", [id, email, now])
+  insertUser('usr_u', 'u@example.com')
+  insertUser('usr_owner', 'owner@example.com')
+  insertUser('usr_member', 'member@example.com')
+  insertUser('usr_new', 'new@example.com')
+  const actor = (userId: string): Actor => ({ userId, keyId: null, ip: null, userAgent: null })
+  const thisOrg = createOrganization(core, actor('usr_owner'), { name: 'this' }).id
+  const otherOrg = createOrganization(core, actor('usr_u'), { name: 'other' }).id
+  core.store.orgs.addMember({ org_id: thisOrg, user_id: 'usr_u', role, created_at: now })
+  core.store.orgs.addMember({ org_id: thisOrg, user_id: 'usr_member', role: 'read', created_at: now })
+  createApp(core, actor('usr_owner'), { app_id: 'com.this.app', name: 'a', org_id: thisOrg })
+  createApp(core, actor('usr_owner'), { app_id: 'com.this.other', name: 'a', org_id: thisOrg })
+  createApp(core, actor('usr_u'), { app_id: 'com.other.app', name: 'a', org_id: otherOrg })
+  const orgs = { none: [], this: [thisOrg], other: [otherOrg] }[orgLimit]
+  const apps = { none: [], this: ['com.this.app'], other: ['com.this.other'] }[appLimit]
+  const { key } = issueKey(core, 'usr_u', { name: 'k', mode, limited_to_orgs: orgs, limited_to_apps: apps, expires_at: null })
+  return { ...server, key, thisOrg }
+}
+
+function routes(thisOrg: string): Route[] {
+  const org = `/organization/${thisOrg}`
+  const verify = MODES.flatMap((mode): Route[] => [
+    { method: 'GET', path: `/apikey/verify?mode=${mode}&app_id=com.this.app`, need: mode, scope: 'app', kind: 'verify' },
+    { method: 'GET', path: `/apikey/verify?mode=${mode}&org_id=${thisOrg}`, need: mode, scope: 'org', kind: 'verify' },
+  ])
+  return [
+    { method: 'GET', path: '/organization/', need: 'read', scope: 'org', kind: 'list' },
+    { method: 'GET', path: org, need: 'read', scope: 'org' },
+    { method: 'PUT', path: org, body: { name: 'renamed' }, need: 'write', scope: 'org' },
+    { method: 'DELETE', path: org, need: 'all', scope: 'org' },
+    { method: 'GET', path: `${org}/members`, need: 'read', scope: 'org' },
+    { method: 'POST', path: `${org}/members`, body: { email: 'new@example.com', role: 'read' }, need: 'all', scope: 'org' },
+    { method: 'PUT', path: `${org}/members/usr_member`, body: { role: 'upload' }, need: 'all', scope: 'org' },
+    { method: 'DELETE', path: `${org}/members/usr_member`, need: 'all', scope: 'org' },
+    { method: 'POST', path: '/app/', body: { app_id: 'com.this.new', name: 'n', org_id: thisOrg }, need: 'write', scope: 'org' },
+    { method: 'GET', path: '/app/', need: 'read', scope: 'app', kind: 'list' },
+    { method: 'GET', path: '/app/com.this.app', need: 'read', scope: 'app' },
+    { method: 'PUT', path: '/app/com.this.app', body: { name: 'renamed' }, need: 'write', scope: 'app' },
+    { method: 'DELETE', path: '/app/com.this.app', need: 'all', scope: 'app' },
+    { method: 'POST', path: '/organization/', body: { name: 'new' }, need: 'all', scope: 'unlimited' },
+    { method: 'GET', path: '/apikey/', need: 'all', scope: 'keys' },
+    { method: 'POST', path: '/apikey/', body: { name: 'n', mode: 'read' }, need: 'all', scope: 'keys', kind: 'grant' },
+    ...verify,
+  ]
+}
+
+/** The five rules, restated: 'allow', 403 or 404 for one cell of the table. */
+function expected(route: Route, mode: Mode, role: Mode, orgLimit: Limit, appLimit: Limit): 'allow' | 400 | 403 | 404 {
+  // Rule 2: the key's mode, whatever the target.
+  if (!modeAtLeast(mode, route.need)) return 403
+  // A new key inherits the caller's limits, which must name apps inside its orgs: a key
+  // limited to the other org and to apps of this one can hand out nothing valid.
+  if (route.kind === 'grant' && orgLimit === 'other' && appLimit !== 'none') return 400
+  if (route.scope === 'keys') return 'allow'
+  if (route.scope === 'unlimited') return orgLimit === 'none' && appLimit === 'none' ? 'allow' : 403
+  // Rule 3: an org outside limited_to_orgs is out of reach.
+  if (orgLimit === 'other') return 404
+  // Rule 4: an app-limited key reaches only its apps; org-level things are refused (both
+  // limited apps live in this org, so the org itself is visible to it).
+  if (appLimit !== 'none' && route.scope === 'app' && appLimit === 'other') return 404
+  if (appLimit !== 'none' && route.scope === 'org') return 403
+  // Rule 5: the user's role in the org.
+  if (!modeAtLeast(role, route.need)) return 403
+  return 'allow'
+}
+
+/** What the server did, in the table's terms. */
+async function outcome(w: ReturnType<typeof world>, route: Route): Promise<'allow' | 'omitted' | number> {
+  w.db.run('BEGIN')
+  try {
+    const res = await w.request(route.method, route.path, { key: w.key, body: route.body })
+    expect(res.status).toBeLessThan(500)
+    if (route.kind === 'list') {
+      if (res.status !== 200) return res.status
+      const ids = res.json.data.map((item: { id?: string; app_id?: string }) => item.id ?? item.app_id)
+      return ids.includes(route.scope === 'org' ? w.thisOrg : 'com.this.app') ? 'allow' : 'omitted'
+    }
+    return res.status < 300 ? 'allow' : res.status
+  } finally {
+    w.db.run('ROLLBACK')
+  }
+}
+
+const LIMITS: Limit[] = ['none', 'this', 'other']
+const cells = MODES.flatMap((mode) => MODES.flatMap((role) => LIMITS.flatMap((orgs) => LIMITS.map((apps) => [mode, role, orgs, apps] as const))))
+
+describe('permission truth table', () => {
+  test.each(cells)('key mode %s, role %s, limited_to_orgs %s, limited_to_apps %s', async (mode, role, orgLimit, appLimit) => {
+    const w = world(role, mode, orgLimit, appLimit)
+    const mismatches: string[] = []
+    for (const route of routes(w.thisOrg)) {
+      let want: 'allow' | 'omitted' | number = expected(route, mode, role, orgLimit, appLimit)
+      // verify never answers 404 (proxies do not understand it); a list leaves out what is denied.
+      if (route.kind === 'verify' && want === 404) want = 403
+      if (route.kind === 'list' && want !== 'allow') want = 'omitted'
+      const got = await outcome(w, route)
+      if (got !== want) mismatches.push(`${route.method} ${route.path}: expected ${want}, got ${got}`)
+    }
+    expect(mismatches).toEqual([])
+  })
+
+  test('the table is not vacuous: it holds allows, 403s and 404s', () => {
+    const seen = new Set(cells.flatMap(([mode, role, o, a]) => routes('org').map((r) => expected(r, mode, role, o, a))))
+    expect([...seen].sort()).toEqual([400, 403, 404, 'allow'])
+  })
+})
