@@ -2,6 +2,7 @@
 /** The `codepushgo` command: dispatches to a subcommand; errors are one line, never a trace. */
 import type { Command } from './cli/args'
 import { healthcheck } from './cli/healthcheck'
+import { key } from './cli/key'
 import { migrate } from './cli/migrate'
 import { serve } from './cli/serve'
 import { user } from './cli/user'
@@ -16,6 +17,9 @@ Commands:
   serve         serve the API (default address 127.0.0.1:8090, data in ./codepushgo_data)
   migrate       apply pending database migrations
   user create   create a user with an org and an \`all\` API key (JSON on stdout)
+  user list     list users (JSON)
+  key list      list a user's keys, masked (JSON): key list --email EMAIL
+  key revoke    revoke a key by its numeric id: key revoke ID
   healthcheck   exit 0 if the server's /health answers ok
   version       print the version
 
@@ -30,7 +34,7 @@ const version: Command = {
   },
 }
 
-const commands: Record<string, Command> = { serve, migrate, user, healthcheck, version }
+const commands: Record<string, Command> = { serve, migrate, user, key, healthcheck, version }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv

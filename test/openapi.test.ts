@@ -14,7 +14,12 @@ describe('OpenAPI', () => {
       Object.entries(ops).map(([method, op]) => ({ path, method, op })),
     )
     const names = operations.map((o) => `${o.method.toUpperCase()} ${o.path}`)
-    expect(names).toEqual(expect.arrayContaining(['GET /apikey/', 'POST /apikey/', 'DELETE /apikey/{id}', 'GET /health']))
+    expect(names).toEqual(expect.arrayContaining([
+      'GET /apikey/', 'POST /apikey/', 'DELETE /apikey/{id}', 'GET /apikey/verify', 'GET /health',
+      'GET /organization/', 'POST /organization/', 'GET /organization/{id}', 'PUT /organization/{id}', 'DELETE /organization/{id}',
+      'GET /organization/{id}/members', 'POST /organization/{id}/members', 'PUT /organization/{id}/members/{user_id}',
+      'DELETE /organization/{id}/members/{user_id}', 'GET /app/', 'POST /app/', 'GET /app/{app_id}', 'PUT /app/{app_id}', 'DELETE /app/{app_id}',
+    ]))
     expect(names.some((n) => n.includes('swagger'))).toBe(false)
     for (const { op } of operations) {
       expect(op.summary).toBeString()
@@ -22,6 +27,7 @@ describe('OpenAPI', () => {
       for (const response of Object.values(op.responses as Record<string, any>)) {
         expect(response.content['application/json'].schema).toBeObject()
       }
+      if (op.requestBody) expect(op.requestBody.content['application/json'].schema).toBeObject()
     }
   })
 

@@ -5,9 +5,11 @@ import { parseFlags, type Command } from './args'
 import { openCore } from './open'
 
 const help = `Usage: codepushgo user create --email EMAIL [--name NAME] [--org ORG_NAME] [--dir DIR]
+       codepushgo user list [--dir DIR]
 
-Creates a user, an org they own (role "all") and an \`all\` API key, and prints them as JSON
-on stdout. The full key is shown only this once.
+  create  Creates a user, an org they own (role "all") and an \`all\` API key, and prints
+          them as JSON on stdout. The full key is shown only this once.
+  list    Prints every user as JSON on stdout.
 
 Options:
   --email EMAIL     the user's email (unique, case-insensitive)
@@ -26,11 +28,15 @@ export const user: Command = {
       org: { type: 'string' },
       dir: { type: 'string' },
     })
-    if (positionals[0] !== 'create') throw new ConfigError(`unknown user command "${positionals[0] ?? ''}": try "codepushgo user --help"`)
-    if (!values.email) throw new ConfigError('user create needs --email EMAIL')
+    const action = positionals[0]
+    if (action !== 'create' && action !== 'list') throw new ConfigError(`unknown user command "${action ?? ''}": try "codepushgo user --help"`)
+    if (action === 'create' && !values.email) throw new ConfigError('user create needs --email EMAIL')
     const core = openCore(resolveDir(values.dir))
     try {
-      const result = createUser(core, { email: values.email, name: values.name, orgName: values.org })
+      const result =
+        action === 'list'
+          ? { data: core.store.users.list() }
+          : createUser(core, { email: values.email!, name: values.name, orgName: values.org })
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
       return 0
     } finally {

@@ -235,6 +235,7 @@ describe('binary: CLI', () => {
     [['serve', '--help'], 'Usage: codepushgo serve'],
     [['migrate', '--help'], 'Usage: codepushgo migrate'],
     [['user', '--help'], 'Usage: codepushgo user create'],
+    [['key', '--help'], 'Usage: codepushgo key list'],
     [['healthcheck', '--help'], 'Usage: codepushgo healthcheck'],
     [['version', '--help'], 'Usage: codepushgo version'],
   ])('%p exits 0 with its usage', (args, usage) => {
@@ -323,6 +324,46 @@ describe('binary: CLI', () => {
 })
 
 // ---- 4. graceful stop and durability -------------------------------------------------------
+
+describe('binary: offline admin (user list, key list, key revoke)', () => {
+  test('an operator finds and revokes a leaked key while the server runs', async () => {
+    const dir = freshDir()
+    const alice = createUser(dir, 'alice@example.com')
+    createUser(dir, 'bob@example.com')
+    const users = runCli(['user', 'list', '--dir', dir])
+    expect(users.exitCode).toBe(0)
+    expect(JSON.parse(users.stdout).data.map((u: { email: string }) => u.email)).toEqual(['alice@example.com', 'bob@example.com'])
+
+    const server = await serve(dir)
+    const leaked = await call(server, 'POST', '/apikey/', alice.apikey.key, { name: 'leaked', mode: 'upload' })
+    const listed = runCli(['key', 'list', '--email', 'ALICE@example.com', '--dir', dir])
+    expect(listed.exitCode).toBe(0)
+    const keys = JSON.parse(listed.stdout).data as { id: number; key: string; name: string }[]
+    expect(keys.map((k) => k.name)).toEqual(['leaked', 'Admin key'])
+    for (const k of keys) expect(k.key).toMatch(MASKED)
+    expect(countKeys(listed.stdout)).toBe(0)
+
+    const revoked = runCli(['key', 'revoke', String(leaked.json.apikey.id), '--dir', dir])
+    expect(revoked.exitCode).toBe(0)
+    expect((await call(server, 'GET', '/apikey/verify', leaked.json.apikey.key)).status).toBe(401)
+    expect((await call(server, 'GET', '/apikey/verify', alice.apikey.key)).status).toBe(200)
+    expect(await server.stop()).toBe(0)
+  })
+
+  test.each([
+    [['key', 'revoke', '999', '--dir', 'DIR'], /API key not found/, 1],
+    [['key', 'revoke', 'abc', '--dir', 'DIR'], /positive integer/, 1],
+    [['key', 'revoke', '--dir', 'DIR'], /needs the key id/, 2],
+    [['key', 'list', '--dir', 'DIR'], /needs --email/, 2],
+    [['key', 'list', '--email', 'nobody@example.com', '--dir', 'DIR'], /No user with email/, 1],
+    [['user', 'delete', '--dir', 'DIR'], /unknown user command/, 2],
+  ])('%p fails with one line', (args, message, code) => {
+    const dir = freshDir()
+    const result = runCli(args.map((a) => (a === 'DIR' ? dir : a)))
+    expect(result.exitCode).toBe(code)
+    expectOneLineError(result.stderr, message)
+  })
+})
 
 describe('binary: graceful stop and restart', () => {
   test('SIGINT exits 0, and keys created or deleted before a restart stay so', async () => {

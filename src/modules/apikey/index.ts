@@ -2,19 +2,12 @@
 import { Elysia } from 'elysia'
 import { authPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
-import { invalidId } from '../../errors'
 import {
   ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, Deleted, errors,
   Verified, VerifyQuery,
 } from './model'
 import { createApiKey, deleteApiKey, listApiKeys, verifyApiKey } from './service'
-
-/** A key id from the path: a positive integer, else 400 `invalid_id`. */
-export function parseKeyId(raw: string): number {
-  const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : Number.NaN
-  if (!Number.isSafeInteger(id)) throw invalidId()
-  return id
-}
+import { parseKeyId } from './validate'
 
 /**
  * POST accepts its fields as query parameters too (the documentation calls them so). Arrays

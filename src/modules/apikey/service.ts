@@ -122,3 +122,19 @@ export function verifyApiKey(core: Core, principal: Principal, query: VerifyQuer
 }
 
 const VERIFY_DENIED = 'The API key does not grant this access'
+
+/** Operator (offline CLI) view of a user's keys, masked: for finding a lost or leaked key. */
+export function listKeysOfUser(core: Core, userId: string): ApiKeyView[] {
+  return core.store.apikeys.listByUser(userId).map((key) => toApiKeyView(key))
+}
+
+/** Operator revocation, outside any key's reach rules; audited in the owner's log, with no actor key. */
+export function revokeKey(core: Core, id: number): void {
+  inTransaction(core.store.db, () => {
+    const record = core.store.apikeys.findById(id)
+    if (!record) throw notFound()
+    core.store.apikeys.delete(id)
+    const operator: Actor = { userId: record.user_id, keyId: null, ip: null, userAgent: 'codepushgo-cli' }
+    recordAudit(core, operator, 'apikey.revoke', { type: 'apikey', id }, { name: record.name, mode: record.mode })
+  })
+}

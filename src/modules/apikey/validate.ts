@@ -1,5 +1,5 @@
 /** Checks of key settings that schemas cannot express. */
-import { validationError, invalidExpiresAt } from '../../errors'
+import { invalidExpiresAt, invalidId, validationError } from '../../errors'
 import { MAX_NAME_LENGTH } from './model'
 
 // C0 and C1 control characters, and DEL.
@@ -28,4 +28,11 @@ export function parseFutureInstant(value: string, now: Date): string {
 /** The list without duplicates, first occurrence first. */
 export function unique(ids: readonly string[]): string[] {
   return [...new Set(ids)]
+}
+
+/** A key id from a path or the CLI: a positive integer, else 400 `invalid_id`. */
+export function parseKeyId(raw: string): number {
+  const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(id)) throw invalidId()
+  return id
 }

@@ -1,0 +1,47 @@
+import { ConfigError, resolveDir } from '../config'
+import { closeDatabase } from '../db/database'
+import { listKeysOfUser, revokeKey } from '../modules/apikey/service'
+import { parseKeyId } from '../modules/apikey/validate'
+import { notFound } from '../errors'
+import { parseFlags, type Command } from './args'
+import { openCore } from './open'
+
+const help = `Usage: codepushgo key list --email EMAIL [--dir DIR]
+       codepushgo key revoke ID [--dir DIR]
+
+Offline administration, for when a key is lost or leaked (works while serve runs).
+
+  list    Prints the user's keys as JSON on stdout, masked (ak_XXXXX...), newest first.
+  revoke  Deletes key ID (the numeric id from "key list"); it stops working at once.
+          The revocation is recorded in the audit log.
+
+Options:
+  --email EMAIL  the user whose keys to list
+  --dir DIR      data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
+  -h, --help     show this help
+`
+
+export const key: Command = {
+  help,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, { email: { type: 'string' }, dir: { type: 'string' } })
+    const [action, id] = positionals
+    if (action === 'list' && !values.email) throw new ConfigError('key list needs --email EMAIL')
+    if (action === 'revoke' && id === undefined) throw new ConfigError('key revoke needs the key id: codepushgo key revoke ID')
+    if (action !== 'list' && action !== 'revoke') throw new ConfigError(`unknown key command "${action ?? ''}": try "codepushgo key --help"`)
+    const core = openCore(resolveDir(values.dir))
+    try {
+      if (action === 'list') {
+        const owner = core.store.users.findByEmail(values.email!)
+        if (!owner) throw notFound(`No user with email ${values.email}`)
+        process.stdout.write(`${JSON.stringify({ data: listKeysOfUser(core, owner.id) }, null, 2)}\n`)
+      } else {
+        revokeKey(core, parseKeyId(id!))
+        process.stdout.write(`${JSON.stringify({ success: true, revoked: Number(id) })}\n`)
+      }
+      return 0
+    } finally {
+      closeDatabase(core.store.db)
+    }
+  },
+}
