@@ -32,6 +32,9 @@ describe('GET /apikey/verify', () => {
     [{ mode: 'all' }, '?org_id=ORG_SIDE&app_id=com.alice.one', 403],
     [{ mode: 'all' }, '?org_id=ORG_MAIN&app_id=com.alice.one', 200],
     [{ mode: 'all' }, '?mode=admin', 400],
+    // Behind nginx anything but 2xx/401/403 becomes a 500: odd ids are simply not granted.
+    [{ mode: 'all' }, `?app_id=com.${'x'.repeat(5000)}`, 403],
+    [{ mode: 'all' }, `?org_id=${'%00'.repeat(300)}`, 403],
   ] as const)('a key %j asking %s → %i (never 404)', async (settings, query, status) => {
     const w = seededWorld()
     const fill = (s: string) => s.replace('ORG_SIDE', w.orgs.aliceSide).replace('ORG_MAIN', w.orgs.aliceMain)

@@ -130,8 +130,8 @@ export const errors = {
 
 export const VerifyQuery = t.Object({
   mode: t.Optional(ModeSchema),
-  app_id: t.Optional(t.String({ maxLength: 200, description: 'The app the request is about.' })),
-  org_id: t.Optional(t.String({ maxLength: 200, description: 'The org the request is about.' })),
+  app_id: t.Optional(t.String({ description: 'The app the request is about.' })),
+  org_id: t.Optional(t.String({ description: 'The org the request is about.' })),
 })
 export type VerifyQuery = Static<typeof VerifyQuery>
 
