@@ -14,13 +14,23 @@ export interface NewAuditEvent {
   details: Record<string, unknown>
 }
 
+/** An event as stored: `details` is its JSON text. */
+export type AuditEventRow = Omit<NewAuditEvent, 'details'> & { id: number; details: string }
+
 export function auditRepository(db: Database) {
   const insert = db.prepare<never, Record<string, string | number | null>>(
     `INSERT INTO audit_events (at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details)
      VALUES ($at, $user_id, $actor_key_id, $action, $target_type, $target_id, $ip, $user_agent, $details)`,
   )
+  // Served by the index audit_events_by_user(user_id, id).
+  const ofUser = db.prepare<AuditEventRow, [string, number, number]>(
+    `SELECT id, at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details
+     FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`,
+  )
   return {
     insert: (event: NewAuditEvent) => void insert.run({ ...event, details: JSON.stringify(event.details) }),
+    /** The user's events, newest first: `limit` of them after skipping `offset`. */
+    listByUser: (userId: string, limit: number, offset: number) => ofUser.all(userId, limit, offset),
   }
 }
 

@@ -1,0 +1,28 @@
+/** `GET /audit/` (SPEC §7): the caller's audit log. */
+import { Elysia } from 'elysia'
+import type { AuthPlugin } from '../../access/auth-plugin'
+import type { Core } from '../../core'
+import { AuditEventList, AuditListQuery, auditErrors as e } from './model'
+import { listAuditEvents } from './service'
+
+const tags = ['Audit']
+
+export function auditModule(core: Core, auth: AuthPlugin) {
+  return new Elysia({ prefix: '/audit' })
+    .use(auth)
+    .get('/', ({ principal, query }) => ({ data: listAuditEvents(core, principal, query) }), {
+      // The route needs `all`; the service also requires a key without limits.
+      access: 'all',
+      query: AuditListQuery,
+      response: { 200: AuditEventList, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden },
+      detail: {
+        tags,
+        summary: 'List audit events',
+        description:
+          "The calling user's audit events (key, organization, member and app changes), newest first, " +
+          '`?limit=` (1–1000, default 100) per `?page=` (0-based). Each event names the key that acted, ' +
+          'the client address and user agent, and what changed; never a key or a hash. ' +
+          'Needs an `all` key without `limited_to_apps` or `limited_to_orgs`.',
+      },
+    })
+}

@@ -1,0 +1,246 @@
+/** GET /audit/ (SPEC §3 audit event, §6 modes, §7): the caller's audit log over HTTP. */
+import { describe, expect, test } from 'bun:test'
+import { hashKey } from '../src/access/key-format'
+import { recordAudit } from '../src/modules/audit/service'
+import { seededWorld } from './helpers/world'
+
+type Event = {
+  id: number
+  at: string
+  user_id: string
+  actor_key_id: number | null
+  action: string
+  target_type: string
+  target_id: string
+  ip: string | null
+  user_agent: string | null
+  details: Record<string, unknown>
+}
+
+const UA = { 'user-agent': 'audit-test/1.0' }
+
+/** Alice's events made through the API with her admin key and the test user agent, oldest first. */
+async function aliceChanges(w: ReturnType<typeof seededWorld>) {
+  const h = { key: w.alice.key, headers: UA }
+  const created = await w.request('POST', '/apikey/', { ...h, body: { name: 'Deploy', mode: 'upload', limited_to_apps: [w.apps.aliceOne] } })
+  expect(created.status).toBe(201)
+  const keyId = created.json.apikey.id as number
+  expect((await w.request('DELETE', `/apikey/${keyId}`, h)).status).toBe(200)
+  const org = (await w.request('POST', '/organization/', { ...h, body: { name: 'Audited' } })).json.organization.id as string
+  expect((await w.request('POST', `/organization/${org}/members`, { ...h, body: { email: 'bob@example.com', role: 'read' } })).status).toBe(201)
+  expect((await w.request('POST', '/app/', { ...h, body: { app_id: 'com.audit.app', name: 'Audit', org_id: org } })).status).toBe(201)
+  expect((await w.request('PUT', '/app/com.audit.app', { ...h, body: { name: 'Audit 2' } })).status).toBe(200)
+  expect((await w.request('DELETE', '/app/com.audit.app', h)).status).toBe(200)
+  return { keyId, createdKey: created.json.apikey.key as string, org }
+}
+
+describe('GET /audit/', () => {
+  test("lists the user's events newest first, with actor key, user agent and details", async () => {
+    const w = seededWorld()
+    const { keyId, org } = await aliceChanges(w)
+    const res = await w.request('GET', '/audit/', { key: w.alice.key })
+    expect(res.status).toBe(200)
+    const events = res.json.data as Event[]
+    // Strictly newest first.
+    for (let i = 1; i < events.length; i++) expect(events[i]!.id).toBeLessThan(events[i - 1]!.id)
+
+    const mine = events.filter((e) => e.user_agent === 'audit-test/1.0')
+    expect(mine.map((e) => e.action)).toEqual([
+      'app.delete', 'app.update', 'app.create', 'member.add', 'organization.create', 'apikey.delete', 'apikey.create',
+    ])
+    for (const e of mine) {
+      expect(e.user_id).toBe(w.alice.user.id)
+      expect(e.actor_key_id).toBe(w.alice.keyId)
+      expect(e.ip).toBeNull() // app.handle has no socket
+      expect(e.at).toBe('2026-01-01T00:00:00.000Z')
+      expect(Object.keys(e).sort()).toEqual(
+        ['action', 'actor_key_id', 'at', 'details', 'id', 'ip', 'target_id', 'target_type', 'user_agent', 'user_id'],
+      )
+    }
+    const byAction = (action: string) => mine.find((e) => e.action === action)!
+    expect(byAction('apikey.create')).toMatchObject({
+      target_type: 'apikey', target_id: String(keyId),
+      details: { name: 'Deploy', mode: 'upload', limited_to_apps: [w.apps.aliceOne], limited_to_orgs: [], expires_at: null },
+    })
+    expect(byAction('apikey.delete')).toMatchObject({ target_type: 'apikey', target_id: String(keyId), details: { name: 'Deploy', mode: 'upload' } })
+    expect(byAction('organization.create')).toMatchObject({ target_type: 'organization', target_id: org, details: { name: 'Audited' } })
+    expect(byAction('member.add').details).toEqual({ user_id: w.bob.user.id, role: 'read' })
+    expect(byAction('app.update')).toMatchObject({ target_type: 'app', target_id: 'com.audit.app', details: { name: 'Audit 2', previous_name: 'Audit' } })
+
+    // The seeded events (no key, made through the services) come after, i.e. are older.
+    const seeded = events.filter((e) => e.user_agent !== 'audit-test/1.0')
+    expect(seeded.length).toBeGreaterThan(0)
+    expect(Math.max(...seeded.map((e) => e.id))).toBeLessThan(Math.min(...mine.map((e) => e.id)))
+    // The oldest events are the user's creation (org, then first key), made with no key.
+    expect(events.slice(-2)).toMatchObject([
+      { action: 'apikey.create', actor_key_id: null, target_type: 'apikey', target_id: String(w.alice.keyId), details: { mode: 'all' } },
+      { action: 'organization.create', actor_key_id: null, target_type: 'organization', target_id: w.orgs.aliceMain },
+    ])
+  })
+
+  test('works with and without the trailing slash; 401 without a key', async () => {
+    const w = seededWorld()
+    const a = await w.request('GET', '/audit/', { key: w.alice.key })
+    const b = await w.request('GET', '/audit', { key: w.alice.key })
+    expect(a.status).toBe(200)
+    expect(b.json).toEqual(a.json)
+    const none = await w.request('GET', '/audit/')
+    expect(none.status).toBe(401)
+    expect(none.json).toMatchObject({ status: 'KO', code: 'missing_api_key' })
+    const bad = await w.request('GET', '/audit/', { key: 'ak_nope' })
+    expect(bad.status).toBe(401)
+    expect(bad.json).toMatchObject({ status: 'KO', code: 'invalid_api_key' })
+  })
+
+  test('paginates with ?limit= and 0-based ?page=; default 100, at most 1000', async () => {
+    const w = seededWorld()
+    await aliceChanges(w)
+    const all = (await w.request('GET', '/audit/?limit=1000', { key: w.alice.key })).json.data as Event[]
+    expect(all.length).toBeGreaterThan(6)
+    const page1 = await w.request('GET', '/audit/?limit=2&page=1', { key: w.alice.key })
+    expect(page1.status).toBe(200)
+    expect(page1.json.data).toEqual(all.slice(2, 4))
+    expect((await w.request('GET', '/audit/?limit=2', { key: w.alice.key })).json.data).toEqual(all.slice(0, 2))
+    expect((await w.request('GET', '/audit/?limit=2&page=0', { key: w.alice.key })).json.data).toEqual(all.slice(0, 2))
+    expect((await w.request('GET', `/audit/?limit=5&page=${Math.ceil(all.length / 5)}`, { key: w.alice.key })).json.data).toEqual([])
+    // A page so far out that page * limit overflows SQLite's integers: empty, not a 500.
+    const far = await w.request('GET', '/audit/?page=99999999999999999999999', { key: w.alice.key })
+    expect(far.status).toBe(200)
+    expect(far.json.data).toEqual([])
+
+    // Past 100 events: the default page holds 100, ?limit=1000 holds them all.
+    const actor = { userId: w.alice.user.id, keyId: w.alice.keyId, ip: null, userAgent: 'bulk' }
+    for (let i = 0; i < 150; i++) recordAudit(w.core, actor, 'test.bulk', { type: 'test', id: i }, { i })
+    const first = await w.request('GET', '/audit/', { key: w.alice.key })
+    expect(first.json.data).toHaveLength(100)
+    expect(first.json.data[0]).toMatchObject({ action: 'test.bulk', details: { i: 149 } })
+    const rest = (await w.request('GET', '/audit/?page=1', { key: w.alice.key })).json.data as Event[]
+    expect(rest).toHaveLength(50 + all.length)
+    expect(rest[0]).toMatchObject({ details: { i: 49 } })
+    expect((await w.request('GET', '/audit/?limit=1000', { key: w.alice.key })).json.data).toHaveLength(150 + all.length)
+  })
+
+  test.each([
+    ['limit=0'], ['limit=1001'], ['limit=-1'], ['page=-1'], ['limit=abc'], ['limit=1.5'], ['page=x'], ['page='],
+  ])('?%s → 400 validation_error envelope', async (query) => {
+    const w = seededWorld()
+    const before = w.snapshot()
+    const res = await w.request('GET', `/audit/?${query}`, { key: w.alice.key })
+    expect(res.status).toBe(400)
+    expect(res.json).toEqual({ error: expect.any(String), status: 'KO', code: 'validation_error' })
+    expect(w.snapshot()).toBe(before)
+  })
+
+  test('the limit bounds themselves are accepted', async () => {
+    const w = seededWorld()
+    expect((await w.request('GET', '/audit/?limit=1', { key: w.alice.key })).json.data).toHaveLength(1)
+    expect((await w.request('GET', '/audit/?limit=1000&page=0', { key: w.alice.key })).status).toBe(200)
+  })
+})
+
+describe('who may read the audit log', () => {
+  test.each([['read'], ['upload'], ['write']])('a %s key → 403', async (mode) => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode })
+    const res = await w.request('GET', '/audit/', { key: k.key })
+    expect(res.status).toBe(403)
+    expect(res.json).toMatchObject({ status: 'KO', code: 'insufficient_permissions' })
+    expect(res.text).not.toContain('apikey.create')
+  })
+
+  test('an org-limited, app-limited or doubly limited all key → 403; a new unlimited all key → 200', async () => {
+    const w = seededWorld()
+    const limitedKeys = [
+      await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceMain] }),
+      await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] }),
+      await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceMain], limited_to_apps: [w.apps.aliceOne] }),
+    ]
+    for (const k of limitedKeys) {
+      for (const path of ['/audit/', '/audit', '/audit/?limit=1']) {
+        const res = await w.request('GET', path, { key: k.key })
+        expect(res.status).toBe(403)
+        expect(res.json).toEqual({ error: 'This operation needs an API key without limits', status: 'KO', code: 'insufficient_permissions' })
+      }
+    }
+    const unlimited = await w.aliceKey({ mode: 'all' })
+    const res = await w.request('GET', '/audit/', { key: unlimited.key })
+    expect(res.status).toBe(200)
+    // Its own creation is the newest event, attributed to the key that created it.
+    expect(res.json.data[0]).toMatchObject({ action: 'apikey.create', target_id: String(unlimited.id), actor_key_id: w.alice.keyId })
+  })
+
+  test("bob never sees alice's events, even about him", async () => {
+    const w = seededWorld()
+    await aliceChanges(w) // includes alice adding bob to her org
+    const bobAll = await w.request('POST', '/apikey/', { key: w.bob.key, body: { name: 'bob all', mode: 'all' } })
+    for (const key of [w.bob.key, bobAll.json.apikey.key as string]) {
+      const res = await w.request('GET', '/audit/?limit=1000', { key })
+      expect(res.status).toBe(200)
+      const events = res.json.data as Event[]
+      expect(events.length).toBeGreaterThan(0)
+      expect(events.every((e) => e.user_id === w.bob.user.id)).toBe(true)
+      expect(events.map((e) => e.action)).not.toContain('member.add')
+      for (const secret of [w.alice.user.id, w.orgs.aliceMain, w.orgs.aliceSide, w.apps.aliceOne, 'alice', 'Audited', 'com.audit.app']) {
+        expect(res.text).not.toContain(secret)
+      }
+    }
+    // And alice sees none of bob's.
+    const alice = (await w.request('GET', '/audit/?limit=1000', { key: w.alice.key })).json.data as Event[]
+    expect(alice.every((e) => e.user_id === w.alice.user.id)).toBe(true)
+    expect(JSON.stringify(alice)).not.toContain(w.bob.org.id)
+  })
+
+  test('no full key and no key hash ever appears in an audit response', async () => {
+    const w = seededWorld()
+    const { createdKey } = await aliceChanges(w)
+    const keys = [w.alice.key, w.bob.key, createdKey]
+    for (const settings of [{ mode: 'all' }, { mode: 'read', limited_to_apps: [w.apps.aliceTwo] }, { mode: 'write', limited_to_orgs: [w.orgs.aliceSide] }]) {
+      const k = await w.aliceKey(settings)
+      keys.push(k.key)
+      await w.request('DELETE', `/apikey/${k.id}`, { key: w.alice.key })
+    }
+    const bobKey = await w.request('POST', '/apikey/', { key: w.bob.key, body: { name: 'b', mode: 'read' } })
+    keys.push(bobKey.json.apikey.key)
+    const hashes = keys.map(hashKey)
+    expect(new Set(keys).size).toBe(keys.length)
+    for (const [caller, path] of [
+      [w.alice.key, '/audit/?limit=1000'], [w.alice.key, '/audit/'], [w.alice.key, '/audit/?limit=3&page=1'], [w.bob.key, '/audit/?limit=1000'],
+    ] as const) {
+      const res = await w.request('GET', path, { key: caller })
+      expect(res.status).toBe(200)
+      for (const key of keys) expect(res.text).not.toContain(key.slice(3)) // the secret part, with or without `ak_`
+      for (const hash of hashes) expect(res.text.toLowerCase()).not.toContain(hash.toLowerCase())
+      expect(res.text).not.toContain('key_hash')
+    }
+  })
+
+  test('reading the audit log writes nothing', async () => {
+    const w = seededWorld()
+    const before = w.snapshot()
+    await w.request('GET', '/audit/', { key: w.alice.key, headers: UA })
+    await w.request('GET', '/audit/', { key: (await w.aliceKey({ mode: 'read' })).key })
+    const afterKey = w.snapshot()
+    expect(afterKey).not.toBe(before) // the key creation itself is audited
+    await w.request('GET', '/audit/?limit=1000', { key: w.alice.key })
+    expect(w.snapshot()).toBe(afterKey)
+  })
+})
+
+describe('GET /audit/ in the OpenAPI document', () => {
+  test('is documented under the Audit tag with its query, responses and examples', async () => {
+    const w = seededWorld()
+    const { json: doc } = await w.request('GET', '/swagger/json')
+    expect(doc.tags.map((t: { name: string }) => t.name)).toContain('Audit')
+    const op = doc.paths['/audit/'].get
+    expect(op.tags).toEqual(['Audit'])
+    expect(op.summary).toBeString()
+    expect(op.description).toContain('without')
+    expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['query:limit', 'query:page'])
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403'])
+    const example = op.responses['200'].content['application/json'].schema.examples[0].data[0]
+    expect(Object.keys(example).sort()).toEqual(
+      ['action', 'actor_key_id', 'at', 'details', 'id', 'ip', 'target_id', 'target_type', 'user_agent', 'user_id'],
+    )
+    expect(op.responses['403'].content['application/json'].schema.examples[0].code).toBe('insufficient_permissions')
+  })
+})
