@@ -3,6 +3,8 @@
  * tests call `app.handle(request)` directly.
  */
 import { Elysia } from 'elysia'
+import { authPlugin } from './access/auth-plugin'
+import { DEFAULT_AUTH_FAILURE_LIMIT, Gate, type GateLimits } from './access/gate'
 import type { Core } from './core'
 import { jsonBody } from './http/body'
 import { errorHandler } from './http/errors'
@@ -11,15 +13,20 @@ import { openapiPlugin } from './http/openapi'
 import { requestLog } from './http/request-log'
 import { apikeyModule } from './modules/apikey'
 import { appModule } from './modules/app'
+import { auditModule } from './modules/audit'
 import { healthModule } from './modules/health'
 import { organizationModule } from './modules/organization'
 
 export interface AppDeps extends Core {
   log: Logger
   version: string
+  /** Rate limits; by default no per-key limit and 100 failed authentications a minute per address. */
+  limits?: Partial<GateLimits>
 }
 
 export function createApp(deps: AppDeps) {
+  const gate = new Gate(deps, { keyRateLimit: null, authFailureLimit: DEFAULT_AUTH_FAILURE_LIMIT, ...deps.limits })
+  const auth = authPlugin(gate)
   // normalize: false — unknown fields are rejected (400), never silently dropped.
   return new Elysia({ normalize: false })
     .use(errorHandler(deps.log))
@@ -27,9 +34,10 @@ export function createApp(deps: AppDeps) {
     .use(jsonBody)
     .use(openapiPlugin(deps.version))
     .use(healthModule(deps, deps.version))
-    .use(apikeyModule(deps))
-    .use(organizationModule(deps))
-    .use(appModule(deps))
+    .use(apikeyModule(deps, auth))
+    .use(organizationModule(deps, auth))
+    .use(appModule(deps, auth))
+    .use(auditModule(deps, auth))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -3,6 +3,9 @@
  * ConfigError whose message is the one line the CLI prints.
  */
 import { resolve } from 'node:path'
+import { DEFAULT_AUTH_FAILURE_LIMIT, type GateLimits } from './access/gate'
+import { parseRateLimit, type RateLimit } from './access/rate-limit'
+import type { KeyPolicy } from './core'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -27,6 +30,20 @@ export function parseListenAddress(value: string): ListenAddress {
 export interface ServeConfig {
   http: ListenAddress
   dir: string
+  policy: KeyPolicy
+  limits: GateLimits
+  /** How often pending last-use times are written. */
+  usageFlushSeconds: number
+}
+
+/** The flags `serve` takes; each has a CODEPUSHGO_* environment variable. */
+export interface ServeFlags {
+  http?: string
+  dir?: string
+  'max-key-lifetime-days'?: string
+  'key-rate-limit'?: string
+  'auth-failure-limit'?: string
+  'usage-flush-seconds'?: string
 }
 
 type Env = Record<string, string | undefined>
@@ -38,9 +55,37 @@ export function resolveDir(flag: string | undefined, env: Env = process.env): st
   return resolve(dir)
 }
 
-export function resolveServeConfig(flags: { http?: string; dir?: string }, env: Env = process.env): ServeConfig {
+/** A whole number in [min, max] from a flag or its environment variable. */
+function wholeNumber(value: string, name: string, min: number, max: number): number {
+  const n = /^\d{1,9}$/.test(value.trim()) ? Number(value) : Number.NaN
+  if (!(n >= min && n <= max)) throw new ConfigError(`invalid ${name} "${value}": expected a whole number from ${min} to ${max}`)
+  return n
+}
+
+function rateLimit(value: string, name: string): RateLimit {
+  const limit = parseRateLimit(value)
+  if (!limit) throw new ConfigError(`invalid ${name} "${value}": expected REQUESTS/SECONDS, e.g. 100/60`)
+  return limit
+}
+
+/** The key policy (--max-key-lifetime-days / CODEPUSHGO_MAX_KEY_LIFETIME_DAYS), for every command that makes keys. */
+export function resolveKeyPolicy(flag: string | undefined, env: Env = process.env): KeyPolicy {
+  const days = flag ?? env.CODEPUSHGO_MAX_KEY_LIFETIME_DAYS
+  return { maxKeyLifetimeDays: days === undefined ? null : wholeNumber(days, '--max-key-lifetime-days', 1, 36_500) }
+}
+
+export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
+  const keyRate = flags['key-rate-limit'] ?? env.CODEPUSHGO_KEY_RATE_LIMIT
+  const authFailures = flags['auth-failure-limit'] ?? env.CODEPUSHGO_AUTH_FAILURE_LIMIT
+  const flush = flags['usage-flush-seconds'] ?? env.CODEPUSHGO_USAGE_FLUSH_SECONDS
   return {
     http: parseListenAddress(flags.http ?? env.CODEPUSHGO_HTTP ?? DEFAULT_HTTP),
     dir: resolveDir(flags.dir, env),
+    policy: resolveKeyPolicy(flags['max-key-lifetime-days'], env),
+    limits: {
+      keyRateLimit: keyRate === undefined ? null : rateLimit(keyRate, '--key-rate-limit'),
+      authFailureLimit: authFailures === undefined ? DEFAULT_AUTH_FAILURE_LIMIT : rateLimit(authFailures, '--auth-failure-limit'),
+    },
+    usageFlushSeconds: flush === undefined ? 5 : wholeNumber(flush, '--usage-flush-seconds', 1, 3600),
   }
 }

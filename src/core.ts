@@ -1,10 +1,19 @@
-/** What every service needs: the store and the clock. Knows nothing of HTTP. */
+/** What every service needs. Knows nothing of HTTP. */
 import type { Clock } from './clock'
+import type { UsageTracker } from './modules/apikey/usage'
 import type { Store } from './store'
+
+/** Server-wide rules for keys, from the configuration. */
+export interface KeyPolicy {
+  /** When set, every key must expire, at most this many days after it is created or changed. */
+  maxKeyLifetimeDays: number | null
+}
 
 export interface Core {
   store: Store
   clock: Clock
+  policy: KeyPolicy
+  usage: UsageTracker
 }
 
 /** Who did something and from where, for the audit log. Never holds a secret. */

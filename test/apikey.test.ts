@@ -25,7 +25,7 @@ function expectApiKeyShape(key: Record<string, unknown>) {
     enabled: true,
   })
   expect(Object.keys(key).sort()).toEqual(
-    ['created_at', 'enabled', 'expires_at', 'id', 'key', 'last_used_at', 'limited_to_apps', 'limited_to_orgs', 'mode', 'name', 'updated_at', 'user_id'],
+    ['created_at', 'enabled', 'expires_at', 'id', 'key', 'last_used_at', 'last_used_ip', 'limited_to_apps', 'limited_to_orgs', 'mode', 'name', 'rate_limit', 'rotated_from', 'updated_at', 'user_id'],
   )
 }
 

@@ -29,6 +29,7 @@ export function authenticate(core: Core, header: string | null | undefined): Pri
     mode: record.mode,
     limits: { limited_to_apps: record.limited_to_apps, limited_to_orgs: record.limited_to_orgs },
     expiresAt: record.expires_at,
+    rateLimit: record.rate_limit,
     memberships: core.store.orgs.membershipsOf(record.user_id),
     appOrgs: new Map(
       record.limited_to_apps.flatMap((appId) => {

@@ -30,6 +30,8 @@ function messagesFor(need: Need): { denied: string; notFound: string } {
   switch (need.on) {
     case 'unlimited':
       return { denied: 'This operation needs an API key without limits', notFound: 'Not found' }
+    case 'any':
+      return { denied: FORBIDDEN_ELSEWHERE, notFound: 'Not found' }
     case 'org':
       return { denied: FORBIDDEN_ELSEWHERE, notFound: 'Organization not found' }
     case 'app':

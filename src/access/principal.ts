@@ -1,4 +1,5 @@
 import type { Mode } from './modes'
+import type { RateLimit } from './rate-limit'
 
 /** What limits a key carries; an empty list means "not limited in this dimension". */
 export interface KeyLimits {
@@ -15,6 +16,8 @@ export interface Principal {
   expiresAt: string | null
   /** org id → the user's role there. */
   memberships: ReadonlyMap<string, Mode>
+  /** The key's own rate limit, if it has one. */
+  rateLimit: RateLimit | null
   /** For an app-limited key: app id → the org it belongs to (apps that no longer exist are absent). */
   appOrgs: ReadonlyMap<string, string>
 }

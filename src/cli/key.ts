@@ -1,6 +1,6 @@
 import { ConfigError, resolveDir } from '../config'
 import { closeDatabase } from '../db/database'
-import { listKeysOfUser, revokeKey } from '../modules/apikey/service'
+import { listKeysOfUser, revokeKey } from '../modules/apikey/admin'
 import { parseKeyId } from '../modules/apikey/validate'
 import { notFound } from '../errors'
 import { parseFlags, type Command } from './args'

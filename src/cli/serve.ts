@@ -8,14 +8,23 @@ import { VERSION } from '../version'
 import { parseFlags, type Command } from './args'
 import { openCore } from './open'
 
-const help = `Usage: codepushgo serve [--http HOST:PORT] [--dir DIR]
+const help = `Usage: codepushgo serve [--http HOST:PORT] [--dir DIR] [options]
 
 Migrates the database, creates a first user if there is none, and serves the API.
 
-Options:
-  --http HOST:PORT  address to listen on (env CODEPUSHGO_HTTP, default 127.0.0.1:8090)
-  --dir DIR         data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
-  -h, --help        show this help
+Options (each also as an environment variable):
+  --http HOST:PORT               address to listen on
+                                 (CODEPUSHGO_HTTP, default 127.0.0.1:8090)
+  --dir DIR                      data directory (CODEPUSHGO_DIR, default ./codepushgo_data)
+  --max-key-lifetime-days N      every key must expire within N days
+                                 (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: no limit)
+  --key-rate-limit N/S           at most N requests per S seconds for keys without a
+                                 rate_limit of their own (CODEPUSHGO_KEY_RATE_LIMIT, default off)
+  --auth-failure-limit N/S       failed authentications allowed per client address
+                                 (CODEPUSHGO_AUTH_FAILURE_LIMIT, default 100/60)
+  --usage-flush-seconds N        how often last-use times are written
+                                 (CODEPUSHGO_USAGE_FLUSH_SECONDS, default 5)
+  -h, --help                     show this help
 
 On first run it creates admin@localhost with an org "Default" and prints an \`all\` API key
 once, on stderr. SIGTERM or SIGINT stop it gracefully; a second signal forces the exit.
@@ -37,11 +46,22 @@ function bootstrap(core: Core, docsUrl: string): void {
 export const serve: Command = {
   help,
   async run(argv) {
-    const { values } = parseFlags(argv, { http: { type: 'string' }, dir: { type: 'string' } })
+    const { values } = parseFlags(argv, {
+      http: { type: 'string' },
+      dir: { type: 'string' },
+      'max-key-lifetime-days': { type: 'string' },
+      'key-rate-limit': { type: 'string' },
+      'auth-failure-limit': { type: 'string' },
+      'usage-flush-seconds': { type: 'string' },
+    })
     const config = resolveServeConfig(values)
-    const core = openCore(config.dir)
+    const core = openCore(config.dir, config.policy)
     const log = jsonLogger()
-    const app = createApp({ ...core, log, version: VERSION }).listen({ hostname: config.http.hostname, port: config.http.port })
+    const app = createApp({ ...core, log, version: VERSION, limits: config.limits }).listen({
+      hostname: config.http.hostname,
+      port: config.http.port,
+    })
+    const flusher = setInterval(() => core.usage.flush(), config.usageFlushSeconds * 1000)
     const server = app.server!
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
@@ -61,6 +81,8 @@ export const serve: Command = {
         await server.stop() // stop accepting; in-flight requests finish
         // Elysia writes request log lines just after each response: let the last ones out.
         await new Promise((resolve) => setImmediate(resolve))
+        clearInterval(flusher)
+        core.usage.flush()
         closeDatabase(core.store.db)
         log.info({ msg: 'stopped' })
         resolveExit(0)

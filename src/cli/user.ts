@@ -1,4 +1,4 @@
-import { ConfigError, resolveDir } from '../config'
+import { ConfigError, resolveDir, resolveKeyPolicy } from '../config'
 import { closeDatabase } from '../db/database'
 import { createUser } from '../modules/user/service'
 import { parseFlags, type Command } from './args'
@@ -17,6 +17,8 @@ Options:
   --org ORG_NAME    name of the user's org (default: "<name>'s organization")
   --dir DIR         data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
   -h, --help        show this help
+
+With CODEPUSHGO_MAX_KEY_LIFETIME_DAYS set, the new key expires after that many days.
 `
 
 export const user: Command = {
@@ -31,7 +33,7 @@ export const user: Command = {
     const action = positionals[0]
     if (action !== 'create' && action !== 'list') throw new ConfigError(`unknown user command "${action ?? ''}": try "codepushgo user --help"`)
     if (action === 'create' && !values.email) throw new ConfigError('user create needs --email EMAIL')
-    const core = openCore(resolveDir(values.dir))
+    const core = openCore(resolveDir(values.dir), resolveKeyPolicy(undefined))
     try {
       const result =
         action === 'list'

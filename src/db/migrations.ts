@@ -3,6 +3,7 @@
  * never edited; a change to the schema is a new file added at the end of this list.
  */
 import init from '../../migrations/0001_init.sql' with { type: 'text' }
+import keyUsage from '../../migrations/0002_key_usage_and_rate_limit.sql' with { type: 'text' }
 
 export interface Migration {
   version: number
@@ -10,4 +11,7 @@ export interface Migration {
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '0001_init', sql: init }]
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: '0001_init', sql: init },
+  { version: 2, name: '0002_key_usage_and_rate_limit', sql: keyUsage },
+]

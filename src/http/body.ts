@@ -3,7 +3,7 @@
  * anything is read, and a body without one is read only up to the limit.
  */
 import { Elysia } from 'elysia'
-import { invalidJson, payloadTooLarge } from '../errors'
+import { AppError, invalidJson, payloadTooLarge, validationError } from '../errors'
 
 export const MAX_BODY_BYTES = 64 * 1024
 
@@ -21,6 +21,12 @@ async function readLimited(request: Request): Promise<Uint8Array> {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** No `__proto__` key survives parsing: it is refused outright, on every route. */
+function refuseProtoKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__') throw validationError("Invalid body field '__proto__': Unexpected property")
+  return value
+}
+
 /** Parses any body as JSON, whatever its content type: this API speaks nothing else. */
 export const jsonBody = new Elysia({ name: 'json-body' })
   .onRequest(({ request }) => {
@@ -30,9 +36,15 @@ export const jsonBody = new Elysia({ name: 'json-body' })
   .onParse({ as: 'global' }, async ({ request }) => {
     const bytes = await readLimited(request)
     if (bytes.byteLength === 0) return null
+    let text: string
     try {
-      return JSON.parse(utf8.decode(bytes))
+      text = utf8.decode(bytes)
     } catch {
       throw invalidJson()
+    }
+    try {
+      return JSON.parse(text, refuseProtoKeys)
+    } catch (error) {
+      throw error instanceof AppError ? error : invalidJson()
     }
   })

@@ -11,6 +11,7 @@ function describeValidation(error: ValidationError): AppError {
   const first = error.all[0] as { path?: string; message?: string } | undefined
   const path = first?.path ?? ''
   if (path === '/mode') return invalidMode()
+  if (typeof error.customError === 'string') return validationError(error.customError)
   const field = path.replace(/^\//, '').replaceAll('/', '.') || error.type
   return validationError(`Invalid ${error.type} field '${field}': ${first?.message ?? 'is invalid'}`)
 }

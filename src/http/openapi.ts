@@ -46,6 +46,7 @@ export function openapiPlugin(version: string) {
             { name: 'API keys', description: 'Create, list and revoke API keys (needs an `all` key); verify a key.' },
             { name: 'Organizations', description: 'Organizations and their members.' },
             { name: 'Apps', description: 'Apps, each in one organization.' },
+            { name: 'Audit', description: 'The audit log: who changed which key, org, member or app (needs an `all` key without limits).' },
             { name: 'Operations', description: 'Health and operations.' },
           ],
           components: {

@@ -22,3 +22,17 @@ export const ErrorSchema = t.Object(
 export function errorResponse(description: string, error: string, code: string) {
   return t.Object(ErrorSchema.properties, { description, examples: [{ error, status: 'KO', code }] })
 }
+
+/** `?limit=` and `?page=` of every list: 1–1000 per page (default 100), pages from 0. */
+export const pageFields = {
+  limit: t.Optional(
+    t.Integer({
+      minimum: 1, maximum: 1000, default: 100, description: 'Page size, 1–1000.',
+      // Elysia cannot name a coerced query field in its error, so the schema carries the message.
+      error: "Invalid query field 'limit': expected an integer from 1 to 1000",
+    }),
+  ),
+  page: t.Optional(
+    t.Integer({ minimum: 0, default: 0, description: '0-based page number.', error: "Invalid query field 'page': expected an integer from 0" }),
+  ),
+}

@@ -1,7 +1,9 @@
 /** A fresh in-memory server for each test: app, core, captured logs and request helpers. */
 import { createApp } from '../../src/app'
 import type { Clock } from '../../src/clock'
-import type { Core } from '../../src/core'
+import type { GateLimits } from '../../src/access/gate'
+import type { Core, KeyPolicy } from '../../src/core'
+import { UsageTracker } from '../../src/modules/apikey/usage'
 import { openDatabase } from '../../src/db/database'
 import { migrate } from '../../src/db/migrate'
 import { jsonLogger } from '../../src/http/logger'
@@ -18,13 +20,18 @@ export function manualClock(start = '2026-01-01T00:00:00.000Z') {
   } satisfies Clock & { advance(ms: number): void }
 }
 
-export function testServer() {
+export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Partial<GateLimits> } = {}) {
   const db = openDatabase(null)
   migrate(db)
   const clock = manualClock()
   const logs: string[] = []
-  const core: Core = { store: createStore(db), clock }
-  const app = createApp({ ...core, log: jsonLogger((line) => logs.push(line)), version: 'test' })
+  const core: Core = {
+    store: createStore(db),
+    clock,
+    policy: { maxKeyLifetimeDays: null, ...options.policy },
+    usage: new UsageTracker(db, clock),
+  }
+  const app = createApp({ ...core, log: jsonLogger((line) => logs.push(line)), version: 'test', limits: options.limits })
 
   /** Sends a request; `body` objects are sent as JSON, strings as they are. */
   async function request(method: string, path: string, options: { key?: string | null; body?: unknown; headers?: Record<string, string> } = {}) {

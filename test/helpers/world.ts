@@ -15,8 +15,8 @@ function seedUser(core: Core, email: string) {
   return { user, org: organization, key: apikey.key, keyId: apikey.id, actor }
 }
 
-export function seededWorld() {
-  const server = testServer()
+export function seededWorld(options: Parameters<typeof testServer>[0] = {}) {
+  const server = testServer(options)
   const { core } = server
   const alice = seedUser(core, 'alice@example.com')
   const aliceSide = createOrganization(core, alice.actor, { name: 'Alice side' })

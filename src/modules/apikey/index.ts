@@ -1,12 +1,13 @@
 /** The API key endpoints: GET/POST/DELETE `/apikey/` exactly as documented. */
-import { Elysia } from 'elysia'
-import { authPlugin } from '../../access/auth-plugin'
+import { Elysia, t } from 'elysia'
+import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import {
   ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, Deleted, errors,
-  Verified, VerifyQuery,
+  ApiKeyOne, ApiKeyUpdate, RotateBody, Rotated, Verified, VerifyQuery,
 } from './model'
-import { createApiKey, deleteApiKey, listApiKeys, verifyApiKey } from './service'
+import { createApiKey, deleteApiKey, getApiKey, listApiKeys, rotateApiKey, updateApiKey } from './service'
+import { verifyApiKey } from './verify'
 import { parseKeyId } from './validate'
 
 /**
@@ -36,9 +37,9 @@ function withQueryFields(url: string, body: unknown): unknown {
 
 const tags = ['API keys']
 
-export function apikeyModule(core: Core) {
+export function apikeyModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/apikey' })
-    .use(authPlugin(core))
+    .use(auth)
     .get('/', ({ principal, query }) => ({ data: listApiKeys(core, principal, query) }), {
       access: 'manage-keys',
       query: ApiKeyListQuery,
@@ -123,6 +124,49 @@ export function apikeyModule(core: Core) {
           description:
             'Delete an existing API key, revoking it at once. `id` is the numeric id, not the key string. ' +
             'A key may delete itself. Keys outside the calling key\'s reach answer 404. Needs an `all` key.',
+        },
+      },
+    )
+    .get('/:id', ({ principal, params }) => ({ apikey: getApiKey(core, principal, parseKeyId(params.id)) }), {
+      access: 'manage-keys',
+      params: ApiKeyIdParams,
+      response: { 200: ApiKeyOne, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany },
+      detail: { tags, summary: 'Get an API key', description: 'One key within the calling key\'s reach, masked. Needs an `all` key.' },
+    })
+    .put(
+      '/:id',
+      ({ principal, actor, params, body }) => ({ apikey: updateApiKey(core, principal, actor, parseKeyId(params.id), body) }),
+      {
+        access: 'manage-keys',
+        parse: 'application/json',
+        params: ApiKeyIdParams,
+        body: ApiKeyUpdate,
+        response: { 200: ApiKeyOne, 400: errors.invalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany },
+        detail: {
+          tags,
+          summary: 'Update an API key',
+          description:
+            'Change `name`, `mode`, `limited_to_apps`, `limited_to_orgs`, `expires_at` (null clears it), `enabled` or ' +
+            '`rate_limit`. The key must stay within the calling key\'s reach and may not outlive it. `{}` is a 400.',
+        },
+      },
+    )
+    .post(
+      '/:id/rotate',
+      ({ principal, actor, params, body, status }) =>
+        status(201, rotateApiKey(core, principal, actor, parseKeyId(params.id), body?.grace_period_seconds ?? 0)),
+      {
+        access: 'manage-keys',
+        parse: 'application/json',
+        params: ApiKeyIdParams,
+        body: t.Optional(RotateBody),
+        response: { 201: Rotated, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.conflict, 429: errors.tooMany },
+        detail: {
+          tags,
+          summary: 'Rotate an API key',
+          description:
+            'A new key with the same settings and a new id (`rotated_from` links them); the response carries it whole, ' +
+            'once. The old key stops at the earlier of its own expiry and now + `grace_period_seconds` (default 0: now).',
         },
       },
     )

@@ -1,11 +1,11 @@
 /**
- * Resolution of `limited_to_orgs` / `limited_to_apps` for a new key (SPEC §6, attenuation):
- * an omitted dimension inherits the caller's list; given ids must name orgs and apps the
+ * Resolution of `limited_to_orgs` / `limited_to_apps` for a new or changed key (SPEC §6,
+ * attenuation): an omitted dimension keeps `inherited` (for a new key, the caller's list; for
+ * a changed one, its own); given ids must name orgs and apps the
  * caller can see. Unknown, foreign and out-of-reach ids get one and the same 400, so a limited
  * key learns nothing about what lies beyond its reach.
  */
-import type { Principal } from '../../access/principal'
-import type { KeyLimits } from '../../access/principal'
+import type { KeyLimits, Principal } from '../../access/principal'
 import type { Core } from '../../core'
 import { AppError } from '../../errors'
 import { unique } from './validate'
@@ -15,10 +15,10 @@ interface RequestedLimits {
   limited_to_orgs?: readonly string[]
 }
 
-export function resolveLimits(core: Core, principal: Principal, requested: RequestedLimits): KeyLimits {
+export function resolveLimits(core: Core, principal: Principal, requested: RequestedLimits, inherited: KeyLimits = principal.limits): KeyLimits {
   const caller = principal.limits
-  const orgs = unique(requested.limited_to_orgs ?? caller.limited_to_orgs)
-  const apps = unique(requested.limited_to_apps ?? caller.limited_to_apps)
+  const orgs = unique(requested.limited_to_orgs ?? inherited.limited_to_orgs)
+  const apps = unique(requested.limited_to_apps ?? inherited.limited_to_apps)
 
   const visibleOrgs = (org: string) =>
     principal.memberships.has(org) && (caller.limited_to_orgs.length === 0 || caller.limited_to_orgs.includes(org))

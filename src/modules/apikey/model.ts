@@ -1,10 +1,18 @@
 /** TypeBox schemas of the API key endpoints: validation, types and OpenAPI from one source. */
 import { t, type Static } from 'elysia'
 import { MESSAGES } from '../../errors'
-import { errorResponse, ModeSchema } from '../../http/schemas'
+import { errorResponse, ModeSchema, pageFields } from '../../http/schemas'
 
 export const MAX_LIMIT_ENTRIES = 100
 export const MAX_NAME_LENGTH = 100
+
+export const RateLimitSchema = t.Object(
+  {
+    requests: t.Integer({ minimum: 1, maximum: 1_000_000, examples: [100] }),
+    per_seconds: t.Integer({ minimum: 1, maximum: 86_400, examples: [60] }),
+  },
+  { additionalProperties: false, description: 'At most `requests` requests per `per_seconds` seconds (token bucket); over it, 429.' },
+)
 
 const Timestamp = t.String({ format: 'date-time', description: 'ISO 8601 UTC.', examples: ['2024-01-01T00:00:00.000Z'] })
 const IdList = (what: string) =>
@@ -29,7 +37,10 @@ export const ApiKey = t.Object(
     limited_to_orgs: t.Array(t.String(), { examples: [[]] }),
     expires_at: t.Union([Timestamp, t.Null()], { description: 'After this instant the key is refused (401 api_key_expired).' }),
     enabled: t.Boolean(),
-    last_used_at: t.Union([Timestamp, t.Null()]),
+    last_used_at: t.Union([Timestamp, t.Null()], { description: 'Last authenticated use (written in batches, every few seconds).' }),
+    last_used_ip: t.Union([t.String(), t.Null()], { description: 'Client address of the last use.' }),
+    rate_limit: t.Union([RateLimitSchema, t.Null()], { description: 'Own rate limit; null: the server default (if any).' }),
+    rotated_from: t.Union([t.Integer(), t.Null()], { description: 'The id of the key this one replaced by rotation.' }),
   },
   { description: 'An API key.' },
 )
@@ -48,6 +59,7 @@ const createFields = {
       description: 'Future ISO 8601 instant. Omitted: never expires, or the calling key\'s expiry if it has one.',
     }),
   ),
+  rate_limit: t.Optional(t.Union([RateLimitSchema, t.Null()])),
 }
 
 export const ApiKeyCreate = t.Object(createFields, {
@@ -55,6 +67,37 @@ export const ApiKeyCreate = t.Object(createFields, {
   examples: [{ name: 'Limited Read Key', mode: 'read', limited_to_apps: ['com.demo.app'] }],
 })
 export type ApiKeyCreateInput = Static<typeof ApiKeyCreate>
+
+export const ApiKeyUpdate = t.Object(
+  {
+    name: t.Optional(createFields.name),
+    mode: t.Optional(ModeSchema),
+    limited_to_apps: createFields.limited_to_apps,
+    limited_to_orgs: createFields.limited_to_orgs,
+    expires_at: t.Optional(t.Union([t.String(), t.Null()], { description: 'Future ISO 8601 instant; null clears it.' })),
+    enabled: t.Optional(t.Boolean({ description: 'false: the key is refused (401 api_key_disabled) until enabled again.' })),
+    rate_limit: t.Optional(t.Union([RateLimitSchema, t.Null()], { description: 'null: back to the server default.' })),
+  },
+  { additionalProperties: false, examples: [{ name: 'CI read key', enabled: false }] },
+)
+export type ApiKeyUpdateInput = Static<typeof ApiKeyUpdate>
+
+export const RotateBody = t.Object(
+  {
+    grace_period_seconds: t.Optional(
+      t.Integer({ minimum: 0, maximum: 604_800, default: 0, description: 'How long the old key keeps working (0–604800 s; default 0: it stops now).' }),
+    ),
+  },
+  { additionalProperties: false, examples: [{ grace_period_seconds: 3600 }] },
+)
+
+export const Rotated = t.Object({
+  apikey: ApiKey,
+  previous: t.Object({ id: t.Integer(), expires_at: t.Union([Timestamp, t.Null()]) }),
+})
+export type Rotated = Static<typeof Rotated>
+
+export const ApiKeyOne = t.Object({ apikey: ApiKey })
 
 /** The same fields as query parameters; arrays as repeated or comma-separated values. */
 export const ApiKeyCreateQuery = t.Object({
@@ -66,8 +109,7 @@ export const ApiKeyCreateQuery = t.Object({
 })
 
 export const ApiKeyListQuery = t.Object({
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Page size, 1–1000.' })),
-  page: t.Optional(t.Integer({ minimum: 0, default: 0, description: '0-based page number.' })),
+  ...pageFields,
   mode: t.Optional(ModeSchema),
   app_id: t.Optional(t.String({ description: 'Only keys limited to this app.' })),
   org_id: t.Optional(t.String({ description: 'Only keys limited to this org.' })),
@@ -87,12 +129,12 @@ export const ApiKeyList = t.Object(
           {
             id: 1, key: 'ak_123...', mode: 'read', name: 'CI/CD Read Key',
             created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z', user_id: 'user_123',
-            limited_to_apps: [], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null,
+            limited_to_apps: [], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null, last_used_ip: null, rate_limit: null, rotated_from: null,
           },
           {
             id: 2, key: 'ak_456...', mode: 'upload', name: 'Deploy Bot',
             created_at: '2024-01-02T00:00:00Z', updated_at: '2024-01-02T00:00:00Z', user_id: 'user_123',
-            limited_to_apps: ['com.demo.app'], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null,
+            limited_to_apps: ['com.demo.app'], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null, last_used_ip: null, rate_limit: null, rotated_from: null,
           },
         ],
       },
@@ -108,7 +150,7 @@ export const ApiKeyCreated = t.Object(
         apikey: {
           id: 3, key: 'ak_789...', mode: 'read', name: 'Limited Read Key',
           created_at: '2024-02-12T00:00:00Z', updated_at: '2024-02-12T00:00:00Z', user_id: 'user_123',
-          limited_to_apps: ['com.demo.app'], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null,
+          limited_to_apps: ['com.demo.app'], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null, last_used_ip: null, rate_limit: null, rotated_from: null,
         },
       },
     ],
@@ -122,6 +164,8 @@ export const errors = {
   unauthorized: errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key'),
   forbidden: errorResponse('The key is not an `all` key, or asks for more than it has.', MESSAGES.manageKeysDenied, 'insufficient_permissions'),
   notFound: errorResponse('No such key within the caller\'s reach.', MESSAGES.keyNotFound, 'not_found'),
+  tooMany: errorResponse('Rate limited (per key, or failed authentications per address); see Retry-After.', 'Rate limit exceeded for this API key; retry later', 'rate_limited'),
+  invalid: errorResponse('Invalid input.', 'expires_at must be a future ISO 8601 date', 'invalid_expires_at'),
   conflict: errorResponse('The user already has 1000 keys.', 'Too many API keys: at most 1000 per user', 'conflict'),
   tooLarge: errorResponse('Body over 64 KiB.', 'Request body exceeds 64 KiB', 'payload_too_large'),
   verifyDenied: errorResponse('The key is valid but may not do this (mode, limits, role, or an unknown app or org).', 'The API key does not grant this access', 'insufficient_permissions'),
@@ -142,7 +186,7 @@ export const Verified = t.Object(
     examples: [{ valid: true, apikey: {
       id: 3, key: 'ak_789...', mode: 'read', name: 'Limited Read Key',
       created_at: '2024-02-12T00:00:00Z', updated_at: '2024-02-12T00:00:00Z', user_id: 'user_123',
-      limited_to_apps: ['com.demo.app'], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null,
+      limited_to_apps: ['com.demo.app'], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null, last_used_ip: null, rate_limit: null, rotated_from: null,
     } }],
   },
 )

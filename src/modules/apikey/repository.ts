@@ -1,6 +1,7 @@
 /** Storage of API keys. Statements are prepared once per database. */
 import type { Database } from 'bun:sqlite'
 import type { Mode } from '../../access/modes'
+import type { RateLimit } from '../../access/rate-limit'
 
 /** A stored key as the core sees it. It holds the hash only for lookup; views never carry it. */
 export interface ApiKeyRecord {
@@ -16,19 +17,25 @@ export interface ApiKeyRecord {
   expires_at: string | null
   enabled: boolean
   last_used_at: string | null
+  last_used_ip: string | null
   rotated_from: number | null
+  rate_limit: RateLimit | null
 }
 
-export type NewApiKey = Omit<ApiKeyRecord, 'id' | 'last_used_at' | 'enabled'> & { key_hash: string }
+export type NewApiKey = Omit<ApiKeyRecord, 'id' | 'last_used_at' | 'last_used_ip'> & { key_hash: string }
 
-interface ApiKeyRow extends Omit<ApiKeyRecord, 'limited_to_apps' | 'limited_to_orgs' | 'enabled'> {
+/** What an update may change. */
+export type ApiKeyChanges = Pick<ApiKeyRecord, 'name' | 'mode' | 'limited_to_apps' | 'limited_to_orgs' | 'expires_at' | 'enabled' | 'rate_limit' | 'updated_at'>
+
+interface ApiKeyRow extends Omit<ApiKeyRecord, 'limited_to_apps' | 'limited_to_orgs' | 'enabled' | 'rate_limit'> {
   limited_to_apps: string
   limited_to_orgs: string
   enabled: number
+  rate_limit: string | null
 }
 
 const COLUMNS = `id, user_id, name, mode, limited_to_apps, limited_to_orgs, key_start, created_at, updated_at,
-  expires_at, enabled, last_used_at, rotated_from`
+  expires_at, enabled, last_used_at, last_used_ip, rotated_from, rate_limit`
 
 function toRecord(row: ApiKeyRow | null): ApiKeyRecord | null {
   if (!row) return null
@@ -37,17 +44,24 @@ function toRecord(row: ApiKeyRow | null): ApiKeyRecord | null {
     limited_to_apps: JSON.parse(row.limited_to_apps),
     limited_to_orgs: JSON.parse(row.limited_to_orgs),
     enabled: row.enabled === 1,
+    rate_limit: row.rate_limit === null ? null : JSON.parse(row.rate_limit),
   }
 }
 
 export function apiKeyRepository(db: Database) {
   const insert = db.prepare<{ id: number }, Record<string, string | number | null>>(
     `INSERT INTO apikeys (user_id, name, mode, limited_to_apps, limited_to_orgs, key_hash, key_start, created_at,
-       updated_at, expires_at, rotated_from)
+       updated_at, expires_at, enabled, rotated_from, rate_limit)
      VALUES ($user_id, $name, $mode, $limited_to_apps, $limited_to_orgs, $key_hash, $key_start, $created_at,
-       $updated_at, $expires_at, $rotated_from)
+       $updated_at, $expires_at, $enabled, $rotated_from, $rate_limit)
      RETURNING id`,
   )
+  const update = db.prepare<never, Record<string, string | number | null>>(
+    `UPDATE apikeys SET name = $name, mode = $mode, limited_to_apps = $limited_to_apps, limited_to_orgs = $limited_to_orgs,
+       expires_at = $expires_at, enabled = $enabled, rate_limit = $rate_limit, updated_at = $updated_at
+     WHERE id = $id`,
+  )
+  const expire = db.prepare<never, [string | null, string, number]>('UPDATE apikeys SET expires_at = ?, updated_at = ? WHERE id = ?')
   const byHash = db.prepare<ApiKeyRow, [string]>(`SELECT ${COLUMNS} FROM apikeys WHERE key_hash = ?`)
   const byId = db.prepare<ApiKeyRow, [number]>(`SELECT ${COLUMNS} FROM apikeys WHERE id = ?`)
   const byUser = db.prepare<ApiKeyRow, [string]>(`SELECT ${COLUMNS} FROM apikeys WHERE user_id = ? ORDER BY id DESC`)
@@ -60,8 +74,22 @@ export function apiKeyRepository(db: Database) {
         ...key,
         limited_to_apps: JSON.stringify(key.limited_to_apps),
         limited_to_orgs: JSON.stringify(key.limited_to_orgs),
+        enabled: key.enabled ? 1 : 0,
+        rate_limit: key.rate_limit === null ? null : JSON.stringify(key.rate_limit),
       })!.id
     },
+    update(id: number, changes: ApiKeyChanges): void {
+      update.run({
+        ...changes,
+        id,
+        limited_to_apps: JSON.stringify(changes.limited_to_apps),
+        limited_to_orgs: JSON.stringify(changes.limited_to_orgs),
+        enabled: changes.enabled ? 1 : 0,
+        rate_limit: changes.rate_limit === null ? null : JSON.stringify(changes.rate_limit),
+      })
+    },
+    /** Sets when the key stops working (rotation's grace period). */
+    setExpiry: (id: number, expiresAt: string | null, at: string) => void expire.run(expiresAt, at, id),
     findByHash: (hash: string) => toRecord(byHash.get(hash)),
     findById: (id: number) => toRecord(byId.get(id)),
     /** The user's keys, newest first. */

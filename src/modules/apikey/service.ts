@@ -3,13 +3,15 @@ import { generateKey, hashKey, keyStart } from '../../access/key-format'
 import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { KeyLimits, Principal } from '../../access/principal'
+import type { RateLimit } from '../../access/rate-limit'
 import type { Actor, Core } from '../../core'
 import { inTransaction } from '../../db/database'
-import { AppError, conflict, forbidden, invalidExpiresAt, notFound } from '../../errors'
+import { conflict, notFound, validationError } from '../../errors'
 import { recordAudit } from '../audit/service'
-import type { ApiKeyCreateInput, ApiKeyListFilters, ApiKeyView, VerifyQuery } from './model'
-import type { ApiKeyRecord } from './repository'
+import { checkExpiry, earlier, policyBound } from './expiry'
 import { resolveLimits } from './limits'
+import type { ApiKeyCreateInput, ApiKeyListFilters, ApiKeyUpdateInput, ApiKeyView, Rotated } from './model'
+import type { ApiKeyRecord } from './repository'
 import { normalizeName, parseFutureInstant } from './validate'
 import { toApiKeyView } from './view'
 
@@ -19,6 +21,8 @@ export interface KeySettings extends KeyLimits {
   name: string
   mode: Mode
   expires_at: string | null
+  rate_limit?: RateLimit | null
+  enabled?: boolean
   rotated_from?: number | null
 }
 
@@ -27,6 +31,8 @@ export interface KeySettings extends KeyLimits {
  * nowhere else: only its hash and first characters are stored. Call inside a transaction.
  */
 export function issueKey(core: Core, userId: string, settings: KeySettings): { record: ApiKeyRecord; key: string } {
+  if (core.store.apikeys.countByUser(userId) >= MAX_KEYS_PER_USER)
+    throw conflict(`Too many API keys: at most ${MAX_KEYS_PER_USER} per user`)
   const key = generateKey()
   const now = core.clock.now().toISOString()
   const id = core.store.apikeys.insert({
@@ -40,6 +46,8 @@ export function issueKey(core: Core, userId: string, settings: KeySettings): { r
     created_at: now,
     updated_at: now,
     expires_at: settings.expires_at,
+    rate_limit: settings.rate_limit ?? null,
+    enabled: settings.enabled ?? true,
     rotated_from: settings.rotated_from ?? null,
   })
   return { record: core.store.apikeys.findById(id)!, key }
@@ -60,81 +68,94 @@ export function listApiKeys(core: Core, principal: Principal, filters: ApiKeyLis
   return visible.slice(page * limit, page * limit + limit).map((key) => toApiKeyView(key))
 }
 
+/** A key of the caller's within its reach, else 404 as if it did not exist. */
+function reachKey(core: Core, principal: Principal, id: number): ApiKeyRecord {
+  const record = core.store.apikeys.findById(id)
+  if (!record) throw notFound()
+  authorize(principal, { mode: 'all', on: 'key', key: record })
+  return record
+}
+
+export function getApiKey(core: Core, principal: Principal, id: number): ApiKeyView {
+  return toApiKeyView(reachKey(core, principal, id))
+}
+
 /** Creates a key within the caller's reach; the view carries the full key, once. */
 export function createApiKey(core: Core, principal: Principal, actor: Actor, input: ApiKeyCreateInput): ApiKeyView {
   const name = normalizeName(input.name)
   const limits = resolveLimits(core, principal, input)
   authorize(principal, { mode: 'all', on: 'grant', limits })
-  const expires_at = resolveExpiry(core, principal, input.expires_at ?? null)
+  // Omitted (or null), the expiry is the caller's own.
+  const requested = input.expires_at == null ? principal.expiresAt : parseFutureInstant(input.expires_at, core.clock.now())
+  const expires_at = checkExpiry(core, principal, requested)
   return inTransaction(core.store.db, () => {
-    if (core.store.apikeys.countByUser(principal.userId) >= MAX_KEYS_PER_USER)
-      throw conflict(`Too many API keys: at most ${MAX_KEYS_PER_USER} per user`)
-    const { record, key } = issueKey(core, principal.userId, { name, mode: input.mode, expires_at, ...limits })
-    recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, {
-      name, mode: record.mode, ...limits, expires_at,
-    })
+    const settings = { name, mode: input.mode, expires_at, rate_limit: input.rate_limit ?? null, ...limits }
+    const { record, key } = issueKey(core, principal.userId, settings)
+    recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, settings)
     return toApiKeyView(record, key)
+  })
+}
+
+/** Changes a key within the caller's reach; the result must stay within it (SPEC §6). */
+export function updateApiKey(core: Core, principal: Principal, actor: Actor, id: number, input: ApiKeyUpdateInput): ApiKeyView {
+  if (Object.keys(input).length === 0)
+    throw validationError('Nothing to update: send at least one of name, mode, limited_to_apps, limited_to_orgs, expires_at, enabled, rate_limit')
+  return inTransaction(core.store.db, () => {
+    const record = reachKey(core, principal, id)
+    const changesLimits = input.limited_to_apps !== undefined || input.limited_to_orgs !== undefined
+    const limits = changesLimits ? resolveLimits(core, principal, input, record) : record
+    authorize(principal, { mode: 'all', on: 'grant', limits })
+    const expires_at =
+      input.expires_at === undefined
+        ? record.expires_at
+        : checkExpiry(core, principal, input.expires_at === null ? null : parseFutureInstant(input.expires_at, core.clock.now()))
+    const changes = {
+      name: input.name === undefined ? record.name : normalizeName(input.name),
+      mode: input.mode ?? record.mode,
+      limited_to_apps: [...limits.limited_to_apps],
+      limited_to_orgs: [...limits.limited_to_orgs],
+      expires_at,
+      enabled: input.enabled ?? record.enabled,
+      rate_limit: input.rate_limit === undefined ? record.rate_limit : input.rate_limit,
+      updated_at: core.clock.now().toISOString(),
+    }
+    core.store.apikeys.update(id, changes)
+    recordAudit(core, actor, 'apikey.update', { type: 'apikey', id }, { changed: Object.keys(input), ...changes })
+    return toApiKeyView(core.store.apikeys.findById(id)!)
+  })
+}
+
+/**
+ * A new secret with the same settings and a new id; the old key stops at the earlier of its
+ * own expiry and now + grace. Neither key outlives the caller, nor the server policy.
+ */
+export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Rotated {
+  return inTransaction(core.store.db, () => {
+    const old = reachKey(core, principal, id)
+    const now = core.clock.now()
+    const bound = earlier(principal.expiresAt, policyBound(core))
+    const { record, key } = issueKey(core, principal.userId, {
+      name: old.name,
+      mode: old.mode,
+      limited_to_apps: old.limited_to_apps,
+      limited_to_orgs: old.limited_to_orgs,
+      expires_at: earlier(old.expires_at, bound),
+      rate_limit: old.rate_limit,
+      enabled: old.enabled,
+      rotated_from: old.id,
+    })
+    const oldExpiry = earlier(old.expires_at, new Date(now.getTime() + graceSeconds * 1000).toISOString())
+    core.store.apikeys.setExpiry(old.id, oldExpiry, now.toISOString())
+    recordAudit(core, actor, 'apikey.rotate', { type: 'apikey', id: old.id }, { new_id: record.id, grace_period_seconds: graceSeconds, previous_expires_at: oldExpiry })
+    return { apikey: toApiKeyView(record, key), previous: { id: old.id, expires_at: oldExpiry } }
   })
 }
 
 /** Deletes (revokes) a key within the caller's reach; a key may delete itself. */
 export function deleteApiKey(core: Core, principal: Principal, actor: Actor, id: number): void {
   inTransaction(core.store.db, () => {
-    const record = core.store.apikeys.findById(id)
-    if (!record) throw notFound()
-    authorize(principal, { mode: 'all', on: 'key', key: record })
+    const record = reachKey(core, principal, id)
     core.store.apikeys.delete(id)
     recordAudit(core, actor, 'apikey.delete', { type: 'apikey', id }, { name: record.name, mode: record.mode })
-  })
-}
-
-/** A new key never outlives the calling key; omitted, it inherits the caller's expiry. */
-function resolveExpiry(core: Core, principal: Principal, requested: string | null): string | null {
-  if (requested === null) return principal.expiresAt
-  const expires = parseFutureInstant(requested, core.clock.now())
-  if (principal.expiresAt !== null && expires > principal.expiresAt)
-    throw invalidExpiresAt('expires_at must not be later than the expiry of the calling key')
-  return expires
-}
-
-/**
- * GET /apikey/verify: may the calling key do `mode` (default read) on `app_id` / `org_id`?
- * For reverse proxies, which understand only 2xx, 401 and 403: what is beyond reach answers
- * 403 here, never 404 (it reveals nothing more than a plain refusal).
- */
-export function verifyApiKey(core: Core, principal: Principal, query: VerifyQuery): ApiKeyView {
-  const mode = query.mode ?? 'read'
-  try {
-    if (query.app_id !== undefined) {
-      const app = core.store.apps.findById(query.app_id)
-      if (!app || (query.org_id !== undefined && app.org_id !== query.org_id)) throw notFound()
-      authorize(principal, { mode, on: 'app', orgId: app.org_id, appId: app.app_id })
-    } else if (query.org_id !== undefined) {
-      authorize(principal, { mode, on: 'org', orgId: query.org_id })
-    } else {
-      authorize(principal, { mode, on: 'any' })
-    }
-  } catch (error) {
-    if (error instanceof AppError && (error.status === 404 || error.status === 403)) throw forbidden(VERIFY_DENIED)
-    throw error
-  }
-  return toApiKeyView(core.store.apikeys.findById(principal.keyId)!)
-}
-
-const VERIFY_DENIED = 'The API key does not grant this access'
-
-/** Operator (offline CLI) view of a user's keys, masked: for finding a lost or leaked key. */
-export function listKeysOfUser(core: Core, userId: string): ApiKeyView[] {
-  return core.store.apikeys.listByUser(userId).map((key) => toApiKeyView(key))
-}
-
-/** Operator revocation, outside any key's reach rules; audited in the owner's log, with no actor key. */
-export function revokeKey(core: Core, id: number): void {
-  inTransaction(core.store.db, () => {
-    const record = core.store.apikeys.findById(id)
-    if (!record) throw notFound()
-    core.store.apikeys.delete(id)
-    const operator: Actor = { userId: record.user_id, keyId: null, ip: null, userAgent: 'codepushgo-cli' }
-    recordAudit(core, operator, 'apikey.revoke', { type: 'apikey', id }, { name: record.name, mode: record.mode })
   })
 }

@@ -20,5 +20,8 @@ export function toApiKeyView(record: ApiKeyRecord, fullKey?: string): ApiKeyView
     expires_at: record.expires_at,
     enabled: record.enabled,
     last_used_at: record.last_used_at,
+    last_used_ip: record.last_used_ip,
+    rate_limit: record.rate_limit,
+    rotated_from: record.rotated_from,
   }
 }

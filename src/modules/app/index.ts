@@ -1,6 +1,6 @@
 /** `/app/` (SPEC §7). */
 import { Elysia } from 'elysia'
-import { authPlugin } from '../../access/auth-plugin'
+import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import { Success } from '../organization/model'
 import { AppCreateBody, AppIdParams, AppList, AppListQuery, AppNameBody, AppOne, appErrors as e } from './model'
@@ -9,9 +9,9 @@ import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
 const tags = ['Apps']
 const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound }
 
-export function appModule(core: Core) {
+export function appModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/app' })
-    .use(authPlugin(core))
+    .use(auth)
     .get('/', ({ principal, query }) => ({ data: listApps(core, principal, query) }), {
       access: 'read',
       query: AppListQuery,

@@ -1,6 +1,6 @@
 /** `/organization/` and `/organization/:id/members/` (SPEC §7). */
 import { Elysia } from 'elysia'
-import { authPlugin } from '../../access/auth-plugin'
+import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import {
   AddMemberBody, MemberList, MemberOne, MemberParams, OrganizationList, OrganizationOne, orgErrors as e, OrgIdParams,
@@ -15,9 +15,9 @@ const tags = ['Organizations']
 const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound }
 const change = { 400: e.invalid, ...read }
 
-export function organizationModule(core: Core) {
+export function organizationModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/organization' })
-    .use(authPlugin(core))
+    .use(auth)
     .get('/', ({ principal }) => ({ data: listOrganizations(core, principal) }), {
       access: 'read',
       response: { 200: OrganizationList, 401: e.unauthorized, 403: e.forbidden },

@@ -3,6 +3,7 @@ import type { Core } from '../../core'
 import { inTransaction } from '../../db/database'
 import { conflict, validationError } from '../../errors'
 import { newId } from '../../ids'
+import { policyBound } from '../apikey/expiry'
 import { issueKey } from '../apikey/service'
 import { toApiKeyView } from '../apikey/view'
 import type { ApiKeyView } from '../apikey/model'
@@ -32,8 +33,9 @@ export function createUser(core: Core, input: { email: string; name?: string; or
     core.store.users.insert(user)
     const actor = { userId: user.id, keyId: null, ip: null, userAgent: 'codepushgo-cli' }
     const organization = createOrganization(core, actor, { name: input.orgName ?? `${name}'s organization` })
+    // Under --max-key-lifetime-days the operator's key obeys the policy too.
     const { record, key } = issueKey(core, user.id, {
-      name: 'Admin key', mode: 'all', limited_to_apps: [], limited_to_orgs: [], expires_at: null,
+      name: 'Admin key', mode: 'all', limited_to_apps: [], limited_to_orgs: [], expires_at: policyBound(core),
     })
     recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, { name: record.name, mode: 'all' })
     return { user, organization, apikey: toApiKeyView(record, key) }

@@ -1,0 +1,59 @@
+/**
+ * The way in: throttles client addresses that keep failing, authenticates, applies the
+ * key's rate limit and notes the key's use. No HTTP here; the auth plugin calls `admit`.
+ */
+import type { Core } from '../core'
+import { AppError } from '../errors'
+import { authenticate } from './authenticate'
+import type { Principal } from './principal'
+import { rateLimited, rateLimitHeaders, TokenBuckets, type RateLimit } from './rate-limit'
+
+export interface GateLimits {
+  /** Applies to keys without a `rate_limit` of their own; null: no limit. */
+  keyRateLimit: RateLimit | null
+  /** Failed authentications allowed per client address (default 100 a minute). */
+  authFailureLimit: RateLimit
+}
+
+export const DEFAULT_AUTH_FAILURE_LIMIT: RateLimit = { requests: 100, per_seconds: 60 }
+
+export interface Admission {
+  principal: Principal
+  /** RateLimit-* headers when the key is rate limited. */
+  headers: Record<string, string>
+}
+
+export class Gate {
+  private readonly failures: TokenBuckets<string>
+  private readonly keys: TokenBuckets<number>
+
+  constructor(
+    private readonly core: Core,
+    private readonly limits: GateLimits,
+  ) {
+    this.failures = new TokenBuckets(core.clock)
+    this.keys = new TokenBuckets(core.clock)
+  }
+
+  admit(authorization: string | null, ip: string | null): Admission {
+    const client = ip ?? 'unknown'
+    const throttle = this.failures.peek(client, this.limits.authFailureLimit)
+    if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
+    let principal: Principal
+    try {
+      principal = authenticate(this.core, authorization)
+    } catch (error) {
+      if (error instanceof AppError && error.status === 401) this.failures.take(client, this.limits.authFailureLimit)
+      throw error
+    }
+    const limit = principal.rateLimit ?? this.limits.keyRateLimit
+    let headers: Record<string, string> = {}
+    if (limit) {
+      const decision = this.keys.take(principal.keyId, limit)
+      if (!decision.allowed) throw rateLimited(decision, 'Rate limit exceeded for this API key; retry later')
+      headers = rateLimitHeaders(decision)
+    }
+    this.core.usage.record(principal.keyId, ip)
+    return { principal, headers }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * `last_used_at` / `last_used_ip`, recorded in memory on every authenticated request and
+ * written in batches (SPEC §9): at most one UPDATE per key per flush, however busy the key.
+ */
+import type { Database } from 'bun:sqlite'
+import type { Clock } from '../../clock'
+import { inTransaction } from '../../db/database'
+
+export class UsageTracker {
+  private pending = new Map<number, { at: string; ip: string | null }>()
+  /** Rows written so far (for tests and metrics). */
+  writes = 0
+  private readonly update
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {
+    this.update = db.prepare<never, [string, string | null, number]>('UPDATE apikeys SET last_used_at = ?, last_used_ip = ? WHERE id = ?')
+  }
+
+  /** Notes a use of the key; nothing is written until the next flush. */
+  record(keyId: number, ip: string | null): void {
+    this.pending.set(keyId, { at: this.clock.now().toISOString(), ip })
+  }
+
+  /** Writes every pending use in one transaction; returns how many keys were written. */
+  flush(): number {
+    if (this.pending.size === 0) return 0
+    const batch = this.pending
+    this.pending = new Map()
+    inTransaction(this.db, () => {
+      // A key deleted since its use simply matches no row.
+      for (const [id, use] of batch) this.update.run(use.at, use.ip, id)
+    })
+    this.writes += batch.size
+    return batch.size
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * GET /apikey/verify: may the calling key do `mode` (default read) on `app_id` / `org_id`?
+ * For reverse proxies, which understand only 2xx, 401 and 403: what is beyond reach answers
+ * 403 here, never 404 (it reveals nothing more than a plain refusal).
+ */
+import { authorize } from '../../access/policy'
+import type { Principal } from '../../access/principal'
+import type { Core } from '../../core'
+import { AppError, forbidden, notFound } from '../../errors'
+import type { ApiKeyView, VerifyQuery } from './model'
+import { toApiKeyView } from './view'
+
+const VERIFY_DENIED = 'The API key does not grant this access'
+
+export function verifyApiKey(core: Core, principal: Principal, query: VerifyQuery): ApiKeyView {
+  const mode = query.mode ?? 'read'
+  try {
+    if (query.app_id !== undefined) {
+      const app = core.store.apps.findById(query.app_id)
+      if (!app || (query.org_id !== undefined && app.org_id !== query.org_id)) throw notFound()
+      authorize(principal, { mode, on: 'app', orgId: app.org_id, appId: app.app_id })
+    } else if (query.org_id !== undefined) {
+      authorize(principal, { mode, on: 'org', orgId: query.org_id })
+    } else {
+      authorize(principal, { mode, on: 'any' })
+    }
+  } catch (error) {
+    if (error instanceof AppError && (error.status === 404 || error.status === 403)) throw forbidden(VERIFY_DENIED)
+    throw error
+  }
+  return toApiKeyView(core.store.apikeys.findById(principal.keyId)!)
+}

@@ -1,0 +1,53 @@
+import { describe, expect, test } from 'bun:test'
+import { ConfigError, parseListenAddress, resolveServeConfig } from '../src/config'
+
+describe('configuration: flags > environment > defaults', () => {
+  test('defaults', () => {
+    const config = resolveServeConfig({}, {})
+    expect(config.http).toEqual({ hostname: '127.0.0.1', port: 8090 })
+    expect(config.dir).toEndWith('/codepushgo_data')
+    expect(config.policy).toEqual({ maxKeyLifetimeDays: null })
+    expect(config.limits).toEqual({ keyRateLimit: null, authFailureLimit: { requests: 100, per_seconds: 60 } })
+    expect(config.usageFlushSeconds).toBe(5)
+  })
+
+  test('environment, then flags over it', () => {
+    const env = {
+      CODEPUSHGO_HTTP: '0.0.0.0:9000', CODEPUSHGO_DIR: '/data', CODEPUSHGO_MAX_KEY_LIFETIME_DAYS: '90',
+      CODEPUSHGO_KEY_RATE_LIMIT: '100/60', CODEPUSHGO_AUTH_FAILURE_LIMIT: '10/60', CODEPUSHGO_USAGE_FLUSH_SECONDS: '2',
+    }
+    const fromEnv = resolveServeConfig({}, env)
+    expect(fromEnv).toMatchObject({
+      http: { hostname: '0.0.0.0', port: 9000 }, dir: '/data', policy: { maxKeyLifetimeDays: 90 },
+      limits: { keyRateLimit: { requests: 100, per_seconds: 60 }, authFailureLimit: { requests: 10, per_seconds: 60 } },
+      usageFlushSeconds: 2,
+    })
+    const fromFlags = resolveServeConfig({ http: '[::1]:1', 'max-key-lifetime-days': '7', 'key-rate-limit': '5/1' }, env)
+    expect(fromFlags).toMatchObject({ http: { hostname: '::1', port: 1 }, policy: { maxKeyLifetimeDays: 7 }, limits: { keyRateLimit: { requests: 5, per_seconds: 1 } } })
+  })
+
+  test.each([
+    [{ http: '127.0.0.1' }],
+    [{ http: 'localhost:70000' }],
+    [{ http: ':8090' }],
+    [{ 'max-key-lifetime-days': '0' }],
+    [{ 'max-key-lifetime-days': 'ten' }],
+    [{ 'key-rate-limit': '100' }],
+    [{ 'key-rate-limit': '0/60' }],
+    [{ 'auth-failure-limit': '-1/60' }],
+    [{ 'usage-flush-seconds': '0' }],
+    [{ dir: ' ' }],
+  ])('%j is a ConfigError with one clear line', (flags) => {
+    expect(() => resolveServeConfig(flags, {})).toThrow(ConfigError)
+    try {
+      resolveServeConfig(flags, {})
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n')
+    }
+  })
+
+  test('listen addresses', () => {
+    expect(parseListenAddress('localhost:0')).toEqual({ hostname: 'localhost', port: 0 })
+    expect(parseListenAddress('[::]:8090')).toEqual({ hostname: '::', port: 8090 })
+  })
+})

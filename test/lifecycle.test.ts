@@ -1,0 +1,256 @@
+/** The key lifecycle (issue #4, SPEC §4–8): get, update, rotate, expiry, disable, last use, limits. */
+import { describe, expect, test } from 'bun:test'
+import { KEY_PATTERN } from '../src/access/key-format'
+import { seededWorld } from './helpers/world'
+
+const HOUR = 60 * 60 * 1000
+
+describe('GET /apikey/:id/', () => {
+  test('one key within reach, masked; 404 beyond; 400 for a bad id', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ name: 'one', mode: 'read', limited_to_apps: [w.apps.aliceOne] })
+    const res = await w.request('GET', `/apikey/${k.id}/`, { key: w.alice.key })
+    expect(res.status).toBe(200)
+    expect(res.json.apikey).toMatchObject({ id: k.id, name: 'one', key: `${k.key.slice(0, 8)}...` })
+    expect(res.text).not.toContain(k.key)
+    expect((await w.request('GET', `/apikey/${w.bob.keyId}`, { key: w.alice.key })).status).toBe(404)
+    const limited = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceTwo] })
+    expect((await w.request('GET', `/apikey/${k.id}`, { key: limited.key })).status).toBe(404)
+    expect((await w.request('GET', '/apikey/x1/', { key: w.alice.key })).json.code).toBe('invalid_id')
+  })
+})
+
+describe('PUT /apikey/:id/', () => {
+  test('changes name, mode, limits, expiry and rate limit; the audit log records it', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ name: 'before', mode: 'read' })
+    const res = await w.request('PUT', `/apikey/${k.id}/`, {
+      key: w.alice.key,
+      body: { name: 'after', mode: 'upload', limited_to_apps: [w.apps.aliceOne], expires_at: '2026-03-01T00:00:00Z', rate_limit: { requests: 10, per_seconds: 60 } },
+    })
+    expect(res.status).toBe(200)
+    expect(res.json.apikey).toMatchObject({
+      name: 'after', mode: 'upload', limited_to_apps: [w.apps.aliceOne], expires_at: '2026-03-01T00:00:00.000Z', rate_limit: { requests: 10, per_seconds: 60 },
+    })
+    const cleared = await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { expires_at: null, rate_limit: null } })
+    expect(cleared.json.apikey).toMatchObject({ expires_at: null, rate_limit: null, name: 'after' })
+    const events = w.db.query("SELECT action FROM audit_events WHERE action = 'apikey.update'").all()
+    expect(events).toHaveLength(2)
+  })
+
+  test.each([
+    ['{}', {}, 400, 'validation_error'],
+    ['an unknown field', { admin: true }, 400, 'validation_error'],
+    ['a bad mode', { mode: 'root' }, 400, 'invalid_mode'],
+    ['a past expiry', { expires_at: '2020-01-01T00:00:00Z' }, 400, 'invalid_expires_at'],
+    ['enabled as a string', { enabled: 'no' }, 400, 'validation_error'],
+    ['a zero rate limit', { rate_limit: { requests: 0, per_seconds: 1 } }, 400, 'validation_error'],
+  ])('%s → %i, nothing changes', async (_, body, status, code) => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const before = w.snapshot()
+    const res = await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body })
+    expect(res.status).toBe(status)
+    expect(res.json.code).toBe(code)
+    expect(w.snapshot()).toBe(before)
+  })
+
+  test('a limited caller cannot widen a key (403) nor point it outside its reach (400)', async () => {
+    const w = seededWorld()
+    const limited = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] })
+    const k = await w.aliceKey({ mode: 'read', limited_to_apps: [w.apps.aliceOne] })
+    const before = w.snapshot()
+    expect((await w.request('PUT', `/apikey/${k.id}`, { key: limited.key, body: { limited_to_apps: [] } })).status).toBe(403)
+    expect((await w.request('PUT', `/apikey/${k.id}`, { key: limited.key, body: { limited_to_apps: [w.apps.aliceTwo] } })).status).toBe(400)
+    expect(w.snapshot()).toBe(before)
+    expect((await w.request('PUT', `/apikey/${k.id}`, { key: limited.key, body: { mode: 'write' } })).status).toBe(200)
+  })
+
+  test('a caller that expires cannot extend a key past its own expiry, nor clear it', async () => {
+    const w = seededWorld()
+    const expiring = await w.aliceKey({ mode: 'all', expires_at: '2026-02-01T00:00:00Z' })
+    const k = (await w.request('POST', '/apikey/', { key: expiring.key, body: { name: 'k', mode: 'read' } })).json.apikey
+    for (const expires_at of ['2026-06-01T00:00:00Z', null]) {
+      const res = await w.request('PUT', `/apikey/${k.id}`, { key: expiring.key, body: { expires_at } })
+      expect(res.status).toBe(400)
+      expect(res.json.code).toBe('invalid_expires_at')
+    }
+    expect((await w.request('PUT', `/apikey/${k.id}`, { key: expiring.key, body: { expires_at: '2026-01-15T00:00:00Z' } })).status).toBe(200)
+  })
+
+  test('disable → 401 api_key_disabled; enable → works again', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { enabled: false } })
+    const denied = await w.request('GET', '/apikey/verify', { key: k.key })
+    expect(denied.status).toBe(401)
+    expect(denied.json.code).toBe('api_key_disabled')
+    await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { enabled: true } })
+    expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+  })
+})
+
+describe('POST /apikey/:id/rotate', () => {
+  test('a grace period: both keys work during it, the old one fails with api_key_expired after it', async () => {
+    const w = seededWorld()
+    const old = await w.aliceKey({ name: 'deploy', mode: 'upload', limited_to_apps: [w.apps.aliceOne], expires_at: '2026-06-01T00:00:00Z', rate_limit: { requests: 50, per_seconds: 60 } })
+    const res = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: 3600 } })
+    expect(res.status).toBe(201)
+    const fresh = res.json.apikey
+    expect(fresh.key).toMatch(KEY_PATTERN)
+    expect(fresh.id).toBeGreaterThan(old.id)
+    expect(fresh).toMatchObject({
+      name: 'deploy', mode: 'upload', limited_to_apps: [w.apps.aliceOne], expires_at: '2026-06-01T00:00:00.000Z',
+      rate_limit: { requests: 50, per_seconds: 60 }, rotated_from: old.id,
+    })
+    expect(res.json.previous).toEqual({ id: old.id, expires_at: '2026-01-01T01:00:00.000Z' })
+    for (const key of [old.key, fresh.key]) expect((await w.request('GET', '/apikey/verify', { key })).status).toBe(200)
+    w.clock.advance(HOUR)
+    const expired = await w.request('GET', '/apikey/verify', { key: old.key })
+    expect(expired.status).toBe(401)
+    expect(expired.json.code).toBe('api_key_expired')
+    expect((await w.request('GET', '/apikey/verify', { key: fresh.key })).status).toBe(200)
+  })
+
+  test('no grace (the default): the old key fails at once', async () => {
+    const w = seededWorld()
+    const old = await w.aliceKey({ mode: 'read' })
+    const res = await w.request('POST', `/apikey/${old.id}/rotate/`, { key: w.alice.key })
+    expect(res.status).toBe(201)
+    expect((await w.request('GET', '/apikey/verify', { key: old.key })).json.code).toBe('api_key_expired')
+    expect((await w.request('GET', '/apikey/verify', { key: res.json.apikey.key })).status).toBe(200)
+  })
+
+  test('a rotation never extends the old key\'s life', async () => {
+    const w = seededWorld()
+    const old = await w.aliceKey({ mode: 'read', expires_at: '2026-01-01T00:10:00Z' })
+    const res = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: 604800 } })
+    expect(res.json.previous.expires_at).toBe('2026-01-01T00:10:00.000Z')
+    expect(res.json.apikey.expires_at).toBe('2026-01-01T00:10:00.000Z')
+  })
+
+  test.each([-1, 604801, 1.5, 'soon', null])('grace_period_seconds %p → 400, nothing changes', async (grace) => {
+    const w = seededWorld()
+    const old = await w.aliceKey({ mode: 'read' })
+    const before = w.snapshot()
+    const res = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: grace } })
+    expect(res.status).toBe(400)
+    expect(w.snapshot()).toBe(before)
+  })
+
+  test('a key beyond reach cannot be rotated (404); a read key cannot rotate (403)', async () => {
+    const w = seededWorld()
+    expect((await w.request('POST', `/apikey/${w.bob.keyId}/rotate`, { key: w.alice.key })).status).toBe(404)
+    const read = await w.aliceKey({ mode: 'read' })
+    expect((await w.request('POST', `/apikey/${read.id}/rotate`, { key: read.key })).status).toBe(403)
+  })
+})
+
+describe('expiry policy (--max-key-lifetime-days)', () => {
+  test('expiry becomes mandatory and bounded', async () => {
+    const w = seededWorld({ policy: { maxKeyLifetimeDays: 30 } })
+    // The operator's own key obeys the policy too; a key from before the policy does not expire.
+    expect(w.core.store.apikeys.findById(w.alice.keyId)!.expires_at).toBe('2026-01-31T00:00:00.000Z')
+    const inherited = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read' } })
+    expect(inherited.json.apikey.expires_at).toBe('2026-01-31T00:00:00.000Z')
+    w.db.run('UPDATE apikeys SET expires_at = NULL WHERE id = ?', [w.alice.keyId])
+    const missing = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read' } })
+    expect(missing.status).toBe(400)
+    expect(missing.json.code).toBe('invalid_expires_at')
+    const tooLate = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', expires_at: '2026-02-15T00:00:00Z' } })
+    expect(tooLate.status).toBe(400)
+    const ok = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', expires_at: '2026-01-20T00:00:00Z' } })
+    expect(ok.status).toBe(201)
+    expect((await w.request('PUT', `/apikey/${ok.json.apikey.id}`, { key: w.alice.key, body: { expires_at: null } })).status).toBe(400)
+  })
+})
+
+describe('last use', () => {
+  test('recorded in memory, written at the next flush, shown in lists', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    await w.request('GET', '/apikey/verify', { key: k.key })
+    const unflushed = await w.request('GET', `/apikey/${k.id}`, { key: w.alice.key })
+    expect(unflushed.json.apikey.last_used_at).toBeNull()
+    w.clock.advance(1000)
+    w.core.usage.flush()
+    const listed = (await w.request('GET', '/apikey/', { key: w.alice.key })).json.data.find((x: { id: number }) => x.id === k.id)
+    expect(listed.last_used_at).toBe('2026-01-01T00:00:00.000Z')
+  })
+
+  test('1000 requests with one key cost one row write', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    w.core.usage.flush()
+    const changes = () => (w.db.query('SELECT total_changes() AS n').get() as { n: number }).n
+    const before = changes()
+    for (let i = 0; i < 1000; i++) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+    expect(changes()).toBe(before)
+    expect(w.core.usage.flush()).toBe(1)
+    expect(changes() - before).toBe(1)
+  })
+
+  test('a key deleted before the flush is simply skipped', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'all' })
+    await w.request('DELETE', `/apikey/${k.id}`, { key: k.key })
+    expect(() => w.core.usage.flush()).not.toThrow()
+  })
+})
+
+describe('rate limits', () => {
+  test('a key\'s own limit: 429 with Retry-After and RateLimit-* at the threshold, lifted after', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read', rate_limit: { requests: 5, per_seconds: 10 } })
+    for (let i = 0; i < 5; i++) {
+      const ok = await w.request('GET', '/apikey/verify', { key: k.key })
+      expect(ok.status).toBe(200)
+      expect(ok.headers.get('ratelimit-remaining')).toBe(String(4 - i))
+    }
+    const limited = await w.request('GET', '/apikey/verify', { key: k.key })
+    expect(limited.status).toBe(429)
+    expect(limited.json).toMatchObject({ status: 'KO', code: 'rate_limited' })
+    expect(limited.headers.get('retry-after')).toBe('2')
+    expect(limited.headers.get('ratelimit-limit')).toBe('5')
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0')
+    w.clock.advance(2000)
+    expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+    // Other keys are not affected.
+    expect((await w.request('GET', '/apikey/verify', { key: w.alice.key })).status).toBe(200)
+  })
+
+  test('the server default applies to keys without their own', async () => {
+    const w = seededWorld({ limits: { keyRateLimit: { requests: 3, per_seconds: 60 } } })
+    for (let i = 0; i < 3; i++) expect((await w.request('GET', '/apikey/verify', { key: w.bob.key })).status).toBe(200)
+    const limited = await w.request('GET', '/apikey/verify', { key: w.bob.key })
+    expect(limited.status).toBe(429)
+    expect(Number(limited.headers.get('retry-after'))).toBe(20)
+  })
+
+  test('with no limit configured, thousands of requests see no 429', async () => {
+    const w = seededWorld()
+    for (let i = 0; i < 3000; i++) {
+      const res = await w.request('GET', '/apikey/verify', { key: w.alice.key })
+      if (res.status !== 200) throw new Error(`request ${i}: ${res.status}`)
+      expect(res.headers.get('ratelimit-limit')).toBeNull()
+    }
+  })
+
+  test('failed authentications from one address: 429 past the threshold, even with a good key, lifted after', async () => {
+    const w = seededWorld()
+    for (let i = 0; i < 100; i++) expect((await w.request('GET', '/apikey/', { key: 'bad' })).status).toBe(401)
+    const throttled = await w.request('GET', '/apikey/', { key: w.alice.key })
+    expect(throttled.status).toBe(429)
+    expect(throttled.json.code).toBe('rate_limited')
+    const retry = Number(throttled.headers.get('retry-after'))
+    expect(retry).toBeGreaterThan(0)
+    w.clock.advance(retry * 1000)
+    expect((await w.request('GET', '/apikey/', { key: w.alice.key })).status).toBe(200)
+  })
+
+  test('the failed-auth threshold is configurable', async () => {
+    const w = seededWorld({ limits: { authFailureLimit: { requests: 3, per_seconds: 60 } } })
+    for (let i = 0; i < 3; i++) expect((await w.request('GET', '/apikey/')).status).toBe(401)
+    expect((await w.request('GET', '/apikey/')).status).toBe(429)
+  })
+})
