@@ -13,17 +13,20 @@ export function keyFromHeader(header: string | null | undefined): string | null 
   return bearer ? value.slice(bearer[0].length).trim() : value
 }
 
-export function authenticate(core: Core, header: string | null | undefined): Principal {
-  const key = keyFromHeader(header)
-  if (key === null) throw missingApiKey()
-  // Shape and checksum first: garbage never reaches the database.
-  if (!isWellFormedKey(key)) throw invalidApiKey()
-  // Lookup by hash: no secret is compared, so there is nothing to time.
-  const record = core.store.apikeys.findByHash(hashKey(key))
-  if (!record) throw invalidApiKey()
-  if (!record.enabled) throw apiKeyDisabled()
-  if (record.expires_at !== null && record.expires_at <= core.clock.now().toISOString()) throw apiKeyExpired()
-  return {
+/** What authentication needs to know of a stored key: who it makes the caller, and whether it is on. */
+export interface StoredKey {
+  principal: Principal
+  enabled: boolean
+}
+
+/** Finds a stored key by the hash of its secret. */
+export type KeyLookup = (hash: string) => StoredKey | null
+
+/** Loads a key, its user's memberships and its apps' orgs from the database. */
+export function loadKey(core: Core, hash: string): StoredKey | null {
+  const record = core.store.apikeys.findByHash(hash)
+  if (!record) return null
+  const principal: Principal = {
     keyId: record.id,
     userId: record.user_id,
     mode: record.mode,
@@ -38,4 +41,20 @@ export function authenticate(core: Core, header: string | null | undefined): Pri
       }),
     ),
   }
+  return { principal, enabled: record.enabled }
+}
+
+export function authenticate(core: Core, header: string | null | undefined, lookup: KeyLookup = (hash) => loadKey(core, hash)): Principal {
+  const key = keyFromHeader(header)
+  if (key === null) throw missingApiKey()
+  // Shape and checksum first: garbage never reaches the database.
+  if (!isWellFormedKey(key)) throw invalidApiKey()
+  // Lookup by hash: no secret is compared, so there is nothing to time.
+  const stored = lookup(hashKey(key))
+  if (!stored) throw invalidApiKey()
+  if (!stored.enabled) throw apiKeyDisabled()
+  // Checked on every request, cached or not: time moves on.
+  const { expiresAt } = stored.principal
+  if (expiresAt !== null && expiresAt <= core.clock.now().toISOString()) throw apiKeyExpired()
+  return stored.principal
 }

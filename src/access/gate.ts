@@ -5,6 +5,7 @@
 import type { Core } from '../core'
 import { AppError } from '../errors'
 import { authenticate } from './authenticate'
+import { KeyCache } from './key-cache'
 import type { Principal } from './principal'
 import { rateLimited, rateLimitHeaders, TokenBuckets, type RateLimit } from './rate-limit'
 
@@ -26,6 +27,7 @@ export interface Admission {
 export class Gate {
   private readonly failures: TokenBuckets<string>
   private readonly keys: TokenBuckets<number>
+  private readonly cache: KeyCache
 
   constructor(
     private readonly core: Core,
@@ -33,6 +35,7 @@ export class Gate {
   ) {
     this.failures = new TokenBuckets(core.clock)
     this.keys = new TokenBuckets(core.clock)
+    this.cache = new KeyCache(core)
   }
 
   admit(authorization: string | null, ip: string | null): Admission {
@@ -41,7 +44,7 @@ export class Gate {
     if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
     let principal: Principal
     try {
-      principal = authenticate(this.core, authorization)
+      principal = authenticate(this.core, authorization, (hash) => this.cache.find(hash))
     } catch (error) {
       if (error instanceof AppError && error.status === 401) this.failures.take(client, this.limits.authFailureLimit)
       throw error

@@ -28,9 +28,21 @@ export function openDatabase(dir: string | null): Database {
   return db
 }
 
-/** Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front. */
+const epochs = new WeakMap<Database, number>()
+
+/** How many write transactions this process has committed on `db` (caches compare it). */
+export function writeEpoch(db: Database): number {
+  return epochs.get(db) ?? 0
+}
+
+/**
+ * Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front. Every
+ * commit bumps the write epoch, which tells in-memory caches that they may be stale.
+ */
 export function inTransaction<T>(db: Database, fn: () => T): T {
-  return db.transaction(fn).immediate()
+  const result = db.transaction(fn).immediate()
+  epochs.set(db, writeEpoch(db) + 1)
+  return result
 }
 
 /** Flushes the WAL into the main file and closes; used at shutdown. */

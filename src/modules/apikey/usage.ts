@@ -4,7 +4,6 @@
  */
 import type { Database } from 'bun:sqlite'
 import type { Clock } from '../../clock'
-import { inTransaction } from '../../db/database'
 
 export class UsageTracker {
   private pending = new Map<number, { at: string; ip: string | null }>()
@@ -29,10 +28,12 @@ export class UsageTracker {
     if (this.pending.size === 0) return 0
     const batch = this.pending
     this.pending = new Map()
-    inTransaction(this.db, () => {
+    // A plain transaction, not inTransaction: last-use times change nothing authentication
+    // sees, so they must not empty the key cache every few seconds.
+    this.db.transaction(() => {
       // A key deleted since its use simply matches no row.
       for (const [id, use] of batch) this.update.run(use.at, use.ip, id)
-    })
+    }).immediate()
     this.writes += batch.size
     return batch.size
   }

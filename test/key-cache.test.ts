@@ -1,0 +1,108 @@
+/**
+ * The cached authentication path (issue #5): every change that matters takes effect on the
+ * very next request, from this process or from another one (the offline CLI).
+ */
+import { Database } from 'bun:sqlite'
+import { describe, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { createApp } from '../src/app'
+import { openDatabase } from '../src/db/database'
+import { migrate } from '../src/db/migrate'
+import { jsonLogger } from '../src/http/logger'
+import { UsageTracker } from '../src/modules/apikey/usage'
+import { createUser } from '../src/modules/user/service'
+import { createStore } from '../src/store'
+import { tempDir } from './helpers/binary'
+import { manualClock } from './helpers/app'
+import { seededWorld } from './helpers/world'
+
+type World = ReturnType<typeof seededWorld>
+
+/** Uses the key once (so it is cached), applies `change`, and returns the next answer. */
+async function afterChange(w: World, key: string, change: () => Promise<unknown> | unknown, path = '/apikey/verify') {
+  expect((await w.request('GET', path, { key })).status).toBe(200)
+  expect((await w.request('GET', path, { key })).status).toBe(200)
+  await change()
+  return w.request('GET', path, { key })
+}
+
+describe('key cache invalidation: the very next request sees the change', () => {
+  test('revoked', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const res = await afterChange(w, k.key, () => w.request('DELETE', `/apikey/${k.id}`, { key: w.alice.key }))
+    expect(res.json.code).toBe('invalid_api_key')
+  })
+
+  test('disabled', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const res = await afterChange(w, k.key, () => w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { enabled: false } }))
+    expect(res.json.code).toBe('api_key_disabled')
+  })
+
+  test('rotated without grace', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const res = await afterChange(w, k.key, () => w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key }))
+    expect(res.json.code).toBe('api_key_expired')
+  })
+
+  test('updated (mode lowered)', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'all' })
+    const res = await afterChange(w, k.key, () => w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { mode: 'read' } }), '/apikey/')
+    expect(res.status).toBe(403)
+  })
+
+  test('expired (by the clock alone)', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read', expires_at: '2026-01-01T00:00:30Z' })
+    const res = await afterChange(w, k.key, () => w.clock.advance(30_000))
+    expect(res.json.code).toBe('api_key_expired')
+  })
+
+  test('membership changed (role lowered, then removed)', async () => {
+    const w = seededWorld()
+    await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'upload' } })
+    const path = `/apikey/verify?mode=upload&app_id=${w.apps.aliceOne}`
+    const lowered = await afterChange(w, w.bob.key, () =>
+      w.request('PUT', `/organization/${w.orgs.aliceMain}/members/${w.bob.user.id}`, { key: w.alice.key, body: { role: 'read' } }), path)
+    expect(lowered.status).toBe(403)
+    const readPath = `/apikey/verify?mode=read&app_id=${w.apps.aliceOne}`
+    const removed = await afterChange(w, w.bob.key, () =>
+      w.request('DELETE', `/organization/${w.orgs.aliceMain}/members/${w.bob.user.id}`, { key: w.alice.key }), readPath)
+    expect(removed.status).toBe(403)
+  })
+
+  test('org deleted', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceSide] })
+    const path = `/apikey/verify?org_id=${w.orgs.aliceSide}`
+    const res = await afterChange(w, k.key, () => w.request('DELETE', `/organization/${w.orgs.aliceSide}`, { key: w.alice.key }), path)
+    expect(res.status).toBe(403)
+  })
+
+  test('a write by another process (the offline CLI) empties the cache too', async () => {
+    const dir = tempDir()
+    try {
+      const db = openDatabase(dir)
+      migrate(db)
+      const clock = manualClock()
+      const core = { store: createStore(db), clock, policy: { maxKeyLifetimeDays: null }, usage: new UsageTracker(db, clock) }
+      const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'test' })
+      const { apikey } = createUser(core, { email: 'x@example.com' })
+      const verify = () => app.handle(new Request('http://localhost/apikey/verify', { headers: { authorization: apikey.key } }))
+      expect((await verify()).status).toBe(200)
+      expect((await verify()).status).toBe(200)
+      const other = new Database(join(dir, 'codepushgo.db'))
+      other.run('DELETE FROM apikeys WHERE id = ?', [apikey.id])
+      other.close()
+      expect((await verify()).status).toBe(401)
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
