@@ -7,10 +7,12 @@ import { authPlugin } from './access/auth-plugin'
 import { DEFAULT_AUTH_FAILURE_LIMIT, Gate, type GateLimits } from './access/gate'
 import type { Core } from './core'
 import { jsonBody } from './http/body'
+import { Metrics, metricsRoute } from './http/metrics'
 import { errorHandler } from './http/errors'
 import type { Logger } from './http/logger'
 import { openapiPlugin } from './http/openapi'
 import { requestLog } from './http/request-log'
+import { securityHeaders } from './http/security-headers'
 import { apikeyModule } from './modules/apikey'
 import { appModule } from './modules/app'
 import { auditModule } from './modules/audit'
@@ -22,18 +24,23 @@ export interface AppDeps extends Core {
   version: string
   /** Rate limits; by default no per-key limit and 100 failed authentications a minute per address. */
   limits?: Partial<GateLimits>
+  /** Serve GET /metrics (Prometheus); off by default. */
+  metrics?: boolean
 }
 
 export function createApp(deps: AppDeps) {
   const gate = new Gate(deps, { keyRateLimit: null, authFailureLimit: DEFAULT_AUTH_FAILURE_LIMIT, ...deps.limits })
   const auth = authPlugin(gate)
+  const metrics = deps.metrics ? new Metrics() : null
   // normalize: false — unknown fields are rejected (400), never silently dropped.
   return new Elysia({ normalize: false })
-    .use(errorHandler(deps.log))
-    .use(requestLog(deps.log))
+    .use(securityHeaders)
+    .use(errorHandler(deps.log, metrics))
+    .use(requestLog(deps.log, metrics))
     .use(jsonBody)
     .use(openapiPlugin(deps.version))
     .use(healthModule(deps, deps.version))
+    .use(metrics ? metricsRoute(metrics, deps.store.db) : new Elysia())
     .use(apikeyModule(deps, auth))
     .use(organizationModule(deps, auth))
     .use(appModule(deps, auth))

@@ -34,6 +34,8 @@ export interface ServeConfig {
   limits: GateLimits
   /** How often pending last-use times are written. */
   usageFlushSeconds: number
+  /** Serve GET /metrics. */
+  metrics: boolean
 }
 
 /** The flags `serve` takes; each has a CODEPUSHGO_* environment variable. */
@@ -44,6 +46,7 @@ export interface ServeFlags {
   'key-rate-limit'?: string
   'auth-failure-limit'?: string
   'usage-flush-seconds'?: string
+  metrics?: boolean
 }
 
 type Env = Record<string, string | undefined>
@@ -60,6 +63,13 @@ function wholeNumber(value: string, name: string, min: number, max: number): num
   const n = /^\d{1,9}$/.test(value.trim()) ? Number(value) : Number.NaN
   if (!(n >= min && n <= max)) throw new ConfigError(`invalid ${name} "${value}": expected a whole number from ${min} to ${max}`)
   return n
+}
+
+/** An on/off environment variable: 1/true/yes or 0/false/no (unset: off). */
+function switchOn(value: string | undefined, name: string): boolean {
+  if (value === undefined || /^(0|false|no|off|)$/i.test(value.trim())) return false
+  if (/^(1|true|yes|on)$/i.test(value.trim())) return true
+  throw new ConfigError(`invalid ${name} "${value}": expected 1 or 0`)
 }
 
 function rateLimit(value: string, name: string): RateLimit {
@@ -87,5 +97,6 @@ export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): S
       authFailureLimit: authFailures === undefined ? DEFAULT_AUTH_FAILURE_LIMIT : rateLimit(authFailures, '--auth-failure-limit'),
     },
     usageFlushSeconds: flush === undefined ? 5 : wholeNumber(flush, '--usage-flush-seconds', 1, 3600),
+    metrics: flags.metrics ?? switchOn(env.CODEPUSHGO_METRICS, 'CODEPUSHGO_METRICS'),
   }
 }

@@ -9,18 +9,19 @@ describe('configuration: flags > environment > defaults', () => {
     expect(config.policy).toEqual({ maxKeyLifetimeDays: null })
     expect(config.limits).toEqual({ keyRateLimit: null, authFailureLimit: { requests: 100, per_seconds: 60 } })
     expect(config.usageFlushSeconds).toBe(5)
+    expect(config.metrics).toBe(false)
   })
 
   test('environment, then flags over it', () => {
     const env = {
       CODEPUSHGO_HTTP: '0.0.0.0:9000', CODEPUSHGO_DIR: '/data', CODEPUSHGO_MAX_KEY_LIFETIME_DAYS: '90',
-      CODEPUSHGO_KEY_RATE_LIMIT: '100/60', CODEPUSHGO_AUTH_FAILURE_LIMIT: '10/60', CODEPUSHGO_USAGE_FLUSH_SECONDS: '2',
+      CODEPUSHGO_KEY_RATE_LIMIT: '100/60', CODEPUSHGO_AUTH_FAILURE_LIMIT: '10/60', CODEPUSHGO_USAGE_FLUSH_SECONDS: '2', CODEPUSHGO_METRICS: '1',
     }
     const fromEnv = resolveServeConfig({}, env)
     expect(fromEnv).toMatchObject({
       http: { hostname: '0.0.0.0', port: 9000 }, dir: '/data', policy: { maxKeyLifetimeDays: 90 },
       limits: { keyRateLimit: { requests: 100, per_seconds: 60 }, authFailureLimit: { requests: 10, per_seconds: 60 } },
-      usageFlushSeconds: 2,
+      usageFlushSeconds: 2, metrics: true,
     })
     const fromFlags = resolveServeConfig({ http: '[::1]:1', 'max-key-lifetime-days': '7', 'key-rate-limit': '5/1' }, env)
     expect(fromFlags).toMatchObject({ http: { hostname: '::1', port: 1 }, policy: { maxKeyLifetimeDays: 7 }, limits: { keyRateLimit: { requests: 5, per_seconds: 1 } } })
@@ -44,6 +45,11 @@ describe('configuration: flags > environment > defaults', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain('\n')
     }
+  })
+
+  test('an unclear on/off variable is an error, not a guess', () => {
+    expect(() => resolveServeConfig({}, { CODEPUSHGO_METRICS: 'maybe' })).toThrow(ConfigError)
+    expect(resolveServeConfig({}, { CODEPUSHGO_METRICS: 'off' }).metrics).toBe(false)
   })
 
   test('listen addresses', () => {

@@ -24,6 +24,8 @@ Options (each also as an environment variable):
                                  (CODEPUSHGO_AUTH_FAILURE_LIMIT, default 100/60)
   --usage-flush-seconds N        how often last-use times are written
                                  (CODEPUSHGO_USAGE_FLUSH_SECONDS, default 5)
+  --metrics                      serve GET /metrics in the Prometheus text format,
+                                 unauthenticated (CODEPUSHGO_METRICS=1, default off)
   -h, --help                     show this help
 
 On first run it creates admin@localhost with an org "Default" and prints an \`all\` API key
@@ -53,11 +55,12 @@ export const serve: Command = {
       'key-rate-limit': { type: 'string' },
       'auth-failure-limit': { type: 'string' },
       'usage-flush-seconds': { type: 'string' },
+      metrics: { type: 'boolean' },
     })
     const config = resolveServeConfig(values)
     const core = openCore(config.dir, config.policy)
     const log = jsonLogger()
-    const app = createApp({ ...core, log, version: VERSION, limits: config.limits }).listen({
+    const app = createApp({ ...core, log, version: VERSION, limits: config.limits, metrics: config.metrics }).listen({
       hostname: config.http.hostname,
       port: config.http.port,
     })

@@ -5,6 +5,7 @@
 import { Elysia, ValidationError } from 'elysia'
 import { AppError, internalError, invalidJson, invalidMode, validationError } from '../errors'
 import type { Logger } from './logger'
+import type { Metrics } from './metrics'
 
 /** The first failing field of a TypeBox validation error, named in the message. */
 function describeValidation(error: ValidationError): AppError {
@@ -27,13 +28,14 @@ export function toAppError(code: string | number, error: unknown): AppError | nu
 }
 
 /** Renders every error as the envelope; logs the unexpected ones (and only those) in full. */
-export function errorHandler(log: Logger) {
+export function errorHandler(log: Logger, metrics: Metrics | null) {
   return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
     let known = toAppError(code, error)
     if (!known) {
       log.error({ msg: 'unhandled error', method: request.method, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })
       known = internalError()
     }
+    metrics?.observeError(known)
     // Set the status on the context too, so the request log sees it.
     set.status = known.status
     return known.toResponse()

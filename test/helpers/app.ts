@@ -20,7 +20,7 @@ export function manualClock(start = '2026-01-01T00:00:00.000Z') {
   } satisfies Clock & { advance(ms: number): void }
 }
 
-export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Partial<GateLimits> } = {}) {
+export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Partial<GateLimits>; metrics?: boolean } = {}) {
   const db = openDatabase(null)
   migrate(db)
   const clock = manualClock()
@@ -31,7 +31,7 @@ export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Part
     policy: { maxKeyLifetimeDays: null, ...options.policy },
     usage: new UsageTracker(db, clock),
   }
-  const app = createApp({ ...core, log: jsonLogger((line) => logs.push(line)), version: 'test', limits: options.limits })
+  const app = createApp({ ...core, log: jsonLogger((line) => logs.push(line)), version: 'test', limits: options.limits, metrics: options.metrics })
 
   /** Sends a request; `body` objects are sent as JSON, strings as they are. */
   async function request(method: string, path: string, options: { key?: string | null; body?: unknown; headers?: Record<string, string> } = {}) {

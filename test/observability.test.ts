@@ -1,0 +1,63 @@
+/** Metrics, security headers and the request log (issue #6). */
+import { describe, expect, test } from 'bun:test'
+import { hashKey } from '../src/access/key-format'
+import { seededWorld } from './helpers/world'
+
+describe('GET /metrics', () => {
+  test('off by default', async () => {
+    const w = seededWorld()
+    expect((await w.request('GET', '/metrics')).status).toBe(404)
+  })
+
+  test('Prometheus text: requests by route and status, auth failures by reason, latency, keys', async () => {
+    const w = seededWorld({ metrics: true })
+    await w.request('GET', '/apikey/', { key: w.alice.key })
+    await w.request('GET', '/apikey/', { key: w.alice.key })
+    await w.request('DELETE', '/apikey/999', { key: w.alice.key })
+    await w.request('GET', '/apikey/', { key: 'nonsense' })
+    await w.request('GET', '/apikey/')
+    await w.request('GET', '/no/such/route')
+    const res = await w.request('GET', '/metrics')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toStartWith('text/plain; version=0.0.4')
+    const text = res.text
+    expect(text).toContain('codepushgo_http_requests_total{method="GET",route="/apikey/",status="200"} 2')
+    expect(text).toContain('codepushgo_http_requests_total{method="DELETE",route="/apikey/:id",status="404"} 1')
+    expect(text).toContain('codepushgo_http_requests_total{method="GET",route="unmatched",status="404"} 1')
+    expect(text).toContain('codepushgo_auth_failures_total{reason="invalid_api_key"} 1')
+    expect(text).toContain('codepushgo_auth_failures_total{reason="missing_api_key"} 1')
+    expect(text).toMatch(/codepushgo_http_request_duration_seconds_bucket\{le="\+Inf"\} 6\n/)
+    expect(text).toContain('codepushgo_http_request_duration_seconds_count 6')
+    const keys = (w.db.query('SELECT count(*) AS n FROM apikeys').get() as { n: number }).n
+    expect(text).toContain(`codepushgo_api_keys ${keys}\n`)
+    // Every line is a comment or `name{labels} value`.
+    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) .+|[a-z_]+(\{[^}]*\})? [0-9.e+-]+)$/)
+    for (const secret of [w.alice.key, hashKey(w.alice.key)]) expect(text).not.toContain(secret)
+  })
+})
+
+describe('security headers', () => {
+  test.each([
+    ['GET', '/apikey/', true, 200],
+    ['GET', '/apikey/', false, 401],
+    ['POST', '/apikey/', true, 400],
+    ['GET', '/nope', false, 404],
+    ['GET', '/health', false, 200],
+  ] as const)('%s %s (status %#) carries them', async (method, path, withKey, status) => {
+    const w = seededWorld()
+    const res = await w.request(method, path, { key: withKey ? w.alice.key : null, body: method === 'POST' ? '{' : undefined })
+    expect(res.status).toBe(status)
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('x-frame-options')).toBe('DENY')
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer')
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
+    expect(res.headers.get('cache-control')).toBe('no-store')
+  })
+
+  test('the Swagger page may run its own script, and nothing from elsewhere', async () => {
+    const w = seededWorld()
+    const res = await w.request('GET', '/swagger')
+    expect(res.headers.get('content-security-policy')).toStartWith("default-src 'self'; script-src 'self' 'unsafe-inline'")
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+  })
+})
