@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /** The `codepushgo` command: dispatches to a subcommand; errors are one line, never a trace. */
 import type { Command } from './cli/args'
+import { backup } from './cli/backup'
 import { healthcheck } from './cli/healthcheck'
 import { key } from './cli/key'
 import { migrate } from './cli/migrate'
@@ -20,6 +21,7 @@ Commands:
   user list     list users (JSON)
   key list      list a user's keys, masked (JSON): key list --email EMAIL
   key revoke    revoke a key by its numeric id: key revoke ID
+  backup        write a consistent copy of the database, safe while serve runs: backup FILE
   healthcheck   exit 0 if the server's /health answers ok
   version       print the version
 
@@ -34,7 +36,7 @@ const version: Command = {
   },
 }
 
-const commands: Record<string, Command> = { serve, migrate, user, key, healthcheck, version }
+const commands: Record<string, Command> = { serve, migrate, user, key, backup, healthcheck, version }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv

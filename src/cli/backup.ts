@@ -1,0 +1,100 @@
+import { Database } from 'bun:sqlite'
+import { closeSync, existsSync, fsyncSync, openSync, rmSync, statSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { ConfigError, resolveDir } from '../config'
+import { DATABASE_FILE } from '../db/database'
+import { parseFlags, type Command } from './args'
+
+const help = `Usage: codepushgo backup FILE [--dir DIR]
+
+Writes a consistent copy of the database to FILE (SQLite VACUUM INTO) and checks it. Safe
+while serve runs: the copy is one read transaction, so requests keep being served and every
+write acknowledged before the backup started is in it. Prints one line of JSON on stdout:
+{"backup": "/abs/path/FILE", "bytes": N, "schema_version": V}
+
+FILE must not exist yet, and its directory must exist; it is created readable by its owner
+only (0600: it holds key hashes and the audit log). The database is never migrated or
+changed by a backup.
+
+Restore:
+  1. stop the server
+  2. replace DIR/${DATABASE_FILE} with the backup file:
+       cp FILE DIR/${DATABASE_FILE}
+  3. delete DIR/${DATABASE_FILE}-wal and DIR/${DATABASE_FILE}-shm if they exist (they belong
+     to the replaced database):
+       rm -f DIR/${DATABASE_FILE}-wal DIR/${DATABASE_FILE}-shm
+  4. start the server
+
+Options:
+  --dir DIR   data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
+  -h, --help  show this help
+`
+
+export const backup: Command = {
+  help,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, { dir: { type: 'string' } })
+    if (positionals.length === 0) throw new ConfigError('backup needs the target file: codepushgo backup FILE')
+    if (positionals.length > 1) throw new ConfigError(`backup takes one target file, got ${positionals.length}: ${positionals.join(' ')}`)
+    const target = resolve(positionals[0]!)
+    const source = join(resolveDir(values.dir), DATABASE_FILE)
+
+    if (!existsSync(source)) throw new Error(`no database at ${source} (check --dir / CODEPUSHGO_DIR)`)
+    const parent = dirname(target)
+    if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new Error(`directory ${parent} does not exist; create it first`)
+    // Claim the name atomically (O_EXCL): from here on the file is ours, so removing it on
+    // failure never removes someone else's. SQLite's VACUUM INTO accepts an empty file.
+    try {
+      closeSync(openSync(target, 'wx', 0o600))
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EEXIST') throw new Error(`${target} already exists; a backup never overwrites a file, choose a new name`)
+      throw new Error(`cannot create ${target}: ${code ?? (error as Error).message}`)
+    }
+
+    // No migrations, no journal-mode change: the running server owns the schema. This
+    // connection only reads (VACUUM INTO is one read transaction, which WAL lets run beside
+    // the server's writes); busy_timeout covers the moments it must wait (e.g. WAL recovery).
+    try {
+      const db = new Database(source, { readwrite: true, create: false, strict: true })
+      try {
+        db.run('PRAGMA busy_timeout = 5000')
+        db.query('VACUUM INTO ?').run(target)
+      } finally {
+        db.close()
+      }
+    } catch (error) {
+      rmSync(target, { force: true }) // a partial copy is no backup
+      throw new Error(`cannot copy ${source}: ${(error as Error).message}`)
+    }
+
+    try {
+      // Make the copy (and its directory entry) durable before reporting success.
+      fsyncPath(target)
+      fsyncPath(parent)
+      const copy = new Database(target, { readonly: true, strict: true })
+      let schemaVersion: number
+      try {
+        const problems = (copy.query('PRAGMA integrity_check').all() as { integrity_check: string }[]).map((r) => r.integrity_check)
+        if (problems.length !== 1 || problems[0] !== 'ok') throw new Error(`integrity check of the copy failed: ${problems.slice(0, 3).join('; ')}`)
+        schemaVersion = (copy.query('PRAGMA user_version').get() as { user_version: number }).user_version
+      } finally {
+        copy.close()
+      }
+      process.stdout.write(`${JSON.stringify({ backup: target, bytes: statSync(target).size, schema_version: schemaVersion })}\n`)
+      return 0
+    } catch (error) {
+      rmSync(target, { force: true })
+      throw error
+    }
+  },
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
