@@ -1,21 +1,11 @@
 /** GET /audit/ (SPEC §3 audit event, §6 modes, §7): the caller's audit log over HTTP. */
 import { describe, expect, test } from 'bun:test'
 import { hashKey } from '../src/access/key-format'
+import type { AuditEventView } from '../src/modules/audit/model'
 import { recordAudit } from '../src/modules/audit/service'
 import { seededWorld } from './helpers/world'
 
-type Event = {
-  id: number
-  at: string
-  user_id: string
-  actor_key_id: number | null
-  action: string
-  target_type: string
-  target_id: string
-  ip: string | null
-  user_agent: string | null
-  details: Record<string, unknown>
-}
+type Event = AuditEventView
 
 const UA = { 'user-agent': 'audit-test/1.0' }
 
