@@ -26,6 +26,8 @@ export interface AppDeps extends Core {
   limits?: Partial<GateLimits>
   /** Serve GET /metrics (Prometheus); off by default. */
   metrics?: boolean
+  /** True once the server is shutting down: answers then close their connection. */
+  draining?: () => boolean
 }
 
 export function createApp(deps: AppDeps) {
@@ -35,6 +37,9 @@ export function createApp(deps: AppDeps) {
   // normalize: false — unknown fields are rejected (400), never silently dropped.
   return new Elysia({ normalize: false })
     .use(securityHeaders)
+    .onRequest(({ set }) => {
+      if (deps.draining?.()) set.headers.connection = 'close'
+    })
     .use(errorHandler(deps.log, metrics))
     .use(requestLog(deps.log, metrics))
     .use(jsonBody)

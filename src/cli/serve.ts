@@ -45,6 +45,21 @@ function bootstrap(core: Core, docsUrl: string): void {
   )
 }
 
+/**
+ * Before stopping, keep serving for a moment with `Connection: close` on every answer: a
+ * request already written on a keep-alive connection (a proxy's, say) gets its answer
+ * instead of a reset. Ends when nothing is in flight, within DRAIN_MAX_MS.
+ */
+const DRAIN_MIN_MS = 250
+const DRAIN_MAX_MS = 3000
+async function drain(server: { pendingRequests: number }): Promise<void> {
+  const started = Date.now()
+  while (Date.now() - started < DRAIN_MAX_MS) {
+    if (Date.now() - started >= DRAIN_MIN_MS && server.pendingRequests === 0) return
+    await Bun.sleep(25)
+  }
+}
+
 export const serve: Command = {
   help,
   async run(argv) {
@@ -60,7 +75,10 @@ export const serve: Command = {
     const config = resolveServeConfig(values)
     const core = openCore(config.dir, config.policy)
     const log = jsonLogger()
-    const app = createApp({ ...core, log, version: VERSION, limits: config.limits, metrics: config.metrics }).listen({
+    let stopping = false
+    const app = createApp({
+      ...core, log, version: VERSION, limits: config.limits, metrics: config.metrics, draining: () => stopping,
+    }).listen({
       hostname: config.http.hostname,
       port: config.http.port,
     })
@@ -73,7 +91,6 @@ export const serve: Command = {
     log.info({ msg: 'listening', url, dir: config.dir, version: VERSION })
 
     return new Promise<number>((resolveExit) => {
-      let stopping = false
       const shutdown = async (signal: string) => {
         if (stopping) {
           log.info({ msg: 'second signal, exiting now', signal })
@@ -81,6 +98,7 @@ export const serve: Command = {
         }
         stopping = true
         log.info({ msg: 'shutting down', signal })
+        await drain(server)
         await server.stop() // stop accepting; in-flight requests finish
         // Elysia writes request log lines just after each response: let the last ones out.
         await new Promise((resolve) => setImmediate(resolve))
