@@ -4,10 +4,12 @@
  * `npm test` never runs them either.
  */
 import { Database } from 'bun:sqlite'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
-import { BINARY, runCli, startServer, tempDir, type RunningServer } from '../test/helpers/binary'
+import { BINARY, runCli } from '../test/helpers/binary'
+
+export { Resources } from '../test/helpers/binary'
 
 if (!existsSync(BINARY)) {
   throw new Error(`${BINARY} is missing: run \`npm run build\` first (\`npm run test:stress\` builds it for you)`)
@@ -16,29 +18,6 @@ if (!existsSync(BINARY)) {
 export const KEY = /^ak_[0-9A-Za-z]{36}$/
 /** What SQLite says when a writer gives up waiting for the lock. */
 export const LOCKED = /SQLITE_BUSY|database is locked/i
-
-/** Servers and temp dirs of one test file, cleaned up in its afterAll even when a test fails. */
-export class Resources {
-  private dirs: string[] = []
-  private servers: RunningServer[] = []
-
-  dir(prefix = 'codepushgo-stress-'): string {
-    const dir = tempDir(prefix)
-    this.dirs.push(dir)
-    return dir
-  }
-
-  async serve(dir: string, extraArgs: string[] = []): Promise<RunningServer> {
-    const server = await startServer(dir, extraArgs)
-    this.servers.push(server)
-    return server
-  }
-
-  cleanup(): void {
-    for (const server of this.servers) if (server.process.exitCode === null) server.process.kill('SIGKILL')
-    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true })
-  }
-}
 
 /** `user create` through the CLI: a new user with an `all` key. */
 export function createUser(dir: string, email: string): { userId: string; key: string; keyId: number } {

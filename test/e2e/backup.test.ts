@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MIGRATIONS } from '../../src/db/migrations'
-import { BINARY, runCli, startServer, tempDir, type RunningServer } from '../helpers/binary'
+import { BINARY, Resources, runCli, type RunningServer } from '../helpers/binary'
 
 if (!existsSync(BINARY)) {
   throw new Error(`${BINARY} is missing: run \`npm run build\` first (\`npm test\` builds it for you)`)
@@ -22,25 +22,10 @@ const BEFORE_BACKUP = 200
 /** Bytes of filler in the database, so that VACUUM INTO takes long enough to overlap writes. */
 const FILLER_BYTES = 32 * 1024 * 1024
 
-const dirs: string[] = []
-const servers: RunningServer[] = []
-
-function freshDir(): string {
-  const dir = tempDir('codepushgo-backup-')
-  dirs.push(dir)
-  return dir
-}
-
-async function serve(dir: string): Promise<RunningServer> {
-  const server = await startServer(dir)
-  servers.push(server)
-  return server
-}
-
-afterAll(() => {
-  for (const server of servers) if (server.process.exitCode === null) server.process.kill('SIGKILL')
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
+const resources = new Resources()
+afterAll(() => resources.cleanup())
+const freshDir = () => resources.dir('codepushgo-backup-')
+const serve = (dir: string, extraArgs: string[] = []) => resources.serve(dir, extraArgs)
 
 function expectOneLineError(stderr: string, mentions: RegExp) {
   expect(stderr).not.toContain(STACK_FRAME)

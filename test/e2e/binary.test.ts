@@ -4,11 +4,11 @@
  */
 import { Database } from 'bun:sqlite'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import pkg from '../../package.json'
 import { MIGRATIONS } from '../../src/db/migrations'
-import { BINARY, runCli, startServer, tempDir, type RunningServer } from '../helpers/binary'
+import { BINARY, Resources, runCli, type RunningServer } from '../helpers/binary'
 
 if (!existsSync(BINARY)) {
   throw new Error(`${BINARY} is missing: run \`npm run build\` first (\`npm test\` builds it for you)`)
@@ -22,26 +22,10 @@ const STACK_FRAME = '    at '
 
 // ---- helpers -------------------------------------------------------------------------------
 
-const dirs: string[] = []
-const servers: RunningServer[] = []
-
-function freshDir(): string {
-  const dir = tempDir('codepushgo-e2e-')
-  dirs.push(dir)
-  return dir
-}
-
-/** Every server goes through here, so a failing test never leaves one running. */
-async function serve(dir: string, extraArgs: string[] = []): Promise<RunningServer> {
-  const server = await startServer(dir, extraArgs)
-  servers.push(server)
-  return server
-}
-
-afterAll(() => {
-  for (const server of servers) if (server.process.exitCode === null) server.process.kill('SIGKILL')
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
+const resources = new Resources()
+afterAll(() => resources.cleanup())
+const freshDir = () => resources.dir('codepushgo-e2e-')
+const serve = (dir: string, extraArgs: string[] = []) => resources.serve(dir, extraArgs)
 
 /** How many requests each server was sent, to match against its request log. */
 const sent = new WeakMap<RunningServer, number>()

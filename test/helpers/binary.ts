@@ -1,5 +1,5 @@
 /** Starting the compiled binary (`npm run build` → dist/codepushgo) for end-to-end tests. */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -62,5 +62,28 @@ export async function startServer(dir: string, extraArgs: string[] = []): Promis
       await drained // so output() holds the last lines (e.g. "stopped")
       return code
     },
+  }
+}
+
+/** Servers and temp dirs of one test file, cleaned up in its afterAll even when a test fails. */
+export class Resources {
+  private dirs: string[] = []
+  private servers: RunningServer[] = []
+
+  dir(prefix = 'codepushgo-test-'): string {
+    const dir = tempDir(prefix)
+    this.dirs.push(dir)
+    return dir
+  }
+
+  async serve(dir: string, extraArgs: string[] = []): Promise<RunningServer> {
+    const server = await startServer(dir, extraArgs)
+    this.servers.push(server)
+    return server
+  }
+
+  cleanup(): void {
+    for (const server of this.servers) if (server.process.exitCode === null) server.process.kill('SIGKILL')
+    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true })
   }
 }
