@@ -22,6 +22,8 @@ const cases: [string, unknown, number, string][] = [
   ['limited_to_orgs holds an object', { name, mode: 'read', limited_to_orgs: [{}] }, 400, 'validation_error'],
   ['an unknown field', { name, mode: 'read', admin: true }, 400, 'validation_error'],
   ['__proto__ as a field', '{"name":"x","mode":"read","__proto__":{"admin":true}}', 400, 'validation_error'],
+  ['a name shadowing toString', { name: { toString: null }, mode: 'read' }, 400, 'validation_error'],
+  ['an app id shadowing valueOf', { name, mode: 'read', limited_to_apps: [{ valueOf: 0 }] }, 400, 'validation_error'],
   ['a 10,000-character name', { name: 'n'.repeat(10_000), mode: 'read' }, 400, 'validation_error'],
   ['a 101-character name', { name: 'n'.repeat(101), mode: 'read' }, 400, 'validation_error'],
   ['a blank name', { name: '   ', mode: 'read' }, 400, 'validation_error'],
@@ -32,6 +34,7 @@ const cases: [string, unknown, number, string][] = [
   ['expires_at is a number', { name, mode: 'read', expires_at: 1 }, 400, 'validation_error'],
   ['SQL in an app id', { name, mode: 'read', limited_to_apps: ["x'); DROP TABLE apikeys; --"] }, 400, 'invalid_limited_to_apps'],
   ['a path traversal in an org id', { name, mode: 'read', limited_to_orgs: ['../../etc/passwd'] }, 400, 'invalid_limited_to_orgs'],
+  ['a name nested 5,000 arrays deep', `{"name": ${'['.repeat(5000)}${']'.repeat(5000)}, "mode": "read"}`, 400, 'validation_error'],
   ['a 1 MiB body', { name: 'x'.repeat(1024 * 1024), mode: 'read' }, 413, 'payload_too_large'],
 ]
 
@@ -80,6 +83,14 @@ describe('POST /apikey/ with bad input', () => {
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: `  ${'n'.repeat(100)}  `, mode: 'read' } })
     expect(res.status).toBe(201)
     expect(res.json.apikey.name).toBe('n'.repeat(100))
+  })
+
+  test('brackets inside strings are not nesting', async () => {
+    const w = seededWorld()
+    const name = `${'[{'.repeat(40)}"\\`
+    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name, mode: 'read' } })
+    expect(res.status).toBe(201)
+    expect(res.json.apikey.name).toBe(name)
   })
 
   test('unicode names are kept', async () => {

@@ -21,9 +21,34 @@ async function readLimited(request: Request): Promise<Uint8Array> {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** No `__proto__` key survives parsing: it is refused outright, on every route. */
-function refuseProtoKeys(key: string, value: unknown): unknown {
-  if (key === '__proto__') throw validationError("Invalid body field '__proto__': Unexpected property")
+/** No body of this API nests deeper than a few levels; far deeper ones are refused unread. */
+export const MAX_JSON_DEPTH = 32
+
+/** The deepest nesting of `[` and `{` in JSON text, outside strings. */
+function nestingDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: skip the escaped character
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth)
+    else if (c === 0x5d || c === 0x7d) depth--
+  }
+  return deepest
+}
+
+/**
+ * Keys named like Object.prototype's members (`__proto__`, `toString`, `constructor`…) are
+ * refused on every route: no field of this API has such a name, and objects that shadow them
+ * break code that turns values into text (Elysia's own validation messages among it).
+ */
+const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype))
+function refuseReservedKeys(this: unknown, key: string, value: unknown): unknown {
+  if (RESERVED_KEYS.has(key) && !Array.isArray(this)) throw validationError(`Invalid body field '${key}': Unexpected property`)
   return value
 }
 
@@ -42,8 +67,11 @@ export const jsonBody = new Elysia({ name: 'json-body' })
     } catch {
       throw invalidJson()
     }
+    // Validation and error messages walk values recursively: a body nested thousands deep
+    // would overflow the stack there, so it is refused before parsing.
+    if (nestingDepth(text) > MAX_JSON_DEPTH) throw validationError(`Request body is nested deeper than ${MAX_JSON_DEPTH} levels`)
     try {
-      return JSON.parse(text, refuseProtoKeys)
+      return JSON.parse(text, refuseReservedKeys)
     } catch (error) {
       throw error instanceof AppError ? error : invalidJson()
     }

@@ -9,9 +9,12 @@ import type { Metrics } from './metrics'
 
 /** The first failing field of a TypeBox validation error, named in the message. */
 function describeValidation(error: ValidationError): AppError {
-  const first = error.all[0] as { path?: string; message?: string } | undefined
+  const first = error.all[0] as { path?: string; message?: string; schema?: { additionalProperties?: unknown } } | undefined
   const path = first?.path ?? ''
-  if (path === '/mode') return invalidMode()
+  // A field that should not be there at all is not a bad mode, even when it is called `mode`.
+  const unexpected = first?.schema?.additionalProperties === false
+  // Modes and roles share one scale, and the documented message names it.
+  if ((path === '/mode' || path === '/role') && !unexpected) return invalidMode()
   if (typeof error.customError === 'string') return validationError(error.customError)
   const field = path.replace(/^\//, '').replaceAll('/', '.') || error.type
   return validationError(`Invalid ${error.type} field '${field}': ${first?.message ?? 'is invalid'}`)
