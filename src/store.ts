@@ -1,5 +1,9 @@
-/** Every repository over one database, built once so their statements are prepared once. */
+/**
+ * Every repository over one database, built once so their statements are prepared once, and
+ * sharing one ReadCache for the lookups that every request makes.
+ */
 import type { Database } from 'bun:sqlite'
+import { ReadCache } from './db/read-cache'
 import { apiKeyRepository } from './modules/apikey/repository'
 import { appRepository } from './modules/app/repository'
 import { auditRepository } from './modules/audit/repository'
@@ -7,12 +11,14 @@ import { organizationRepository } from './modules/organization/repository'
 import { userRepository } from './modules/user/repository'
 
 export function createStore(db: Database) {
+  const cache = new ReadCache(db)
   return {
     db,
+    cache,
     users: userRepository(db),
-    orgs: organizationRepository(db),
-    apps: appRepository(db),
-    apikeys: apiKeyRepository(db),
+    orgs: organizationRepository(db, cache),
+    apps: appRepository(db, cache),
+    apikeys: apiKeyRepository(db, cache),
     audit: auditRepository(db),
   }
 }

@@ -32,6 +32,8 @@ export function loadKey(core: Core, hash: string): StoredKey | null {
     mode: record.mode,
     limits: { limited_to_apps: record.limited_to_apps, limited_to_orgs: record.limited_to_orgs },
     expiresAt: record.expires_at,
+    expiresAtMs: record.expires_at === null ? Number.POSITIVE_INFINITY : Date.parse(record.expires_at),
+    record,
     rateLimit: record.rate_limit,
     memberships: core.store.orgs.membershipsOf(record.user_id),
     appOrgs: new Map(
@@ -54,7 +56,6 @@ export function authenticate(core: Core, header: string | null | undefined, look
   if (!stored) throw invalidApiKey()
   if (!stored.enabled) throw apiKeyDisabled()
   // Checked on every request, cached or not: time moves on.
-  const { expiresAt } = stored.principal
-  if (expiresAt !== null && expiresAt <= core.clock.now().toISOString()) throw apiKeyExpired()
+  if (stored.principal.expiresAtMs <= core.clock.now().getTime()) throw apiKeyExpired()
   return stored.principal
 }

@@ -4,8 +4,7 @@
  */
 import type { Core } from '../core'
 import { AppError } from '../errors'
-import { authenticate } from './authenticate'
-import { KeyCache } from './key-cache'
+import { authenticate, loadKey } from './authenticate'
 import type { Principal } from './principal'
 import { rateLimited, rateLimitHeaders, TokenBuckets, type RateLimit } from './rate-limit'
 
@@ -27,7 +26,6 @@ export interface Admission {
 export class Gate {
   private readonly failures: TokenBuckets<string>
   private readonly keys: TokenBuckets<number>
-  private readonly cache: KeyCache
 
   constructor(
     private readonly core: Core,
@@ -35,7 +33,6 @@ export class Gate {
   ) {
     this.failures = new TokenBuckets(core.clock)
     this.keys = new TokenBuckets(core.clock)
-    this.cache = new KeyCache(core)
   }
 
   admit(authorization: string | null, ip: string | null): Admission {
@@ -44,7 +41,8 @@ export class Gate {
     if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
     let principal: Principal
     try {
-      principal = authenticate(this.core, authorization, (hash) => this.cache.find(hash))
+      // The fast path: stored keys by hash, from the store's read cache (exact invalidation).
+      principal = authenticate(this.core, authorization, (hash) => this.core.store.cache.get(`key:${hash}`, () => loadKey(this.core, hash)))
     } catch (error) {
       if (error instanceof AppError && error.status === 401) this.failures.take(client, this.limits.authFailureLimit)
       throw error

@@ -1,3 +1,4 @@
+import type { ApiKeyRecord } from '../modules/apikey/repository'
 import type { Mode } from './modes'
 import type { RateLimit } from './rate-limit'
 
@@ -14,6 +15,10 @@ export interface Principal {
   mode: Mode
   limits: KeyLimits
   expiresAt: string | null
+  /** `expiresAt` as a timestamp, compared on every request. */
+  expiresAtMs: number
+  /** The key as stored when it was loaded (its last use is at most one flush interval old). */
+  record: ApiKeyRecord
   /** org id → the user's role there. */
   memberships: ReadonlyMap<string, Mode>
   /** The key's own rate limit, if it has one. */

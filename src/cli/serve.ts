@@ -94,6 +94,7 @@ export const serve: Command = {
       const shutdown = async (signal: string) => {
         if (stopping) {
           log.info({ msg: 'second signal, exiting now', signal })
+          log.flush()
           process.exit(1)
         }
         stopping = true
@@ -106,6 +107,7 @@ export const serve: Command = {
         core.usage.flush()
         closeDatabase(core.store.db)
         log.info({ msg: 'stopped' })
+        log.flush()
         resolveExit(0)
       }
       process.on('SIGTERM', () => void shutdown('SIGTERM'))

@@ -9,6 +9,7 @@ import {
 import { createApiKey, deleteApiKey, getApiKey, listApiKeys, rotateApiKey, updateApiKey } from './service'
 import { verifyApiKey } from './verify'
 import { parseKeyId } from './validate'
+import { responses } from '../../http/schemas'
 
 /**
  * POST accepts its fields as query parameters too (the documentation calls them so). Arrays
@@ -43,7 +44,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     .get('/', ({ principal, query }) => ({ data: listApiKeys(core, principal, query) }), {
       access: 'manage-keys',
       query: ApiKeyListQuery,
-      response: { 200: ApiKeyList, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.forbidden },
+      response: responses({ 200: ApiKeyList, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.forbidden }),
       detail: {
         tags,
         summary: 'List API keys',
@@ -65,14 +66,14 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         transform: (ctx) => {
           ctx.body = withQueryFields(ctx.request.url, ctx.body) as typeof ctx.body
         },
-        response: {
+        response: responses({
           201: ApiKeyCreated,
           400: errors.invalidMode,
           401: errors.unauthorized,
           403: errors.forbidden,
           409: errors.conflict,
           413: errors.tooLarge,
-        },
+        }),
         detail: {
           tags,
           summary: 'Create an API key',
@@ -95,7 +96,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       {
         access: 'read',
         query: VerifyQuery,
-        response: { 200: Verified, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.verifyDenied },
+        response: responses({ 200: Verified, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.verifyDenied }),
         detail: {
           tags,
           summary: 'Verify an API key',
@@ -117,7 +118,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       {
         access: 'manage-keys',
         params: ApiKeyIdParams,
-        response: { 200: Deleted, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound },
+        response: responses({ 200: Deleted, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound }),
         detail: {
           tags,
           summary: 'Delete an API key',
@@ -130,7 +131,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     .get('/:id', ({ principal, params }) => ({ apikey: getApiKey(core, principal, parseKeyId(params.id)) }), {
       access: 'manage-keys',
       params: ApiKeyIdParams,
-      response: { 200: ApiKeyOne, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany },
+      response: responses({ 200: ApiKeyOne, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
       detail: { tags, summary: 'Get an API key', description: 'One key within the calling key\'s reach, masked. Needs an `all` key.' },
     })
     .put(
@@ -141,7 +142,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         parse: 'application/json',
         params: ApiKeyIdParams,
         body: ApiKeyUpdate,
-        response: { 200: ApiKeyOne, 400: errors.invalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany },
+        response: responses({ 200: ApiKeyOne, 400: errors.invalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
         detail: {
           tags,
           summary: 'Update an API key',
@@ -160,7 +161,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         parse: 'application/json',
         params: ApiKeyIdParams,
         body: t.Optional(RotateBody),
-        response: { 201: Rotated, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.conflict, 429: errors.tooMany },
+        response: responses({ 201: Rotated, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.conflict, 429: errors.tooMany }),
         detail: {
           tags,
           summary: 'Rotate an API key',

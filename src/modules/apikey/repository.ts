@@ -2,6 +2,7 @@
 import type { Database } from 'bun:sqlite'
 import type { Mode } from '../../access/modes'
 import type { RateLimit } from '../../access/rate-limit'
+import type { ReadCache } from '../../db/read-cache'
 
 /** A stored key as the core sees it. It holds the hash only for lookup; views never carry it. */
 export interface ApiKeyRecord {
@@ -48,7 +49,7 @@ function toRecord(row: ApiKeyRow | null): ApiKeyRecord | null {
   }
 }
 
-export function apiKeyRepository(db: Database) {
+export function apiKeyRepository(db: Database, cache: ReadCache) {
   const insert = db.prepare<{ id: number }, Record<string, string | number | null>>(
     `INSERT INTO apikeys (user_id, name, mode, limited_to_apps, limited_to_orgs, key_hash, key_start, created_at,
        updated_at, expires_at, enabled, rotated_from, rate_limit)
@@ -92,8 +93,8 @@ export function apiKeyRepository(db: Database) {
     setExpiry: (id: number, expiresAt: string | null, at: string) => void expire.run(expiresAt, at, id),
     findByHash: (hash: string) => toRecord(byHash.get(hash)),
     findById: (id: number) => toRecord(byId.get(id)),
-    /** The user's keys, newest first. */
-    listByUser: (userId: string) => byUser.all(userId).map((row) => toRecord(row)!),
+    /** The user's keys, newest first (cached; read-only). */
+    listByUser: (userId: string) => cache.get(`keys-of:${userId}`, () => byUser.all(userId).map((row) => toRecord(row)!)),
     countByUser: (userId: string) => countByUser.get(userId)!.n,
     /** True when a row was deleted. */
     delete: (id: number) => remove.run(id).changes === 1,

@@ -4,9 +4,10 @@
  */
 import type { Database } from 'bun:sqlite'
 import type { Clock } from '../../clock'
+import { inTransaction } from '../../db/database'
 
 export class UsageTracker {
-  private pending = new Map<number, { at: string; ip: string | null }>()
+  private pending = new Map<number, { at: number; ip: string | null }>()
   /** Rows written so far (for tests and metrics). */
   writes = 0
   private readonly update
@@ -20,7 +21,7 @@ export class UsageTracker {
 
   /** Notes a use of the key; nothing is written until the next flush. */
   record(keyId: number, ip: string | null): void {
-    this.pending.set(keyId, { at: this.clock.now().toISOString(), ip })
+    this.pending.set(keyId, { at: this.clock.now().getTime(), ip })
   }
 
   /** Writes every pending use in one transaction; returns how many keys were written. */
@@ -28,12 +29,12 @@ export class UsageTracker {
     if (this.pending.size === 0) return 0
     const batch = this.pending
     this.pending = new Map()
-    // A plain transaction, not inTransaction: last-use times change nothing authentication
-    // sees, so they must not empty the key cache every few seconds.
-    this.db.transaction(() => {
+    // Through inTransaction like every write, so cached keys are reloaded with their new last
+    // use: once per flush interval, and only when a key was used.
+    inTransaction(this.db, () => {
       // A key deleted since its use simply matches no row.
-      for (const [id, use] of batch) this.update.run(use.at, use.ip, id)
-    }).immediate()
+      for (const [id, use] of batch) this.update.run(new Date(use.at).toISOString(), use.ip, id)
+    })
     this.writes += batch.size
     return batch.size
   }

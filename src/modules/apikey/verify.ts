@@ -28,5 +28,5 @@ export function verifyApiKey(core: Core, principal: Principal, query: VerifyQuer
     if (error instanceof AppError && (error.status === 404 || error.status === 403)) throw forbidden(VERIFY_DENIED)
     throw error
   }
-  return toApiKeyView(core.store.apikeys.findById(principal.keyId)!)
+  return toApiKeyView(principal.record)
 }

@@ -5,6 +5,7 @@ import type { Core } from '../../core'
 import { Success } from '../organization/model'
 import { AppCreateBody, AppIdParams, AppList, AppListQuery, AppNameBody, AppOne, appErrors as e } from './model'
 import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
+import { responses } from '../../http/schemas'
 
 const tags = ['Apps']
 const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound }
@@ -15,20 +16,20 @@ export function appModule(core: Core, auth: AuthPlugin) {
     .get('/', ({ principal, query }) => ({ data: listApps(core, principal, query) }), {
       access: 'read',
       query: AppListQuery,
-      response: { 200: AppList, 401: e.unauthorized, 403: e.forbidden },
+      response: responses({ 200: AppList, 401: e.unauthorized, 403: e.forbidden }),
       detail: { tags, summary: 'List apps', description: "Apps within the key's reach; `?org_id=` for one org." },
     })
     .post('/', ({ principal, actor, body, status }) => status(201, { app: createAppFor(core, principal, actor, body) }), {
       access: 'write',
       parse: 'application/json',
       body: AppCreateBody,
-      response: { 201: AppOne, 400: e.invalid, ...read, 409: e.conflict },
+      response: responses({ 201: AppOne, 400: e.invalid, ...read, 409: e.conflict }),
       detail: { tags, summary: 'Create an app', description: 'Needs `write` on the org (key mode and role); not for app-limited keys.' },
     })
     .get('/:app_id', ({ principal, params }) => ({ app: getApp(core, principal, params.app_id) }), {
       access: 'read',
       params: AppIdParams,
-      response: { 200: AppOne, ...read },
+      response: responses({ 200: AppOne, ...read }),
       detail: { tags, summary: 'Get an app' },
     })
     .put('/:app_id', ({ principal, actor, params, body }) => ({ app: renameApp(core, principal, actor, params.app_id, body) }), {
@@ -36,7 +37,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
       parse: 'application/json',
       params: AppIdParams,
       body: AppNameBody,
-      response: { 200: AppOne, 400: e.invalid, ...read },
+      response: responses({ 200: AppOne, 400: e.invalid, ...read }),
       detail: { tags, summary: 'Rename an app' },
     })
     .delete(
@@ -48,7 +49,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
       {
         access: 'all',
         params: AppIdParams,
-        response: { 200: Success, ...read },
+        response: responses({ 200: Success, ...read }),
         detail: { tags, summary: 'Delete an app' },
       },
     )

@@ -1,5 +1,6 @@
 /** Storage of apps. */
 import type { Database } from 'bun:sqlite'
+import type { ReadCache } from '../../db/read-cache'
 
 // A type alias, not an interface: bun:sqlite binds it as named parameters.
 export type AppRecord = {
@@ -12,7 +13,7 @@ export type AppRecord = {
 
 const COLUMNS = 'app_id, org_id, name, created_at, updated_at'
 
-export function appRepository(db: Database) {
+export function appRepository(db: Database, cache: ReadCache) {
   const insert = db.prepare<never, AppRecord>(
     `INSERT INTO apps (app_id, org_id, name, created_at, updated_at)
      VALUES ($app_id, $org_id, $name, $created_at, $updated_at)`,
@@ -26,9 +27,10 @@ export function appRepository(db: Database) {
 
   return {
     insert: (app: AppRecord) => void insert.run(app),
-    findById: (appId: string) => byId.get(appId),
-    /** Every app in the orgs the user belongs to. */
-    listForUser: (userId: string) => ofUser.all(userId),
+    /** Cached; read-only. */
+    findById: (appId: string) => cache.get(`app:${appId}`, () => byId.get(appId)),
+    /** Every app in the orgs the user belongs to (cached; read-only). */
+    listForUser: (userId: string) => cache.get(`apps-of:${userId}`, () => ofUser.all(userId)),
     rename: (appId: string, name: string, at: string) => void rename.run(name, at, appId),
     delete: (appId: string) => void remove.run(appId),
   }

@@ -4,6 +4,7 @@ import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import { AuditEventList, AuditListQuery, auditErrors as e } from './model'
 import { listAuditEvents } from './service'
+import { responses } from '../../http/schemas'
 
 const tags = ['Audit']
 
@@ -14,7 +15,7 @@ export function auditModule(core: Core, auth: AuthPlugin) {
       // The route needs `all`; the service also requires a key without limits.
       access: 'all',
       query: AuditListQuery,
-      response: { 200: AuditEventList, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden },
+      response: responses({ 200: AuditEventList, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden }),
       detail: {
         tags,
         summary: 'List audit events',

@@ -1,6 +1,7 @@
 /** GET /health: liveness and database check, for load balancers and Docker's HEALTHCHECK. */
 import { Elysia, t } from 'elysia'
 import type { Core } from '../../core'
+import { responses } from '../../http/schemas'
 
 const Health = t.Object({
   status: t.Union([t.Literal('ok'), t.Literal('error')]),
@@ -21,7 +22,7 @@ export function healthModule(core: Core, version: string) {
       }
     },
     {
-      response: { 200: Health, 503: Health },
+      response: responses({ 200: Health, 503: Health }),
       detail: { tags: ['Operations'], summary: 'Health check', description: 'No authentication. 503 when the database is unusable.' },
     },
   )

@@ -10,6 +10,7 @@ import {
   addMember, changeMemberRole, createOrganizationFor, deleteOrganization, getOrganization, listMembers,
   listOrganizations, removeMember, renameOrganization,
 } from './service'
+import { responses } from '../../http/schemas'
 
 const tags = ['Organizations']
 const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound }
@@ -20,20 +21,20 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     .use(auth)
     .get('/', ({ principal }) => ({ data: listOrganizations(core, principal) }), {
       access: 'read',
-      response: { 200: OrganizationList, 401: e.unauthorized, 403: e.forbidden },
+      response: responses({ 200: OrganizationList, 401: e.unauthorized, 403: e.forbidden }),
       detail: { tags, summary: 'List organizations', description: "The caller's orgs within the key's reach, each with the caller's role." },
     })
     .post('/', ({ principal, actor, body, status }) => status(201, { organization: createOrganizationFor(core, principal, actor, body) }), {
       access: 'all',
       parse: 'application/json',
       body: OrgNameBody,
-      response: { 201: OrganizationOne, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden },
+      response: responses({ 201: OrganizationOne, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden }),
       detail: { tags, summary: 'Create an organization', description: 'Needs an `all` key without limits; the caller becomes an `all` member.' },
     })
     .get('/:id', ({ principal, params }) => ({ organization: getOrganization(core, principal, params.id) }), {
       access: 'read',
       params: OrgIdParams,
-      response: { 200: OrganizationOne, ...read },
+      response: responses({ 200: OrganizationOne, ...read }),
       detail: { tags, summary: 'Get an organization' },
     })
     .put('/:id', ({ principal, actor, params, body }) => ({ organization: renameOrganization(core, principal, actor, params.id, body) }), {
@@ -41,7 +42,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       parse: 'application/json',
       params: OrgIdParams,
       body: OrgNameBody,
-      response: { 200: OrganizationOne, ...change },
+      response: responses({ 200: OrganizationOne, ...change }),
       detail: { tags, summary: 'Rename an organization', description: 'Needs `write` (key mode and the user\'s role).' },
     })
     .delete(
@@ -53,14 +54,14 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       {
         access: 'all',
         params: OrgIdParams,
-        response: { 200: Success, ...read },
+        response: responses({ 200: Success, ...read }),
         detail: { tags, summary: 'Delete an organization', description: 'Deletes the org with its apps. Keys limited to it stay, but can reach nothing.' },
       },
     )
     .get('/:id/members', ({ principal, params }) => ({ data: listMembers(core, principal, params.id) }), {
       access: 'read',
       params: OrgIdParams,
-      response: { 200: MemberList, ...read },
+      response: responses({ 200: MemberList, ...read }),
       detail: { tags, summary: 'List members' },
     })
     .post('/:id/members', ({ principal, actor, params, body, status }) => status(201, { member: addMember(core, principal, actor, params.id, body) }), {
@@ -68,7 +69,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       parse: 'application/json',
       params: OrgIdParams,
       body: AddMemberBody,
-      response: { 201: MemberOne, ...change, 409: e.conflict },
+      response: responses({ 201: MemberOne, ...change, 409: e.conflict }),
       detail: { tags, summary: 'Add a member', description: 'Adds an existing user, found by email, with a role.' },
     })
     .put('/:id/members/:user_id', ({ principal, actor, params, body }) => ({ member: changeMemberRole(core, principal, actor, params.id, params.user_id, body) }), {
@@ -76,7 +77,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       parse: 'application/json',
       params: MemberParams,
       body: RoleBody,
-      response: { 200: MemberOne, ...change, 409: e.conflict },
+      response: responses({ 200: MemberOne, ...change, 409: e.conflict }),
       detail: { tags, summary: "Change a member's role", description: 'The last `all` member cannot be demoted.' },
     })
     .delete(
@@ -88,7 +89,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       {
         access: 'all',
         params: MemberParams,
-        response: { 200: Success, ...read, 409: e.conflict },
+        response: responses({ 200: Success, ...read, 409: e.conflict }),
         detail: { tags, summary: 'Remove a member', description: 'The last `all` member cannot be removed.' },
       },
     )

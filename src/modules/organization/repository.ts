@@ -1,6 +1,7 @@
 /** Storage of orgs and their members. */
 import type { Database } from 'bun:sqlite'
 import type { Mode } from '../../access/modes'
+import type { ReadCache } from '../../db/read-cache'
 
 // Type aliases, not interfaces: bun:sqlite binds them as named parameters.
 export type OrgRecord = {
@@ -23,7 +24,7 @@ export type MemberView = { user_id: string; email: string; name: string; role: M
 
 const ORG_COLUMNS = 'id, name, created_by, created_at, updated_at'
 
-export function organizationRepository(db: Database) {
+export function organizationRepository(db: Database, cache: ReadCache) {
   const insertOrg = db.prepare<never, OrgRecord>(
     `INSERT INTO orgs (id, name, created_by, created_at, updated_at)
      VALUES ($id, $name, $created_by, $created_at, $updated_at)`,
@@ -63,8 +64,9 @@ export function organizationRepository(db: Database) {
     /** Deletes the org; its members and apps go with it (ON DELETE CASCADE). */
     delete: (id: string) => void remove.run(id),
     addMember: (record: MemberRecord) => void insertMember.run(record),
-    /** org id → role, for every org the user belongs to. */
-    membershipsOf: (userId: string) => new Map(membershipsOf.all(userId).map((m) => [m.org_id, m.role] as const)),
+    /** org id → role, for every org the user belongs to (cached; read-only). */
+    membershipsOf: (userId: string): ReadonlyMap<string, Mode> =>
+      cache.get(`memberships:${userId}`, () => new Map(membershipsOf.all(userId).map((m) => [m.org_id, m.role] as const))),
     members: (orgId: string) => members.all(orgId),
     member: (orgId: string, userId: string) => member.get(orgId, userId),
     setRole: (orgId: string, userId: string, role: Mode) => void setRole.run(role, orgId, userId),

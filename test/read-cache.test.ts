@@ -1,0 +1,68 @@
+import { Database } from 'bun:sqlite'
+import { describe, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { inTransaction, openDatabase } from '../src/db/database'
+import { ReadCache } from '../src/db/read-cache'
+import { tempDir } from './helpers/binary'
+
+function setup() {
+  const db = openDatabase(null)
+  db.run('CREATE TABLE t (x INTEGER)')
+  db.run('INSERT INTO t VALUES (1)')
+  const cache = new ReadCache(db)
+  let loads = 0
+  const read = () => cache.get('t', () => (loads++, (db.query('SELECT x FROM t').get() as { x: number }).x))
+  return { db, cache, read, loads: () => loads }
+}
+
+describe('ReadCache', () => {
+  test('serves repeated reads from memory', () => {
+    const { read, loads } = setup()
+    expect([read(), read(), read()]).toEqual([1, 1, 1])
+    expect(loads()).toBe(1)
+  })
+
+  test('a committed write of this process empties it', () => {
+    const { db, read } = setup()
+    read()
+    inTransaction(db, () => db.run('UPDATE t SET x = 2'))
+    expect(read()).toBe(2)
+  })
+
+  test('a read inside a transaction sees that transaction\'s own write', () => {
+    const { db, read } = setup()
+    read()
+    inTransaction(db, () => {
+      db.run('UPDATE t SET x = 3')
+      expect(read()).toBe(3)
+    })
+  })
+
+  test('null is never cached', () => {
+    const { cache } = setup()
+    let loads = 0
+    cache.get('missing', () => (loads++, null))
+    cache.get('missing', () => (loads++, null))
+    expect(loads).toBe(2)
+  })
+
+  test('a commit by another connection empties it (data_version)', () => {
+    const dir = tempDir()
+    try {
+      const db = openDatabase(dir)
+      db.run('CREATE TABLE t (x INTEGER)')
+      db.run('INSERT INTO t VALUES (1)')
+      const cache = new ReadCache(db)
+      const read = () => cache.get('t', () => (db.query('SELECT x FROM t').get() as { x: number }).x)
+      expect(read()).toBe(1)
+      const other = new Database(join(dir, 'codepushgo.db'))
+      other.run('UPDATE t SET x = 5')
+      other.close()
+      expect(read()).toBe(5)
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
