@@ -3,7 +3,7 @@ import { describe, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { inTransaction, openDatabase } from '../src/db/database'
-import { ReadCache } from '../src/db/read-cache'
+import { DATA_VERSION_CHECK_MS, ReadCache } from '../src/db/read-cache'
 import { tempDir } from './helpers/binary'
 
 function setup() {
@@ -59,6 +59,8 @@ describe('ReadCache', () => {
       const other = new Database(join(dir, 'codepushgo.db'))
       other.run('UPDATE t SET x = 5')
       other.close()
+      // Another process's commit is noticed within DATA_VERSION_CHECK_MS.
+      Bun.sleepSync(DATA_VERSION_CHECK_MS + 20)
       expect(read()).toBe(5)
       db.close()
     } finally {

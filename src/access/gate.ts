@@ -35,16 +35,23 @@ export class Gate {
     this.keys = new TokenBuckets(core.clock)
   }
 
-  admit(authorization: string | null, ip: string | null): Admission {
-    const client = ip ?? 'unknown'
-    const throttle = this.failures.peek(client, this.limits.authFailureLimit)
-    if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
+  /**
+   * `ip` is asked for only when needed (finding a client's address costs as much as the rest
+   * of a cached authentication): when some address has failed lately, on a failure, and
+   * now and then for the key's last use.
+   */
+  admit(authorization: string | null, ip: () => string | null): Admission {
+    const client = () => ip() ?? 'unknown'
+    if (!this.failures.isEmpty()) {
+      const throttle = this.failures.peek(client(), this.limits.authFailureLimit)
+      if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
+    }
     let principal: Principal
     try {
       // The fast path: stored keys by hash, from the store's read cache (exact invalidation).
       principal = authenticate(this.core, authorization, (hash) => this.core.store.cache.get(`key:${hash}`, () => loadKey(this.core, hash)))
     } catch (error) {
-      if (error instanceof AppError && error.status === 401) this.failures.take(client, this.limits.authFailureLimit)
+      if (error instanceof AppError && error.status === 401) this.failures.take(client(), this.limits.authFailureLimit)
       throw error
     }
     const limit = principal.rateLimit ?? this.limits.keyRateLimit

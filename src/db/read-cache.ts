@@ -1,9 +1,11 @@
 /**
- * Reads kept in memory while nothing that could change them has been written: any write
- * transaction of this process (the write epoch of `inTransaction`) or a commit by another
- * process (SQLite's `data_version`, e.g. the offline CLI's `key revoke`) empties the cache,
- * so a change is seen by the very next request. Inside a transaction nothing is cached: a
- * read there may follow a write that has not been committed yet.
+ * Reads kept in memory while nothing that could change them has been written. Any write
+ * transaction of this process (the write epoch of `inTransaction`) empties the cache, so an
+ * API change is seen by the very next request. A commit by another process (the offline
+ * CLI's `key revoke`) moves SQLite's `data_version`, which is read at most every
+ * DATA_VERSION_CHECK_MS: reading it means a WAL read lock, and on every request that was half
+ * of the server's time (bench/RESULTS.md). Inside a transaction nothing is cached: a read
+ * there may follow a write that has not been committed yet.
  *
  * Cached values are shared between callers: treat them as read-only.
  */
@@ -12,11 +14,14 @@ import { writeEpoch } from './database'
 
 /** Past this many entries the cache starts over: memory stays bounded whatever the traffic. */
 const MAX_ENTRIES = 50_000
+/** How stale a change by another process can be, at most. */
+export const DATA_VERSION_CHECK_MS = 100
 
 export class ReadCache {
   private entries = new Map<string, unknown>()
   private epoch = -1
   private dataVersion = -1
+  private dataVersionCheckedAt = Number.NEGATIVE_INFINITY
   private readonly readDataVersion
 
   constructor(private readonly db: Database) {
@@ -38,11 +43,18 @@ export class ReadCache {
 
   private dropIfStale(): void {
     const epoch = writeEpoch(this.db)
-    const dataVersion = this.readDataVersion.get()!.data_version
-    if (epoch !== this.epoch || dataVersion !== this.dataVersion) {
+    if (epoch !== this.epoch) {
       this.entries.clear()
       this.epoch = epoch
-      this.dataVersion = dataVersion
+    }
+    const now = performance.now()
+    if (now - this.dataVersionCheckedAt >= DATA_VERSION_CHECK_MS) {
+      this.dataVersionCheckedAt = now
+      const dataVersion = this.readDataVersion.get()!.data_version
+      if (dataVersion !== this.dataVersion) {
+        this.entries.clear()
+        this.dataVersion = dataVersion
+      }
     }
   }
 }

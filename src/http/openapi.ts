@@ -4,44 +4,53 @@
  * page works with the network off.
  */
 import { openapi } from '@elysiajs/openapi'
+import { SwaggerUIRender } from '@elysiajs/openapi/swagger'
 import { Elysia } from 'elysia'
 import bundlePath from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import cssPath from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import { KEY_PATTERN } from '../access/key-format'
+import { DOCS_HEADERS } from './security-headers'
 
 const ASSETS = '/swagger/assets'
 
 function asset(path: string, type: string) {
   const file = Bun.file(path)
-  return () => new Response(file, { headers: { 'content-type': type, 'cache-control': 'public, max-age=86400' } })
+  return () => new Response(file, { headers: { ...DOCS_HEADERS, 'content-type': type, 'cache-control': 'public, max-age=86400' } })
+}
+
+const TITLE = 'CodePushGo API keys'
+const DESCRIPTION =
+  'Self-hosted CodePushGo API key service. Authenticate with `authorization: <key>` ' +
+  `(or \`Bearer <key>\`). Keys match \`${KEY_PATTERN.source}\`. Errors are ` +
+  '`{"error", "status": "KO", "code"}`.'
+
+/** The Swagger UI page, rendered once: local assets, an absolute spec URL (so `/swagger/` works too). */
+function swaggerPage(version: string): () => Response {
+  const html = SwaggerUIRender({ title: TITLE, description: DESCRIPTION, version }, {
+    cdn: `${ASSETS}/swagger-ui-bundle.js`,
+    theme: `${ASSETS}/swagger-ui.css`,
+    url: '/swagger/json',
+    dom_id: '#swagger-ui',
+    autoDarkMode: true,
+    persistAuthorization: true,
+  } as Parameters<typeof SwaggerUIRender>[1])
+  return () => new Response(html, { headers: { ...DOCS_HEADERS, 'content-type': 'text/html; charset=utf-8' } })
 }
 
 export function openapiPlugin(version: string) {
   return new Elysia({ name: 'openapi' })
     .get(`${ASSETS}/swagger-ui-bundle.js`, asset(bundlePath, 'text/javascript; charset=utf-8'), { detail: { hide: true } })
     .get(`${ASSETS}/swagger-ui.css`, asset(cssPath, 'text/css; charset=utf-8'), { detail: { hide: true } })
+    // Our own page route (provider: null below) so it carries the docs' CSP, not the API's.
+    .get('/swagger', swaggerPage(version), { detail: { hide: true } })
     .use(
       openapi({
         path: '/swagger',
         specPath: '/swagger/json',
-        provider: 'swagger-ui',
-        swagger: {
-          cdn: `${ASSETS}/swagger-ui-bundle.js`,
-          theme: `${ASSETS}/swagger-ui.css`,
-          // An absolute spec URL, so `/swagger/` (trailing slash) finds it too.
-          url: '/swagger/json',
-          persistAuthorization: true,
-        } as Record<string, unknown>,
+        provider: null,
         exclude: { paths: [/^\/swagger/] },
         documentation: {
-          info: {
-            title: 'CodePushGo API keys',
-            version,
-            description:
-              'Self-hosted CodePushGo API key service. Authenticate with `authorization: <key>` ' +
-              `(or \`Bearer <key>\`). Keys match \`${KEY_PATTERN.source}\`. Errors are ` +
-              '`{"error", "status": "KO", "code"}`.',
-          },
+          info: { title: TITLE, version, description: DESCRIPTION },
           tags: [
             { name: 'API keys', description: 'Create, list and revoke API keys (needs an `all` key); verify a key.' },
             { name: 'Organizations', description: 'Organizations and their members.' },

@@ -7,7 +7,7 @@ import type { Clock } from '../../clock'
 import { inTransaction } from '../../db/database'
 
 export class UsageTracker {
-  private pending = new Map<number, { at: number; ip: string | null }>()
+  private pending = new Map<number, { at: number; ip: string | null; ipAt: number }>()
   /** Rows written so far (for tests and metrics). */
   writes = 0
   private readonly update
@@ -19,9 +19,15 @@ export class UsageTracker {
     this.update = db.prepare<never, [string, string | null, number]>('UPDATE apikeys SET last_used_at = ?, last_used_ip = ? WHERE id = ?')
   }
 
-  /** Notes a use of the key; nothing is written until the next flush. */
-  record(keyId: number, ip: string | null): void {
-    this.pending.set(keyId, { at: this.clock.now().getTime(), ip })
+  /**
+   * Notes a use of the key; nothing is written until the next flush. The client address is
+   * looked up at most once a second per key: it costs more than the rest of this.
+   */
+  record(keyId: number, ip: () => string | null): void {
+    const at = this.clock.now().getTime()
+    const previous = this.pending.get(keyId)
+    if (previous && at - previous.ipAt < 1000) previous.at = at
+    else this.pending.set(keyId, { at, ip: ip(), ipAt: at })
   }
 
   /** Writes every pending use in one transaction; returns how many keys were written. */
