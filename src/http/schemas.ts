@@ -9,6 +9,9 @@ export const ModeSchema = t.Union(
   { description: 'Key mode (and member role), stepped: read < upload < write < all.', examples: ['read'] },
 )
 
+/** Every timestamp of the API. */
+export const Timestamp = t.String({ format: 'date-time', description: 'ISO 8601 UTC.', examples: ['2024-01-01T00:00:00.000Z'] })
+
 export const ErrorSchema = t.Object(
   {
     error: t.String({ description: 'Human-readable message.' }),
@@ -22,6 +25,9 @@ export const ErrorSchema = t.Object(
 export function errorResponse(description: string, error: string, code: string) {
   return t.Object(ErrorSchema.properties, { description, examples: [{ error, status: 'KO', code }] })
 }
+
+/** The 401 every authenticated route may answer. */
+export const Unauthorized = errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key')
 
 /** `?limit=` and `?page=` of every list: 1–1000 per page (default 100), pages from 0. */
 export const pageFields = {

@@ -1,7 +1,7 @@
 /** TypeBox schemas of the API key endpoints: validation, types and OpenAPI from one source. */
 import { t, type Static } from 'elysia'
 import { MESSAGES } from '../../errors'
-import { errorResponse, ModeSchema, pageFields } from '../../http/schemas'
+import { errorResponse, ModeSchema, pageFields, Timestamp, Unauthorized } from '../../http/schemas'
 
 export const MAX_LIMIT_ENTRIES = 100
 export const MAX_NAME_LENGTH = 100
@@ -14,7 +14,6 @@ export const RateLimitSchema = t.Object(
   { additionalProperties: false, description: 'At most `requests` requests per `per_seconds` seconds (token bucket); over it, 429.' },
 )
 
-const Timestamp = t.String({ format: 'date-time', description: 'ISO 8601 UTC.', examples: ['2024-01-01T00:00:00.000Z'] })
 const IdList = (what: string) =>
   t.Array(t.String({ minLength: 1, maxLength: 128 }), {
     maxItems: MAX_LIMIT_ENTRIES,
@@ -161,7 +160,7 @@ export const Deleted = t.Object({ success: t.Literal(true) }, { examples: [{ suc
 
 export const errors = {
   invalidMode: errorResponse('Invalid input (here: an unknown mode).', MESSAGES.invalidMode, 'invalid_mode'),
-  unauthorized: errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key'),
+  unauthorized: Unauthorized,
   forbidden: errorResponse('The key is not an `all` key, or asks for more than it has.', MESSAGES.manageKeysDenied, 'insufficient_permissions'),
   notFound: errorResponse('No such key within the caller\'s reach.', MESSAGES.keyNotFound, 'not_found'),
   tooMany: errorResponse('Rate limited (per key, or failed authentications per address); see Retry-After.', 'Rate limit exceeded for this API key; retry later', 'rate_limited'),

@@ -1,8 +1,7 @@
 /** TypeBox schemas of the app endpoints. */
 import { t } from 'elysia'
-import { errorResponse } from '../../http/schemas'
+import { errorResponse, Timestamp, Unauthorized } from '../../http/schemas'
 
-const Timestamp = t.String({ format: 'date-time', examples: ['2024-01-01T00:00:00.000Z'] })
 
 export const App = t.Object({
   app_id: t.String({ description: 'Reverse-domain identifier, unique on the server.', examples: ['com.demo.app'] }),
@@ -29,7 +28,7 @@ export const AppOne = t.Object({ app: App })
 
 export const appErrors = {
   invalid: errorResponse('Invalid input.', 'app_id must be a reverse-domain identifier: 3-128 letters, digits, ".", "_" or "-", with at least one dot', 'validation_error'),
-  unauthorized: errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key'),
+  unauthorized: Unauthorized,
   forbidden: errorResponse("The key's mode, its limits or its user's role fall short.", 'Insufficient permissions for this operation', 'insufficient_permissions'),
   notFound: errorResponse("No such app (or org) within the key's reach.", 'App not found', 'not_found'),
   conflict: errorResponse('The app id is taken.', 'App id com.demo.app is already taken', 'conflict'),

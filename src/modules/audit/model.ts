@@ -1,8 +1,7 @@
 /** TypeBox schemas of the audit log endpoint (SPEC §3 audit event, §7 `GET /audit/`). */
 import { t, type Static } from 'elysia'
-import { errorResponse, pageFields } from '../../http/schemas'
+import { errorResponse, pageFields, Timestamp, Unauthorized } from '../../http/schemas'
 
-const Timestamp = t.String({ format: 'date-time', description: 'ISO 8601 UTC.', examples: ['2024-01-01T00:00:00.000Z'] })
 
 export const AuditEvent = t.Object(
   {
@@ -57,7 +56,7 @@ export const AuditEventList = t.Object(
 
 export const auditErrors = {
   invalid: errorResponse('A query parameter is out of range.', "Invalid query field 'limit': Expected integer to be less or equal to 1000", 'validation_error'),
-  unauthorized: errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key'),
+  unauthorized: Unauthorized,
   forbidden: errorResponse(
     'The key is not an `all` key, or it is limited to apps or orgs.',
     'This operation needs an API key without limits',

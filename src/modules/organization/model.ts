@@ -1,8 +1,7 @@
 /** TypeBox schemas of the organization and member endpoints. */
 import { t } from 'elysia'
-import { errorResponse, ModeSchema } from '../../http/schemas'
+import { errorResponse, ModeSchema, Timestamp, Unauthorized } from '../../http/schemas'
 
-const Timestamp = t.String({ format: 'date-time', examples: ['2024-01-01T00:00:00.000Z'] })
 const Name = t.String({ description: '1–100 characters after trimming, no control characters.', examples: ['Demo team'] })
 
 export const Organization = t.Object(
@@ -46,7 +45,7 @@ export const Success = t.Object({ success: t.Literal(true) }, { examples: [{ suc
 
 export const orgErrors = {
   invalid: errorResponse('Invalid input.', "Invalid body field 'name': Expected string", 'validation_error'),
-  unauthorized: errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key'),
+  unauthorized: Unauthorized,
   forbidden: errorResponse("The key's mode, its limits or its user's role fall short.", 'Insufficient permissions for this operation', 'insufficient_permissions'),
   notFound: errorResponse("No such organization within the key's reach.", 'Organization not found', 'not_found'),
   conflict: errorResponse('The change would leave the org without an `all` member, or the user is already a member.', 'The last member with role "all" can be neither removed nor demoted', 'conflict'),
