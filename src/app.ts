@@ -22,7 +22,7 @@ import { organizationModule } from './modules/organization'
 export interface AppDeps extends Core {
   log: Logger
   version: string
-  /** Rate limits; by default no per-key limit and 100 failed authentications a minute per address. */
+  /** The failed-authentication throttle; by default 100 failures a minute per address. */
   limits?: Partial<GateLimits>
   /** Serve GET /metrics (Prometheus); off by default. */
   metrics?: boolean
@@ -31,7 +31,7 @@ export interface AppDeps extends Core {
 }
 
 export function createApp(deps: AppDeps) {
-  const gate = new Gate(deps, { keyRateLimit: null, authFailureLimit: DEFAULT_AUTH_FAILURE_LIMIT, ...deps.limits })
+  const gate = new Gate(deps, { authFailureLimit: DEFAULT_AUTH_FAILURE_LIMIT, ...deps.limits })
   const auth = authPlugin(gate)
   const metrics = deps.metrics ? new Metrics() : null
   // normalize: false — unknown fields are rejected (400), never silently dropped.

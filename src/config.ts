@@ -78,22 +78,27 @@ function rateLimit(value: string, name: string): RateLimit {
   return limit
 }
 
-/** The key policy (--max-key-lifetime-days / CODEPUSHGO_MAX_KEY_LIFETIME_DAYS), for every command that makes keys. */
-export function resolveKeyPolicy(flag: string | undefined, env: Env = process.env): KeyPolicy {
-  const days = flag ?? env.CODEPUSHGO_MAX_KEY_LIFETIME_DAYS
-  return { maxKeyLifetimeDays: days === undefined ? null : wholeNumber(days, '--max-key-lifetime-days', 1, 36_500) }
+/**
+ * The key policy (--max-key-lifetime-days, --key-rate-limit and their CODEPUSHGO_* variables),
+ * for every command that makes keys.
+ */
+export function resolveKeyPolicy(flags: Pick<ServeFlags, 'max-key-lifetime-days' | 'key-rate-limit'>, env: Env = process.env): KeyPolicy {
+  const days = flags['max-key-lifetime-days'] ?? env.CODEPUSHGO_MAX_KEY_LIFETIME_DAYS
+  const keyRate = flags['key-rate-limit'] ?? env.CODEPUSHGO_KEY_RATE_LIMIT
+  return {
+    maxKeyLifetimeDays: days === undefined ? null : wholeNumber(days, '--max-key-lifetime-days', 1, 36_500),
+    keyRateLimit: keyRate === undefined ? null : rateLimit(keyRate, '--key-rate-limit'),
+  }
 }
 
 export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
-  const keyRate = flags['key-rate-limit'] ?? env.CODEPUSHGO_KEY_RATE_LIMIT
   const authFailures = flags['auth-failure-limit'] ?? env.CODEPUSHGO_AUTH_FAILURE_LIMIT
   const flush = flags['usage-flush-seconds'] ?? env.CODEPUSHGO_USAGE_FLUSH_SECONDS
   return {
     http: parseListenAddress(flags.http ?? env.CODEPUSHGO_HTTP ?? DEFAULT_HTTP),
     dir: resolveDir(flags.dir, env),
-    policy: resolveKeyPolicy(flags['max-key-lifetime-days'], env),
+    policy: resolveKeyPolicy(flags, env),
     limits: {
-      keyRateLimit: keyRate === undefined ? null : rateLimit(keyRate, '--key-rate-limit'),
       authFailureLimit: authFailures === undefined ? DEFAULT_AUTH_FAILURE_LIMIT : rateLimit(authFailures, '--auth-failure-limit'),
     },
     usageFlushSeconds: flush === undefined ? 5 : wholeNumber(flush, '--usage-flush-seconds', 1, 3600),

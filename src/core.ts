@@ -1,12 +1,18 @@
 /** What every service needs. Knows nothing of HTTP. */
+import type { RateLimit } from './access/rate-limit'
 import type { Clock } from './clock'
 import type { UsageTracker } from './modules/apikey/usage'
 import type { Store } from './store'
 
 /** Server-wide rules for keys, from the configuration. */
 export interface KeyPolicy {
-  /** When set, every key must expire, at most this many days after it is created or changed. */
+  /**
+   * When set, every key must expire: a key created (or whose expiry is changed) must expire
+   * within this many days.
+   */
   maxKeyLifetimeDays: number | null
+  /** The rate limit of keys without one of their own; null: none. */
+  keyRateLimit: RateLimit | null
 }
 
 export interface Core {

@@ -6,8 +6,8 @@ describe('configuration: flags > environment > defaults', () => {
     const config = resolveServeConfig({}, {})
     expect(config.http).toEqual({ hostname: '127.0.0.1', port: 8090 })
     expect(config.dir).toEndWith('/codepushgo_data')
-    expect(config.policy).toEqual({ maxKeyLifetimeDays: null })
-    expect(config.limits).toEqual({ keyRateLimit: null, authFailureLimit: { requests: 100, per_seconds: 60 } })
+    expect(config.policy).toEqual({ maxKeyLifetimeDays: null, keyRateLimit: null })
+    expect(config.limits).toEqual({ authFailureLimit: { requests: 100, per_seconds: 60 } })
     expect(config.usageFlushSeconds).toBe(5)
     expect(config.metrics).toBe(false)
   })
@@ -19,12 +19,12 @@ describe('configuration: flags > environment > defaults', () => {
     }
     const fromEnv = resolveServeConfig({}, env)
     expect(fromEnv).toMatchObject({
-      http: { hostname: '0.0.0.0', port: 9000 }, dir: '/data', policy: { maxKeyLifetimeDays: 90 },
-      limits: { keyRateLimit: { requests: 100, per_seconds: 60 }, authFailureLimit: { requests: 10, per_seconds: 60 } },
+      http: { hostname: '0.0.0.0', port: 9000 }, dir: '/data', policy: { maxKeyLifetimeDays: 90, keyRateLimit: { requests: 100, per_seconds: 60 } },
+      limits: { authFailureLimit: { requests: 10, per_seconds: 60 } },
       usageFlushSeconds: 2, metrics: true,
     })
     const fromFlags = resolveServeConfig({ http: '[::1]:1', 'max-key-lifetime-days': '7', 'key-rate-limit': '5/1' }, env)
-    expect(fromFlags).toMatchObject({ http: { hostname: '::1', port: 1 }, policy: { maxKeyLifetimeDays: 7 }, limits: { keyRateLimit: { requests: 5, per_seconds: 1 } } })
+    expect(fromFlags).toMatchObject({ http: { hostname: '::1', port: 1 }, policy: { maxKeyLifetimeDays: 7, keyRateLimit: { requests: 5, per_seconds: 1 } } })
   })
 
   test.each([

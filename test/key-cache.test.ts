@@ -91,7 +91,7 @@ describe('key cache invalidation: the very next request sees the change', () => 
       const db = openDatabase(dir)
       migrate(db)
       const clock = manualClock()
-      const core = { store: createStore(db), clock, policy: { maxKeyLifetimeDays: null }, usage: new UsageTracker(db, clock) }
+      const core = { store: createStore(db), clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null }, usage: new UsageTracker(db, clock) }
       const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'test' })
       const { apikey } = createUser(core, { email: 'x@example.com' })
       const verify = () => app.handle(new Request('http://localhost/apikey/verify', { headers: { authorization: apikey.key } }))

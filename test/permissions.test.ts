@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'bun:test'
 import { MODES, modeAtLeast, type Mode } from '../src/access/modes'
 import { issueKey } from '../src/modules/apikey/service'
-import { createApp } from '../src/modules/app/service'
+import { registerApp } from '../src/modules/app/service'
 import { createOrganization } from '../src/modules/organization/service'
 import { testServer } from './helpers/app'
 import type { Actor } from '../src/core'
@@ -39,9 +39,9 @@ function world(role: Mode, mode: Mode, orgLimit: Limit, appLimit: Limit) {
   const otherOrg = createOrganization(core, actor('usr_u'), { name: 'other' }).id
   core.store.orgs.addMember({ org_id: thisOrg, user_id: 'usr_u', role, created_at: now })
   core.store.orgs.addMember({ org_id: thisOrg, user_id: 'usr_member', role: 'read', created_at: now })
-  createApp(core, actor('usr_owner'), { app_id: 'com.this.app', name: 'a', org_id: thisOrg })
-  createApp(core, actor('usr_owner'), { app_id: 'com.this.other', name: 'a', org_id: thisOrg })
-  createApp(core, actor('usr_u'), { app_id: 'com.other.app', name: 'a', org_id: otherOrg })
+  registerApp(core, actor('usr_owner'), { app_id: 'com.this.app', name: 'a', org_id: thisOrg })
+  registerApp(core, actor('usr_owner'), { app_id: 'com.this.other', name: 'a', org_id: thisOrg })
+  registerApp(core, actor('usr_u'), { app_id: 'com.other.app', name: 'a', org_id: otherOrg })
   const orgs = { none: [], this: [thisOrg], other: [otherOrg] }[orgLimit]
   const apps = { none: [], this: ['com.this.app'], other: ['com.this.other'] }[appLimit]
   const { key } = issueKey(core, 'usr_u', { name: 'k', mode, limited_to_orgs: orgs, limited_to_apps: apps, expires_at: null })

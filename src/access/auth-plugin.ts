@@ -17,8 +17,10 @@ export function authPlugin(gate: Gate) {
   return new Elysia({ name: 'auth' }).macro({
     access: (need: RouteAccess) => ({
       // The key is checked in `transform`, which runs before validation: a request without a
-      // valid key gets its 401 (or 429) whatever its body. Arrow functions throughout, because
-      // Elysia's source analysis misreads minified methods (and would drop `server`).
+      // valid key gets its 401 (or 429) whatever its fields. (A body that cannot be parsed at
+      // all, or is too large, is refused earlier, by the JSON parser.) Arrow functions
+      // throughout, because Elysia's source analysis misreads minified methods (and would drop
+      // `server`).
       transform: (ctx) => {
         // The client address, found only if something needs it, and then once.
         let address: string | null | undefined

@@ -34,7 +34,7 @@ export function loadKey(core: Core, hash: string): StoredKey | null {
     expiresAt: record.expires_at,
     expiresAtMs: record.expires_at === null ? Number.POSITIVE_INFINITY : Date.parse(record.expires_at),
     record,
-    rateLimit: record.rate_limit,
+    rateLimit: record.rate_limit ?? core.policy.keyRateLimit,
     memberships: core.store.orgs.membershipsOf(record.user_id),
     appOrgs: new Map(
       record.limited_to_apps.flatMap((appId) => {

@@ -9,8 +9,6 @@ import type { Principal } from './principal'
 import { rateLimited, rateLimitHeaders, TokenBuckets, type RateLimit } from './rate-limit'
 
 export interface GateLimits {
-  /** Applies to keys without a `rate_limit` of their own; null: no limit. */
-  keyRateLimit: RateLimit | null
   /** Failed authentications allowed per client address (default 100 a minute). */
   authFailureLimit: RateLimit
 }
@@ -36,25 +34,25 @@ export class Gate {
   }
 
   /**
+   * Failed authentications are throttled per client address: past the limit, a further
+   * failure answers 429 instead of 401. A valid key always gets in, so one client guessing
+   * behind a shared address (a NAT, a reverse proxy) cannot lock everybody else out.
    * `ip` is asked for only when needed (finding a client's address costs as much as the rest
-   * of a cached authentication): when some address has failed lately, on a failure, and
-   * now and then for the key's last use.
+   * of a cached authentication): on a failure, and now and then for the key's last use.
    */
   admit(authorization: string | null, ip: () => string | null): Admission {
-    const client = () => ip() ?? 'unknown'
-    if (!this.failures.isEmpty()) {
-      const throttle = this.failures.peek(client(), this.limits.authFailureLimit)
-      if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
-    }
     let principal: Principal
     try {
-      // The fast path: stored keys by hash, from the store's read cache (exact invalidation).
+      // The fast path: stored keys by hash, from the store's read cache.
       principal = authenticate(this.core, authorization, (hash) => this.core.store.cache.get(`key:${hash}`, () => loadKey(this.core, hash)))
     } catch (error) {
-      if (error instanceof AppError && error.status === 401) this.failures.take(client(), this.limits.authFailureLimit)
+      if (error instanceof AppError && error.status === 401) {
+        const throttle = this.failures.take(ip() ?? 'unknown', this.limits.authFailureLimit)
+        if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
+      }
       throw error
     }
-    const limit = principal.rateLimit ?? this.limits.keyRateLimit
+    const limit = principal.rateLimit
     let headers: Record<string, string> = {}
     if (limit) {
       const decision = this.keys.take(principal.keyId, limit)

@@ -4,16 +4,8 @@ export type Mode = (typeof MODES)[number]
 
 const RANK: Record<Mode, number> = { read: 0, upload: 1, write: 2, all: 3 }
 
-export function isMode(value: unknown): value is Mode {
-  return typeof value === 'string' && Object.hasOwn(RANK, value)
-}
-
 /** True when `held` may do what `needed` requires. */
 export function modeAtLeast(held: Mode, needed: Mode): boolean {
   return RANK[held] >= RANK[needed]
 }
 
-/** The weaker of two modes. */
-export function weakerMode(a: Mode, b: Mode): Mode {
-  return RANK[a] <= RANK[b] ? a : b
-}

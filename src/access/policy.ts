@@ -3,10 +3,11 @@
  * a call to `authorize`; routes and services state what they need, they never re-check by hand.
  */
 import { forbidden, MESSAGES, notFound } from '../errors'
-
-const FORBIDDEN_ELSEWHERE = 'Insufficient permissions for this operation'
 import { modeAtLeast, type Mode } from './modes'
 import type { KeyLimits, Principal } from './principal'
+import type { RateLimit } from './rate-limit'
+
+const FORBIDDEN_ELSEWHERE = 'Insufficient permissions for this operation'
 
 /** What an operation needs. */
 export type Need =
@@ -18,8 +19,11 @@ export type Need =
   | { mode: Mode; on: 'keys' }
   /** One stored key of some user: it must be the caller's own and within its reach. */
   | { mode: Mode; on: 'key'; key: KeyLimits & { user_id: string } }
-  /** Handing out a key with these limits: they must be within the caller's reach. */
-  | { mode: Mode; on: 'grant'; limits: KeyLimits }
+  /**
+   * Handing out a key with these limits and this (effective) rate limit: they must be within
+   * the caller's reach, and the rate no higher than the caller's own.
+   */
+  | { mode: Mode; on: 'grant'; limits: KeyLimits; rateLimit: RateLimit | null }
   /** An org-level operation on org `orgId`. */
   | { mode: Mode; on: 'org'; orgId: string }
   /** An operation on one app. */
@@ -63,7 +67,7 @@ export function authorize(principal: Principal, need: Need): void {
       if (need.key.user_id !== principal.userId || !withinReach(principal.limits, need.key)) throw notFound(hidden)
       return
     case 'grant':
-      if (!withinReach(principal.limits, need.limits)) throw forbidden(denied)
+      if (!withinReach(principal.limits, need.limits) || !withinRate(principal.rateLimit, need.rateLimit)) throw forbidden(denied)
       return
     case 'org':
     case 'app': {
@@ -106,6 +110,13 @@ export function withinReach(caller: KeyLimits, target: KeyLimits): boolean {
   return (
     subsetOf(target.limited_to_orgs, caller.limited_to_orgs) && subsetOf(target.limited_to_apps, caller.limited_to_apps)
   )
+}
+
+/** A rate limit no looser than the caller's: no bigger burst, no higher rate (null: unlimited). */
+export function withinRate(caller: RateLimit | null, target: RateLimit | null): boolean {
+  if (caller === null) return true
+  if (target === null) return false
+  return target.requests <= caller.requests && target.requests * caller.per_seconds <= caller.requests * target.per_seconds
 }
 
 function subsetOf(target: readonly string[], caller: readonly string[]): boolean {

@@ -21,7 +21,7 @@ export interface Principal {
   record: ApiKeyRecord
   /** org id → the user's role there. */
   memberships: ReadonlyMap<string, Mode>
-  /** The key's own rate limit, if it has one. */
+  /** The key's rate limit: its own, else the server default; null: none. */
   rateLimit: RateLimit | null
   /** For an app-limited key: app id → the org it belongs to (apps that no longer exist are absent). */
   appOrgs: ReadonlyMap<string, string>

@@ -57,17 +57,6 @@ export class TokenBuckets<Id> {
     return this.decision(bucket, limit, allowed)
   }
 
-  /** Looks without taking: is a token there? A bucket found full again is forgotten. */
-  peek(id: Id, limit: RateLimit): RateDecision {
-    const bucket = this.refilled(id, limit, this.clock.now().getTime())
-    if (bucket.tokens >= limit.requests) this.buckets.delete(id)
-    return this.decision(bucket, limit, bucket.tokens >= 1)
-  }
-
-  /** True when no id has a bucket: nobody has been limited lately. */
-  isEmpty(): boolean {
-    return this.buckets.size === 0
-  }
 
   private store(id: Id, bucket: Bucket): void {
     this.buckets.delete(id)

@@ -20,7 +20,8 @@ Options (each also as an environment variable):
                                  (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: no limit)
   --key-rate-limit N/S           at most N requests per S seconds for keys without a
                                  rate_limit of their own (CODEPUSHGO_KEY_RATE_LIMIT, default off)
-  --auth-failure-limit N/S       failed authentications allowed per client address
+  --auth-failure-limit N/S       failed authentications allowed per client address; past
+                                 it, further failures get 429 (valid keys still get in)
                                  (CODEPUSHGO_AUTH_FAILURE_LIMIT, default 100/60)
   --usage-flush-seconds N        how often last-use times are written
                                  (CODEPUSHGO_USAGE_FLUSH_SECONDS, default 5)
@@ -82,7 +83,15 @@ export const serve: Command = {
       hostname: config.http.hostname,
       port: config.http.port,
     })
-    const flusher = setInterval(() => core.usage.flush(), config.usageFlushSeconds * 1000)
+    /** Last-use times are not worth dying for: a failed flush is logged and retried next time. */
+    const flushUsage = () => {
+      try {
+        core.usage.flush()
+      } catch (error) {
+        log.error({ msg: 'writing last-use times failed; kept for the next flush', error: String(error) })
+      }
+    }
+    const flusher = setInterval(flushUsage, config.usageFlushSeconds * 1000)
     const server = app.server!
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
@@ -104,7 +113,7 @@ export const serve: Command = {
         // Elysia writes request log lines just after each response: let the last ones out.
         await new Promise((resolve) => setImmediate(resolve))
         clearInterval(flusher)
-        core.usage.flush()
+        flushUsage()
         closeDatabase(core.store.db)
         log.info({ msg: 'stopped' })
         log.flush()

@@ -33,7 +33,7 @@ export const user: Command = {
     const action = positionals[0]
     if (action !== 'create' && action !== 'list') throw new ConfigError(`unknown user command "${action ?? ''}": try "codepushgo user --help"`)
     if (action === 'create' && !values.email) throw new ConfigError('user create needs --email EMAIL')
-    const core = openCore(resolveDir(values.dir), resolveKeyPolicy(undefined))
+    const core = openCore(resolveDir(values.dir), resolveKeyPolicy({}))
     try {
       const result =
         action === 'list'

@@ -4,6 +4,7 @@
  */
 import init from '../../migrations/0001_init.sql' with { type: 'text' }
 import keyUsage from '../../migrations/0002_key_usage_and_rate_limit.sql' with { type: 'text' }
+import retiredAppIds from '../../migrations/0003_retired_app_ids.sql' with { type: 'text' }
 
 export interface Migration {
   version: number
@@ -14,4 +15,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '0001_init', sql: init },
   { version: 2, name: '0002_key_usage_and_rate_limit', sql: keyUsage },
+  { version: 3, name: '0003_retired_app_ids', sql: retiredAppIds },
 ]

@@ -26,6 +26,9 @@ export function errorResponse(description: string, error: string, code: string) 
   return t.Object(ErrorSchema.properties, { description, examples: [{ error, status: 'KO', code }] })
 }
 
+/** `{"success": true}`, as the documentation's DELETE answers. */
+export const Success = t.Object({ success: t.Literal(true) }, { examples: [{ success: true }] })
+
 /** The 401 every authenticated route may answer. */
 export const Unauthorized = errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key')
 

@@ -28,7 +28,7 @@ export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Part
   const core: Core = {
     store: createStore(db),
     clock,
-    policy: { maxKeyLifetimeDays: null, ...options.policy },
+    policy: { maxKeyLifetimeDays: null, keyRateLimit: null, ...options.policy },
     usage: new UsageTracker(db, clock),
   }
   const app = createApp({ ...core, log: jsonLogger((line) => logs.push(line)), version: 'test', limits: options.limits, metrics: options.metrics })

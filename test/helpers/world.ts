@@ -4,7 +4,7 @@
  *   bob:   org `main` (app com.bob.one)
  */
 import type { Actor, Core } from '../../src/core'
-import { createApp } from '../../src/modules/app/service'
+import { registerApp } from '../../src/modules/app/service'
 import { createOrganization } from '../../src/modules/organization/service'
 import { createUser } from '../../src/modules/user/service'
 import { testServer } from './app'
@@ -21,13 +21,13 @@ export function seededWorld(options: Parameters<typeof testServer>[0] = {}) {
   const alice = seedUser(core, 'alice@example.com')
   const aliceSide = createOrganization(core, alice.actor, { name: 'Alice side' })
   const apps = {
-    aliceOne: createApp(core, alice.actor, { app_id: 'com.alice.one', name: 'One', org_id: alice.org.id }).app_id,
-    aliceTwo: createApp(core, alice.actor, { app_id: 'com.alice.two', name: 'Two', org_id: alice.org.id }).app_id,
-    aliceSide: createApp(core, alice.actor, { app_id: 'com.alice.side', name: 'Side', org_id: aliceSide.id }).app_id,
+    aliceOne: registerApp(core, alice.actor, { app_id: 'com.alice.one', name: 'One', org_id: alice.org.id }).app_id,
+    aliceTwo: registerApp(core, alice.actor, { app_id: 'com.alice.two', name: 'Two', org_id: alice.org.id }).app_id,
+    aliceSide: registerApp(core, alice.actor, { app_id: 'com.alice.side', name: 'Side', org_id: aliceSide.id }).app_id,
     bobOne: '',
   }
   const bob = seedUser(core, 'bob@example.com')
-  apps.bobOne = createApp(core, bob.actor, { app_id: 'com.bob.one', name: 'Bob', org_id: bob.org.id }).app_id
+  apps.bobOne = registerApp(core, bob.actor, { app_id: 'com.bob.one', name: 'Bob', org_id: bob.org.id }).app_id
   const orgs = { aliceMain: alice.org.id, aliceSide: aliceSide.id, bobMain: bob.org.id }
 
   /** Creates a key for alice (through the API, with her admin key) and returns it whole. */

@@ -1,15 +1,18 @@
-/** The API key endpoints: GET/POST/DELETE `/apikey/` exactly as documented. */
+/**
+ * The API key endpoints: GET/POST/DELETE `/apikey/` exactly as documented, and GET/PUT
+ * `/apikey/:id/`, POST `/apikey/:id/rotate` and GET `/apikey/verify` (SPEC §7).
+ */
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import {
-  ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, Deleted, errors,
+  ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, errors,
   ApiKeyOne, ApiKeyUpdate, RotateBody, Rotated, Verified, VerifyQuery,
 } from './model'
 import { createApiKey, deleteApiKey, getApiKey, listApiKeys, rotateApiKey, updateApiKey } from './service'
-import { verifyApiKey } from './verify'
+import { refuseRepeatedParameters, verifyApiKey } from './verify'
 import { parseKeyId } from './validate'
-import { responses } from '../../http/schemas'
+import { responses, Success } from '../../http/schemas'
 
 /**
  * POST accepts its fields as query parameters too (the documentation calls them so). Arrays
@@ -44,7 +47,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     .get('/', ({ principal, query }) => ({ data: listApiKeys(core, principal, query) }), {
       access: 'manage-keys',
       query: ApiKeyListQuery,
-      response: responses({ 200: ApiKeyList, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.forbidden }),
+      response: responses({ 200: ApiKeyList, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.forbidden, 429: errors.tooMany }),
       detail: {
         tags,
         summary: 'List API keys',
@@ -73,6 +76,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
           403: errors.forbidden,
           409: errors.conflict,
           413: errors.tooLarge,
+          429: errors.tooMany,
         }),
         detail: {
           tags,
@@ -86,7 +90,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     )
     .get(
       '/verify',
-      ({ principal, query, set }) => {
+      ({ principal, query, request, set }) => {
+        refuseRepeatedParameters(request.url)
         const apikey = verifyApiKey(core, principal, query)
         set.headers['x-codepushgo-user-id'] = apikey.user_id
         set.headers['x-codepushgo-key-id'] = String(apikey.id)
@@ -96,7 +101,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       {
         access: 'read',
         query: VerifyQuery,
-        response: responses({ 200: Verified, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.verifyDenied }),
+        response: responses({ 200: Verified, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.verifyDenied, 429: errors.tooMany }),
         detail: {
           tags,
           summary: 'Verify an API key',
@@ -118,7 +123,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       {
         access: 'manage-keys',
         params: ApiKeyIdParams,
-        response: responses({ 200: Deleted, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound }),
+        response: responses({ 200: Success, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
         detail: {
           tags,
           summary: 'Delete an API key',
@@ -160,7 +165,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         access: 'manage-keys',
         parse: 'application/json',
         params: ApiKeyIdParams,
-        body: t.Optional(RotateBody),
+        // An object, or no body at all (null from the JSON parser); `[]` or `1` is a 400.
+        body: t.Union([RotateBody, t.Null()]),
         response: responses({ 201: Rotated, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.conflict, 429: errors.tooMany }),
         detail: {
           tags,

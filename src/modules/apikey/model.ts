@@ -156,7 +156,6 @@ export const ApiKeyCreated = t.Object(
   },
 )
 
-export const Deleted = t.Object({ success: t.Literal(true) }, { examples: [{ success: true }] })
 
 export const errors = {
   invalidMode: errorResponse('Invalid input (here: an unknown mode).', MESSAGES.invalidMode, 'invalid_mode'),

@@ -84,12 +84,14 @@ export function getApiKey(core: Core, principal: Principal, id: number): ApiKeyV
 export function createApiKey(core: Core, principal: Principal, actor: Actor, input: ApiKeyCreateInput): ApiKeyView {
   const name = normalizeName(input.name)
   const limits = resolveLimits(core, principal, input)
-  authorize(principal, { mode: 'all', on: 'grant', limits })
+  // Omitted, the rate limit is the caller's own, like the other limits.
+  const rate_limit = input.rate_limit === undefined ? principal.record.rate_limit : input.rate_limit
+  authorize(principal, { mode: 'all', on: 'grant', limits, rateLimit: rate_limit ?? core.policy.keyRateLimit })
   // Omitted (or null), the expiry is the caller's own.
   const requested = input.expires_at == null ? principal.expiresAt : parseFutureInstant(input.expires_at, core.clock.now())
   const expires_at = checkExpiry(core, principal, requested)
   return inTransaction(core.store.db, () => {
-    const settings = { name, mode: input.mode, expires_at, rate_limit: input.rate_limit ?? null, ...limits }
+    const settings = { name, mode: input.mode, expires_at, rate_limit, ...limits }
     const { record, key } = issueKey(core, principal.userId, settings)
     recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, settings)
     return toApiKeyView(record, key)
@@ -104,7 +106,9 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
     const record = reachKey(core, principal, id)
     const changesLimits = input.limited_to_apps !== undefined || input.limited_to_orgs !== undefined
     const limits = changesLimits ? resolveLimits(core, principal, input, record) : record
-    authorize(principal, { mode: 'all', on: 'grant', limits })
+    // A rate limit left as it is is not handed out anew; a changed one may not exceed the caller's.
+    const rateLimit = input.rate_limit === undefined ? principal.rateLimit : (input.rate_limit ?? core.policy.keyRateLimit)
+    authorize(principal, { mode: 'all', on: 'grant', limits, rateLimit })
     const expires_at =
       input.expires_at === undefined
         ? record.expires_at
@@ -133,6 +137,8 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
   return inTransaction(core.store.db, () => {
     const old = reachKey(core, principal, id)
     const now = core.clock.now()
+    // A dead key has nothing left to hand over: its successor would be born expired.
+    if (old.expires_at !== null && Date.parse(old.expires_at) <= now.getTime()) throw conflict('The API key has already expired; create a new one instead')
     const bound = earlier(principal.expiresAt, policyBound(core))
     const { record, key } = issueKey(core, principal.userId, {
       name: old.name,

@@ -30,17 +30,26 @@ export class UsageTracker {
     else this.pending.set(keyId, { at, ip: ip(), ipAt: at })
   }
 
-  /** Writes every pending use in one transaction; returns how many keys were written. */
+  /**
+   * Writes every pending use in one transaction; returns how many keys were written. When the
+   * write fails (a lock held too long, a full disk) the uses are kept for the next flush, unless
+   * a newer use of the same key came in meanwhile, and the error is thrown to the caller.
+   */
   flush(): number {
     if (this.pending.size === 0) return 0
     const batch = this.pending
     this.pending = new Map()
-    // Through inTransaction like every write, so cached keys are reloaded with their new last
-    // use: once per flush interval, and only when a key was used.
-    inTransaction(this.db, () => {
-      // A key deleted since its use simply matches no row.
-      for (const [id, use] of batch) this.update.run(new Date(use.at).toISOString(), use.ip, id)
-    })
+    try {
+      // Through inTransaction like every write, so cached keys are reloaded with their new last
+      // use: once per flush interval, and only when a key was used.
+      inTransaction(this.db, () => {
+        // A key deleted since its use simply matches no row.
+        for (const [id, use] of batch) this.update.run(new Date(use.at).toISOString(), use.ip, id)
+      })
+    } catch (error) {
+      for (const [id, use] of batch) if (!this.pending.has(id)) this.pending.set(id, use)
+      throw error
+    }
     this.writes += batch.size
     return batch.size
   }

@@ -6,11 +6,19 @@
 import { authorize } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Core } from '../../core'
-import { AppError, forbidden, notFound } from '../../errors'
+import { AppError, forbidden, notFound, validationError } from '../../errors'
 import type { ApiKeyView, VerifyQuery } from './model'
 import { toApiKeyView } from './view'
 
 const VERIFY_DENIED = 'The API key does not grant this access'
+
+/** A parameter given twice is ambiguous: a proxy and this server might read different values. */
+export function refuseRepeatedParameters(url: string): void {
+  const params = new URL(url).searchParams
+  for (const name of ['mode', 'app_id', 'org_id']) {
+    if (params.getAll(name).length > 1) throw validationError(`Invalid query field '${name}': given more than once`)
+  }
+}
 
 export function verifyApiKey(core: Core, principal: Principal, query: VerifyQuery): ApiKeyView {
   const mode = query.mode ?? 'read'

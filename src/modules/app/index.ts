@@ -2,10 +2,9 @@
 import { Elysia } from 'elysia'
 import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
-import { Success } from '../organization/model'
 import { AppCreateBody, AppIdParams, AppList, AppListQuery, AppNameBody, AppOne, appErrors as e } from './model'
 import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
-import { responses } from '../../http/schemas'
+import { responses, Success } from '../../http/schemas'
 
 const tags = ['Apps']
 const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound }

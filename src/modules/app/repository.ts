@@ -24,6 +24,11 @@ export function appRepository(db: Database, cache: ReadCache) {
   )
   const rename = db.prepare<never, [string, string, string]>('UPDATE apps SET name = ?, updated_at = ? WHERE app_id = ?')
   const remove = db.prepare<never, [string]>('DELETE FROM apps WHERE app_id = ?')
+  const retire = db.prepare<never, [string, string]>('INSERT OR IGNORE INTO retired_app_ids (app_id, retired_at) VALUES (?, ?)')
+  const retireOrg = db.prepare<never, [string, string]>(
+    'INSERT OR IGNORE INTO retired_app_ids (app_id, retired_at) SELECT app_id, ? FROM apps WHERE org_id = ?',
+  )
+  const retired = db.prepare<{ app_id: string }, [string]>('SELECT app_id FROM retired_app_ids WHERE app_id = ?')
 
   return {
     insert: (app: AppRecord) => void insert.run(app),
@@ -32,7 +37,15 @@ export function appRepository(db: Database, cache: ReadCache) {
     /** Every app in the orgs the user belongs to (cached; read-only). */
     listForUser: (userId: string) => cache.get(`apps-of:${userId}`, () => ofUser.all(userId)),
     rename: (appId: string, name: string, at: string) => void rename.run(name, at, appId),
-    delete: (appId: string) => void remove.run(appId),
+    /** Deletes the app and retires its id for good. */
+    delete(appId: string, at: string): void {
+      retire.run(appId, at)
+      remove.run(appId)
+    },
+    /** Retires the ids of every app of an org about to be deleted. */
+    retireAppsOf: (orgId: string, at: string) => void retireOrg.run(at, orgId),
+    /** True when the id belonged to an app that was deleted. */
+    isRetired: (appId: string) => retired.get(appId) !== null,
   }
 }
 

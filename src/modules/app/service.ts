@@ -12,13 +12,15 @@ import type { AppRecord } from './repository'
 /** Letters, digits, `.`, `_`, `-`; 3–128 characters; at least one dot (`com.demo.app`). */
 export const APP_ID_PATTERN = /^(?=.{3,128}$)(?=[^.]*\.)[A-Za-z0-9._-]+$/
 
-/** Creates an app in an org. Call with an authorized actor (or through `createAppFor`). */
-export function createApp(core: Core, actor: Actor, input: { app_id: string; name: string; org_id: string }): AppRecord {
+/** Creates an app in an org. Call with an authorized actor (or through `createAppFor`). Named apart from the HTTP app factory `createApp`. */
+export function registerApp(core: Core, actor: Actor, input: { app_id: string; name: string; org_id: string }): AppRecord {
   if (!APP_ID_PATTERN.test(input.app_id))
     throw validationError('app_id must be a reverse-domain identifier: 3-128 letters, digits, ".", "_" or "-", with at least one dot')
   const name = normalizeName(input.name)
   return inTransaction(core.store.db, () => {
     if (core.store.apps.findById(input.app_id)) throw conflict(`App id ${input.app_id} is already taken`)
+    // Keys may still be limited to a deleted app's id: it must never name another app.
+    if (core.store.apps.isRetired(input.app_id)) throw conflict(`App id ${input.app_id} belonged to a deleted app and cannot be reused`)
     const now = core.clock.now().toISOString()
     const app: AppRecord = { app_id: input.app_id, org_id: input.org_id, name, created_at: now, updated_at: now }
     core.store.apps.insert(app)
@@ -30,7 +32,7 @@ export function createApp(core: Core, actor: Actor, input: { app_id: string; nam
 /** POST /app/: creating an app changes its org, so it needs `write` on the org. */
 export function createAppFor(core: Core, principal: Principal, actor: Actor, input: { app_id: string; name: string; org_id: string }): AppRecord {
   authorize(principal, { mode: 'write', on: 'org', orgId: input.org_id })
-  return createApp(core, actor, input)
+  return registerApp(core, actor, input)
 }
 
 /** Apps within the key's reach, optionally of one org. */
@@ -67,7 +69,7 @@ export function renameApp(core: Core, principal: Principal, actor: Actor, appId:
 export function deleteApp(core: Core, principal: Principal, actor: Actor, appId: string): void {
   inTransaction(core.store.db, () => {
     const app = reachApp(core, principal, appId, 'all')
-    core.store.apps.delete(appId)
+    core.store.apps.delete(appId, core.clock.now().toISOString())
     recordAudit(core, actor, 'app.delete', { type: 'app', id: appId }, { name: app.name, org_id: app.org_id })
   })
 }

@@ -4,13 +4,13 @@ import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import {
   AddMemberBody, MemberList, MemberOne, MemberParams, OrganizationList, OrganizationOne, orgErrors as e, OrgIdParams,
-  OrgNameBody, RoleBody, Success,
+  OrgNameBody, RoleBody,
 } from './model'
 import {
   addMember, changeMemberRole, createOrganizationFor, deleteOrganization, getOrganization, listMembers,
   listOrganizations, removeMember, renameOrganization,
 } from './service'
-import { responses } from '../../http/schemas'
+import { responses, Success } from '../../http/schemas'
 
 const tags = ['Organizations']
 const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound }

@@ -41,7 +41,6 @@ export const OrganizationList = t.Object({ data: t.Array(Organization) })
 export const OrganizationOne = t.Object({ organization: Organization })
 export const MemberList = t.Object({ data: t.Array(Member) })
 export const MemberOne = t.Object({ member: Member })
-export const Success = t.Object({ success: t.Literal(true) }, { examples: [{ success: true }] })
 
 export const orgErrors = {
   invalid: errorResponse('Invalid input.', "Invalid body field 'name': Expected string", 'validation_error'),

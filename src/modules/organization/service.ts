@@ -65,6 +65,7 @@ export function renameOrganization(core: Core, principal: Principal, actor: Acto
 export function deleteOrganization(core: Core, principal: Principal, actor: Actor, orgId: string): void {
   inTransaction(core.store.db, () => {
     const org = reachOrg(core, principal, orgId, 'all')
+    core.store.apps.retireAppsOf(orgId, core.clock.now().toISOString())
     core.store.orgs.delete(orgId)
     recordAudit(core, actor, 'organization.delete', { type: 'organization', id: orgId }, { name: org.name })
   })

@@ -1,0 +1,107 @@
+/** Holes found by review, each pinned by a test that failed before its fix. */
+import { describe, expect, test } from 'bun:test'
+import { UsageTracker } from '../src/modules/apikey/usage'
+import { seededWorld } from './helpers/world'
+
+describe('rate limits are attenuated like every other limit', () => {
+  test('a rate-limited key cannot lift its own limit nor hand out a looser one', async () => {
+    const w = seededWorld()
+    const limited = await w.aliceKey({ mode: 'all', rate_limit: { requests: 100, per_seconds: 60 } })
+    const before = w.snapshot()
+    const raise = await w.request('PUT', `/apikey/${limited.id}`, { key: limited.key, body: { rate_limit: { requests: 1_000_000, per_seconds: 1 } } })
+    expect(raise.status).toBe(403)
+    const unlimited = await w.request('PUT', `/apikey/${limited.id}`, { key: limited.key, body: { rate_limit: null } })
+    expect(unlimited.status).toBe(403)
+    const looser = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'n', mode: 'read', rate_limit: { requests: 100, per_seconds: 30 } } })
+    expect(looser.status).toBe(403)
+    expect(w.snapshot()).toBe(before)
+    const inherited = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'n', mode: 'read' } })
+    expect(inherited.json.apikey.rate_limit).toEqual({ requests: 100, per_seconds: 60 })
+    const tighter = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'n', mode: 'read', rate_limit: { requests: 10, per_seconds: 60 } } })
+    expect(tighter.status).toBe(201)
+    // Renaming a key leaves its rate limit alone: that is not a grant.
+    expect((await w.request('PUT', `/apikey/${limited.id}`, { key: limited.key, body: { name: 'renamed' } })).status).toBe(200)
+  })
+
+  test('under a server default, a key without its own limit cannot hand out more than the default', async () => {
+    const w = seededWorld({ policy: { keyRateLimit: { requests: 3, per_seconds: 3600 } } })
+    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', rate_limit: { requests: 1_000_000, per_seconds: 1 } } })
+    expect(res.status).toBe(403)
+  })
+})
+
+describe('rotation', () => {
+  test.each([['[]'], ['"x"'], ['1'], ['true']])('body %s → 400, and the old key lives on', async (body) => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const before = w.snapshot()
+    const res = await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key, body })
+    expect(res.status).toBe(400)
+    expect(w.snapshot()).toBe(before)
+    expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+  })
+
+  test('an expired key cannot be rotated (409): its successor would be born dead', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key })
+    w.clock.advance(1000)
+    const again = await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key })
+    expect(again.status).toBe(409)
+  })
+})
+
+describe('input', () => {
+  test.each(['2026-02-30T00:00:00Z', '2026-04-31T00:00:00Z', '2026-00-10T00:00:00Z'])('expires_at %s (no such day) → 400', async (expires_at) => {
+    const w = seededWorld()
+    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', expires_at } })
+    expect(res.status).toBe(400)
+    expect(res.json.code).toBe('invalid_expires_at')
+  })
+
+  test('a name with a lone surrogate → 400', async () => {
+    const w = seededWorld()
+    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: '{"name":"a\\ud800b","mode":"read"}' })
+    expect(res.status).toBe(400)
+  })
+
+  test('verify refuses a parameter given twice', async () => {
+    const w = seededWorld()
+    const read = await w.aliceKey({ mode: 'read' })
+    for (const q of ['mode=all&mode=read', `app_id=x&app_id=${w.apps.aliceOne}`, 'org_id=a&org_id=b']) {
+      const res = await w.request('GET', `/apikey/verify?${q}`, { key: read.key })
+      expect(res.status).toBe(400)
+    }
+  })
+})
+
+describe('app ids are never reused', () => {
+  test('a deleted app\'s id cannot be taken again, so keys limited to it stay powerless', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] })
+    await w.request('DELETE', `/app/${w.apps.aliceOne}`, { key: w.alice.key })
+    const again = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: w.apps.aliceOne, name: 'again', org_id: w.orgs.aliceSide } })
+    expect(again.status).toBe(409)
+    expect((await w.request('GET', `/app/${w.apps.aliceOne}`, { key: k.key })).status).toBe(404)
+  })
+
+  test('nor can the ids of the apps of a deleted org', async () => {
+    const w = seededWorld()
+    await w.request('DELETE', `/organization/${w.orgs.aliceSide}`, { key: w.alice.key })
+    const again = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: w.apps.aliceSide, name: 'again', org_id: w.orgs.aliceMain } })
+    expect(again.status).toBe(409)
+  })
+})
+
+describe('last-use flush', () => {
+  test('a failed write keeps the uses for the next flush', () => {
+    const w = seededWorld()
+    const tracker = new UsageTracker(w.db, w.clock)
+    tracker.record(w.alice.keyId, () => '10.0.0.1')
+    w.db.run('CREATE TRIGGER fail_once BEFORE UPDATE OF last_used_at ON apikeys BEGIN SELECT RAISE(ABORT, \'disk full\'); END')
+    expect(() => tracker.flush()).toThrow('disk full')
+    w.db.run('DROP TRIGGER fail_once')
+    expect(tracker.flush()).toBe(1)
+    expect(w.core.store.apikeys.findById(w.alice.keyId)!.last_used_ip).toBe('10.0.0.1')
+  })
+})
