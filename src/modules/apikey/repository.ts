@@ -96,8 +96,7 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
     /** The user's keys, newest first (cached; read-only). */
     listByUser: (userId: string) => cache.get(`keys-of:${userId}`, () => byUser.all(userId).map((row) => toRecord(row)!)),
     countByUser: (userId: string) => countByUser.get(userId)!.n,
-    /** True when a row was deleted. */
-    delete: (id: number) => remove.run(id).changes === 1,
+    delete: (id: number) => void remove.run(id),
   }
 }
 
