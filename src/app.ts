@@ -37,7 +37,7 @@ export function createApp(deps: AppDeps) {
   // normalize: false — unknown fields are rejected (400), never silently dropped.
   return new Elysia({ normalize: false })
     .use(securityHeaders)
-    .onRequest(({ set }) => {
+    .mapResponse({ as: 'global' }, ({ set }) => {
       if (deps.draining?.()) set.headers.connection = 'close'
     })
     .use(errorHandler(deps.log, metrics))

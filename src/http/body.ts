@@ -53,26 +53,24 @@ function refuseReservedKeys(this: unknown, key: string, value: unknown): unknown
 }
 
 /** Parses any body as JSON, whatever its content type: this API speaks nothing else. */
-export const jsonBody = new Elysia({ name: 'json-body' })
-  .onRequest(({ request }) => {
-    const declared = request.headers.get('content-length')
-    if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw payloadTooLarge()
-  })
-  .onParse({ as: 'global' }, async ({ request }) => {
-    const bytes = await readLimited(request)
-    if (bytes.byteLength === 0) return null
-    let text: string
-    try {
-      text = utf8.decode(bytes)
-    } catch {
-      throw invalidJson()
-    }
-    // Validation and error messages walk values recursively: a body nested thousands deep
-    // would overflow the stack there, so it is refused before parsing.
-    if (nestingDepth(text) > MAX_JSON_DEPTH) throw validationError(`Request body is nested deeper than ${MAX_JSON_DEPTH} levels`)
-    try {
-      return JSON.parse(text, refuseReservedKeys)
-    } catch (error) {
-      throw error instanceof AppError ? error : invalidJson()
-    }
-  })
+export const jsonBody = new Elysia({ name: 'json-body' }).onParse({ as: 'global' }, async ({ request }) => {
+  // The declared length first: an oversized body is refused before a byte of it is read.
+  const declared = request.headers.get('content-length')
+  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw payloadTooLarge()
+  const bytes = await readLimited(request)
+  if (bytes.byteLength === 0) return null
+  let text: string
+  try {
+    text = utf8.decode(bytes)
+  } catch {
+    throw invalidJson()
+  }
+  // Validation and error messages walk values recursively: a body nested thousands deep
+  // would overflow the stack there, so it is refused before parsing.
+  if (nestingDepth(text) > MAX_JSON_DEPTH) throw validationError(`Request body is nested deeper than ${MAX_JSON_DEPTH} levels`)
+  try {
+    return JSON.parse(text, refuseReservedKeys)
+  } catch (error) {
+    throw error instanceof AppError ? error : invalidJson()
+  }
+})

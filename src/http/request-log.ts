@@ -7,13 +7,13 @@ import type { Logger } from './logger'
 import type { Metrics } from './metrics'
 
 export function requestLog(log: Logger, metrics: Metrics | null) {
-  const started = new WeakMap<Request, number>()
   return new Elysia({ name: 'request-log' })
-    .onRequest(({ request }) => {
-      started.set(request, performance.now())
-    })
+    // The clock starts once the body is parsed (derive), not in onRequest: any onRequest hook
+    // sends every request down Elysia's slower path (bench/RESULTS.md). A request refused while
+    // its body is read (413, bad JSON) logs a duration of 0.
+    .derive({ as: 'global' }, () => ({ startedAt: performance.now() }))
     .onAfterResponse({ as: 'global' }, (ctx) => {
-      const start = started.get(ctx.request)
+      const start = (ctx as { startedAt?: number }).startedAt
       const ms = start === undefined ? 0 : performance.now() - start
       const principal = (ctx as { principal?: { keyId: number } }).principal
       // The route pattern (`/apikey/:id`), not the raw path: no ids or odd input in logs.

@@ -14,9 +14,12 @@ const VERIFY_DENIED = 'The API key does not grant this access'
 
 /** A parameter given twice is ambiguous: a proxy and this server might read different values. */
 export function refuseRepeatedParameters(url: string): void {
-  const params = new URL(url).searchParams
-  for (const name of ['mode', 'app_id', 'org_id']) {
-    if (params.getAll(name).length > 1) throw validationError(`Invalid query field '${name}': given more than once`)
+  const query = url.slice(url.indexOf('?') + 1)
+  const seen = new Set<string>()
+  // A scan of the raw query, not a URL parse: this runs on every verify.
+  for (const [, name] of query.matchAll(/(?:^|&)(mode|app_id|org_id)(?==|&|$)/g)) {
+    if (seen.has(name!)) throw validationError(`Invalid query field '${name}': given more than once`)
+    seen.add(name!)
   }
 }
 
