@@ -49,7 +49,6 @@ describe('security headers', () => {
     expect(res.status).toBe(status)
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
     expect(res.headers.get('x-frame-options')).toBe('DENY')
-    expect(res.headers.get('referrer-policy')).toBe('no-referrer')
     expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
     expect(res.headers.get('cache-control')).toBe('no-store')
   })

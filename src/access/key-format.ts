@@ -3,7 +3,6 @@
  * CRC32 of those 30. The checksum lets us reject typos and garbage before touching the
  * database, and the fixed shape lets secret scanners find leaked keys.
  */
-import { createHash } from 'node:crypto'
 import { randomString } from '../random'
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
@@ -41,7 +40,7 @@ export function isWellFormedKey(candidate: string): boolean {
 
 /** SHA-256 of the key, hex: the only form of a key the database ever holds. */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex')
+  return Bun.SHA256.hash(key, 'hex') as string
 }
 
 /** The displayable start of a key, stored beside the hash. */

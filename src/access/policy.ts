@@ -1,6 +1,7 @@
 /**
- * The access model of SPEC §6, as one function. Every authorization decision of the server is
- * a call to `authorize`; routes and services state what they need, they never re-check by hand.
+ * The access model of SPEC §6, as one function: `decide`. Every authorization decision of the
+ * server goes through it (as `authorize`, which throws, or `isAllowed`, which filters); routes
+ * and services state what they need, they never re-check by hand.
  */
 import { forbidden, MESSAGES, notFound } from '../errors'
 import { modeAtLeast, type Mode } from './modes'
@@ -45,60 +46,58 @@ function messagesFor(need: Need): { denied: string; notFound: string } {
   }
 }
 
+/** What the access model says: allowed, refused (403), or beyond reach (404). */
+export type Decision = 'allow' | 'forbidden' | 'hidden'
+
 /**
- * Throws unless `principal` may do what `need` describes: 403 when the key's mode (rule 2) or
- * its user's role (rule 5) falls short, 404 for anything outside the key's reach (rules 3-4,
- * membership, another user's key), so that what a key cannot reach stays invisible to it.
+ * The access model (SPEC §6): 'forbidden' when the key's mode (rule 2) or its user's role
+ * (rule 5) falls short, 'hidden' for anything outside the key's reach (rules 3-4, membership,
+ * another user's key), so that what a key cannot reach stays invisible to it.
  */
-export function authorize(principal: Principal, need: Need): void {
-  const { denied, notFound: hidden } = messagesFor(need)
+export function decide(principal: Principal, need: Need): Decision {
   // Rule 1 (a valid key) holds for every Principal: authentication makes one only from a
   // key that exists, is enabled and has not expired.
   // Rule 2: the key's mode. It says nothing about the target, so it may come first.
-  if (!modeAtLeast(principal.mode, need.mode)) throw forbidden(denied)
+  if (!modeAtLeast(principal.mode, need.mode)) return 'forbidden'
   switch (need.on) {
     case 'any':
     case 'keys':
-      return
+      return 'allow'
     case 'unlimited':
-      if (principal.limits.limited_to_apps.length > 0 || principal.limits.limited_to_orgs.length > 0) throw forbidden(denied)
-      return
+      return principal.limits.limited_to_apps.length > 0 || principal.limits.limited_to_orgs.length > 0 ? 'forbidden' : 'allow'
     case 'key':
-      if (need.key.user_id !== principal.userId || !withinReach(principal.limits, need.key)) throw notFound(hidden)
-      return
+      return need.key.user_id === principal.userId && withinReach(principal.limits, need.key) ? 'allow' : 'hidden'
     case 'grant':
-      if (!withinReach(principal.limits, need.limits) || !withinRate(principal.rateLimit, need.rateLimit)) throw forbidden(denied)
-      return
+      return withinReach(principal.limits, need.limits) && withinRate(principal.rateLimit, need.rateLimit) ? 'allow' : 'forbidden'
     case 'org':
     case 'app': {
       const { limited_to_orgs: orgs, limited_to_apps: apps } = principal.limits
       const role = principal.memberships.get(need.orgId)
       // Membership and rule 3: an org the key cannot reach does not exist for it.
-      if (role === undefined || (orgs.length > 0 && !orgs.includes(need.orgId))) throw notFound(hidden)
+      if (role === undefined || (orgs.length > 0 && !orgs.includes(need.orgId))) return 'hidden'
       // Rule 4: an app-limited key reaches only its apps, and nothing org-level. An org that
       // holds none of its apps is beyond its reach altogether.
       if (apps.length > 0) {
-        if (need.on === 'app' && !apps.includes(need.appId)) throw notFound(hidden)
-        if (need.on === 'org') {
-          if (![...principal.appOrgs.values()].includes(need.orgId)) throw notFound(hidden)
-          throw forbidden(denied)
-        }
+        if (need.on === 'app' && !apps.includes(need.appId)) return 'hidden'
+        if (need.on === 'org') return [...principal.appOrgs.values()].includes(need.orgId) ? 'forbidden' : 'hidden'
       }
       // Rule 5: a key never exceeds its user's role in the org.
-      if (!modeAtLeast(role, need.mode)) throw forbidden(denied)
-      return
+      return modeAtLeast(role, need.mode) ? 'allow' : 'forbidden'
     }
   }
 }
 
-/** `authorize` as a predicate, for filtering lists down to what the caller may see. */
+/** `decide`, throwing the 403 or 404 (with the message that fits the target) unless allowed. */
+export function authorize(principal: Principal, need: Need): void {
+  const decision = decide(principal, need)
+  if (decision === 'allow') return
+  const { denied, notFound: hidden } = messagesFor(need)
+  throw decision === 'forbidden' ? forbidden(denied) : notFound(hidden)
+}
+
+/** `decide` as a predicate, for filtering lists down to what the caller may see (no throwing). */
 export function isAllowed(principal: Principal, need: Need): boolean {
-  try {
-    authorize(principal, need)
-    return true
-  } catch {
-    return false
-  }
+  return decide(principal, need) === 'allow'
 }
 
 /**

@@ -3,10 +3,10 @@
  * For reverse proxies, which understand only 2xx, 401 and 403: what is beyond reach answers
  * 403 here, never 404 (it reveals nothing more than a plain refusal).
  */
-import { authorize } from '../../access/policy'
+import { decide, type Decision } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Core } from '../../core'
-import { AppError, forbidden, notFound, validationError } from '../../errors'
+import { forbidden, validationError } from '../../errors'
 import type { ApiKeyView, VerifyQuery } from './model'
 import { toApiKeyView } from './view'
 
@@ -25,19 +25,18 @@ export function refuseRepeatedParameters(url: string): void {
 
 export function verifyApiKey(core: Core, principal: Principal, query: VerifyQuery): ApiKeyView {
   const mode = query.mode ?? 'read'
-  try {
-    if (query.app_id !== undefined) {
-      const app = core.store.apps.findById(query.app_id)
-      if (!app || (query.org_id !== undefined && app.org_id !== query.org_id)) throw notFound()
-      authorize(principal, { mode, on: 'app', orgId: app.org_id, appId: app.app_id })
-    } else if (query.org_id !== undefined) {
-      authorize(principal, { mode, on: 'org', orgId: query.org_id })
-    } else {
-      authorize(principal, { mode, on: 'any' })
-    }
-  } catch (error) {
-    if (error instanceof AppError && (error.status === 404 || error.status === 403)) throw forbidden(VERIFY_DENIED)
-    throw error
+  let decision: Decision
+  if (query.app_id !== undefined) {
+    const app = core.store.apps.findById(query.app_id)
+    decision =
+      app && (query.org_id === undefined || app.org_id === query.org_id)
+        ? decide(principal, { mode, on: 'app', orgId: app.org_id, appId: app.app_id })
+        : 'hidden'
+  } else if (query.org_id !== undefined) {
+    decision = decide(principal, { mode, on: 'org', orgId: query.org_id })
+  } else {
+    decision = decide(principal, { mode, on: 'any' })
   }
+  if (decision !== 'allow') throw forbidden(VERIFY_DENIED)
   return toApiKeyView(principal.record)
 }
