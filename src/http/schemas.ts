@@ -32,6 +32,9 @@ export const Success = t.Object({ success: t.Literal(true) }, { examples: [{ suc
 /** The 401 every authenticated route may answer. */
 export const Unauthorized = errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key')
 
+/** The 403 of routes outside key management. */
+export const Forbidden = errorResponse("The key's mode, its limits or its user's role fall short.", 'Insufficient permissions for this operation', 'insufficient_permissions')
+
 /** `?limit=` and `?page=` of every list: 1–1000 per page (default 100), pages from 0. */
 export const pageFields = {
   limit: t.Optional(
