@@ -20,7 +20,7 @@ function principal(mode: Mode, limits: { apps?: string[]; orgs?: string[] } = {}
 }
 
 /** 'allow', or the status authorize throws. */
-function decide(p: Principal, need: Need): 'allow' | number {
+function statusOf(p: Principal, need: Need): 'allow' | number {
   try {
     authorize(p, need)
     return 'allow'
@@ -34,13 +34,13 @@ describe('authorize', () => {
     ['read', 'read', 'allow'], ['read', 'upload', 403], ['upload', 'upload', 'allow'], ['upload', 'write', 403],
     ['write', 'write', 'allow'], ['write', 'all', 403], ['all', 'all', 'allow'], ['all', 'read', 'allow'],
   ] as const)('rule 2: a %s key, needing %s → %p', (held, needed, expected) => {
-    expect(decide(principal(held), { mode: needed, on: 'org', orgId: 'o1' })).toBe(expected)
-    expect(decide(principal(held), { mode: needed, on: 'any' })).toBe(expected)
+    expect(statusOf(principal(held), { mode: needed, on: 'org', orgId: 'o1' })).toBe(expected)
+    expect(statusOf(principal(held), { mode: needed, on: 'any' })).toBe(expected)
   })
 
   test('key management needs all', () => {
-    expect(decide(principal('write'), { mode: 'all', on: 'keys' })).toBe(403)
-    expect(decide(principal('all', { apps: ['a1'] }), { mode: 'all', on: 'keys' })).toBe('allow')
+    expect(statusOf(principal('write'), { mode: 'all', on: 'keys' })).toBe(403)
+    expect(statusOf(principal('all', { apps: ['a1'] }), { mode: 'all', on: 'keys' })).toBe('allow')
   })
 
   test.each([
@@ -55,20 +55,20 @@ describe('authorize', () => {
     [{ apps: ['a1'] }, { on: 'app', orgId: 'o1', appId: 'a2' }, 404], // rule 4
     [{ orgs: ['o2'] }, { on: 'app', orgId: 'o1', appId: 'a1' }, 404], // rule 3 on an app
   ] as const)('rules 3-4: limits %j, %j → %p', (limits, need, expected) => {
-    expect(decide(principal('all', limits as { apps?: string[]; orgs?: string[] }), { mode: 'read', ...need } as Need)).toBe(expected)
+    expect(statusOf(principal('all', limits as { apps?: string[]; orgs?: string[] }), { mode: 'read', ...need } as Need)).toBe(expected)
   })
 
   test('rule 5: a key never exceeds its user\'s role in the org', () => {
     const p = principal('all', {}, { o1: 'upload' })
-    expect(decide(p, { mode: 'upload', on: 'org', orgId: 'o1' })).toBe('allow')
-    expect(decide(p, { mode: 'write', on: 'org', orgId: 'o1' })).toBe(403)
-    expect(decide(p, { mode: 'read', on: 'app', orgId: 'o1', appId: 'a1' })).toBe('allow')
+    expect(statusOf(p, { mode: 'upload', on: 'org', orgId: 'o1' })).toBe('allow')
+    expect(statusOf(p, { mode: 'write', on: 'org', orgId: 'o1' })).toBe(403)
+    expect(statusOf(p, { mode: 'read', on: 'app', orgId: 'o1', appId: 'a1' })).toBe('allow')
   })
 
   test('a key of another user is 404, whatever it looks like', () => {
     const key = { user_id: 'usr_b', limited_to_apps: [], limited_to_orgs: [] }
-    expect(decide(principal('all'), { mode: 'all', on: 'key', key })).toBe(404)
-    expect(decide(principal('all'), { mode: 'all', on: 'key', key: { ...key, user_id: 'usr_a' } })).toBe('allow')
+    expect(statusOf(principal('all'), { mode: 'all', on: 'key', key })).toBe(404)
+    expect(statusOf(principal('all'), { mode: 'all', on: 'key', key: { ...key, user_id: 'usr_a' } })).toBe('allow')
   })
 
   test('isAllowed mirrors authorize', () => {
@@ -77,9 +77,9 @@ describe('authorize', () => {
   })
 
   test('only an unlimited key may do what needs one', () => {
-    expect(decide(principal('all'), { mode: 'all', on: 'unlimited' })).toBe('allow')
-    expect(decide(principal('all', { orgs: ['o1'] }), { mode: 'all', on: 'unlimited' })).toBe(403)
-    expect(decide(principal('all', { apps: ['a1'] }), { mode: 'all', on: 'unlimited' })).toBe(403)
+    expect(statusOf(principal('all'), { mode: 'all', on: 'unlimited' })).toBe('allow')
+    expect(statusOf(principal('all', { orgs: ['o1'] }), { mode: 'all', on: 'unlimited' })).toBe(403)
+    expect(statusOf(principal('all', { apps: ['a1'] }), { mode: 'all', on: 'unlimited' })).toBe(403)
   })
 })
 
