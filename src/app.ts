@@ -6,13 +6,11 @@ import { Elysia } from 'elysia'
 import { authPlugin } from './access/auth-plugin'
 import { DEFAULT_AUTH_FAILURE_LIMIT, Gate, type GateLimits } from './access/gate'
 import type { Core } from './core'
-import { jsonBody } from './http/body'
 import { Metrics, metricsRoute } from './http/metrics'
 import { errorHandler } from './http/errors'
 import type { Logger } from './http/logger'
 import { openapiPlugin } from './http/openapi'
-import { requestLog } from './http/request-log'
-import { securityHeaders } from './http/security-headers'
+import { respond } from './http/respond'
 import { apikeyModule } from './modules/apikey'
 import { appModule } from './modules/app'
 import { auditModule } from './modules/audit'
@@ -32,17 +30,14 @@ export interface AppDeps extends Core {
 
 export function createApp(deps: AppDeps) {
   const gate = new Gate(deps, { authFailureLimit: DEFAULT_AUTH_FAILURE_LIMIT, ...deps.limits })
-  const auth = authPlugin(gate)
   const metrics = deps.metrics ? new Metrics() : null
   // normalize: false — unknown fields are rejected (400), never silently dropped.
-  return new Elysia({ normalize: false })
-    .use(securityHeaders)
-    .mapResponse({ as: 'global' }, ({ set }) => {
-      if (deps.draining?.()) set.headers.connection = 'close'
-    })
+  const app = new Elysia({ normalize: false })
+  // The server exists once `serve` has called listen(); `app.handle` in tests has none.
+  const auth = authPlugin(gate, (request) => app.server?.requestIP(request)?.address ?? null)
+  return app
+    .use(respond({ log: deps.log, metrics, draining: deps.draining }))
     .use(errorHandler(deps.log, metrics))
-    .use(requestLog(deps.log, metrics))
-    .use(jsonBody)
     .use(openapiPlugin(deps.version))
     .use(healthModule(deps, deps.version))
     .use(metrics ? metricsRoute(metrics, deps.store.db) : new Elysia())

@@ -43,10 +43,6 @@ export class AppError extends Error {
   get body(): ErrorBody {
     return { error: this.message, status: 'KO', code: this.code }
   }
-
-  toResponse(): Response {
-    return Response.json(this.body, { status: this.status, headers: this.headers })
-  }
 }
 
 /** The documentation's messages, verbatim. */

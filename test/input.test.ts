@@ -113,3 +113,24 @@ describe('headers', () => {
     expect(res.json.status).toBe('KO')
   })
 })
+
+describe('every route that takes a body reads it with the 64 KiB JSON parser', () => {
+  const w = seededWorld()
+  const withBody = w.app.routes.filter((route) => route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH')
+  const concrete = (path: string) => path.replace(':id', '1').replace(':app_id', 'com.alice.one').replace(':user_id', 'usr_x')
+
+  test('there are such routes', () => {
+    expect(withBody.length).toBeGreaterThanOrEqual(9)
+  })
+
+  test.each(withBody.map((route) => [route.method, route.path] as const))('%s %s: 413 over the limit, 400 for a reserved key', async (method, path) => {
+    const before = w.snapshot()
+    const big = await w.request(method, concrete(path), { key: w.alice.key, body: { name: 'x'.repeat(65 * 1024) } })
+    expect(big.status).toBe(413)
+    expect(big.json.code).toBe('payload_too_large')
+    const reserved = await w.request(method, concrete(path), { key: w.alice.key, body: '{"constructor":1}' })
+    expect(reserved.status).toBe(400)
+    expect(reserved.json.code).toBe('validation_error')
+    expect(w.snapshot()).toBe(before)
+  })
+})

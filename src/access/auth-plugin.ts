@@ -5,42 +5,83 @@
  */
 import { Elysia } from 'elysia'
 import type { Actor } from '../core'
-import type { Admission, Gate } from './gate'
+import type { Gate } from './gate'
 import type { Mode } from './modes'
 import { authorize } from './policy'
+import type { Principal } from './principal'
 
 export type RouteAccess = 'manage-keys' | Mode
 
-/** Built once per app and shared by every module, so all routes share the gate's buckets. */
-export function authPlugin(gate: Gate) {
-  const admitted = new WeakMap<Request, Admission & { ip: () => string | null }>()
+/** The client's address, when the request came over a socket (null in `app.handle` tests). */
+export type ClientAddress = (request: Request) => string | null
+
+/** The client's address, looked up at most once per request, and only when asked for. */
+class ClientIp {
+  private address: string | null | undefined
+  constructor(
+    private readonly request: Request,
+    private readonly find: ClientAddress,
+  ) {}
+
+  readonly get = (): string | null => {
+    if (this.address === undefined) this.address = this.find(this.request)
+    return this.address
+  }
+}
+
+/** Who did it, for the audit log. */
+class RequestActor implements Actor {
+  readonly userId: string
+  readonly keyId: number
+
+  constructor(
+    principal: Principal,
+    private readonly request: Request,
+    private readonly clientIp: ClientIp,
+  ) {
+    this.userId = principal.userId
+    this.keyId = principal.keyId
+  }
+
+  get ip(): string | null {
+    return this.clientIp.get()
+  }
+
+  get userAgent(): string | null {
+    return this.request.headers.get('user-agent')
+  }
+}
+
+interface Admitted {
+  principal: Principal
+  actor: RequestActor
+}
+
+/**
+ * Built once per app and shared by every module, so all routes share the gate's buckets.
+ *
+ * Elysia reads a hook's source text to guess whether it is async (a `return f(` or `=> f(`
+ * counts) and then awaits it on every request. The hooks below return no calls, so they
+ * compile to synchronous code; test/compiled-routes.test.ts keeps them so. Arrow functions,
+ * because Elysia's source analysis misreads the method form.
+ */
+export function authPlugin(gate: Gate, clientAddress: ClientAddress) {
+  const admitted = new WeakMap<Request, Admitted>()
   return new Elysia({ name: 'auth' }).macro({
     access: (need: RouteAccess) => ({
       // The key is checked in `transform`, which runs before validation: a request without a
       // valid key gets its 401 (or 429) whatever its fields. (A body that cannot be parsed at
-      // all, or is too large, is refused earlier, by the JSON parser.) Arrow functions
-      // throughout, because Elysia's source analysis misreads minified methods (and would drop
-      // `server`).
+      // all, or is too large, is refused earlier, by the JSON parser.)
       transform: (ctx) => {
-        // The client address, found only if something needs it, and then once.
-        let address: string | null | undefined
-        const ip = () => (address === undefined ? (address = ctx.server?.requestIP(ctx.request)?.address ?? null) : address)
-        const admission = gate.admit(ctx.request.headers.get('authorization'), ip)
+        const clientIp = new ClientIp(ctx.request, clientAddress)
+        const admission = gate.admit(ctx.request.headers.get('authorization'), clientIp.get)
         Object.assign(ctx.set.headers, admission.headers)
-        admitted.set(ctx.request, { ...admission, ip })
+        admitted.set(ctx.request, { principal: admission.principal, actor: new RequestActor(admission.principal, ctx.request, clientIp) })
       },
       resolve: (ctx) => {
-        const { principal, ip } = admitted.get(ctx.request)!
+        const { principal, actor } = admitted.get(ctx.request)!
         authorize(principal, need === 'manage-keys' ? { mode: 'all', on: 'keys' } : { mode: need, on: 'any' })
-        const actor: Actor = {
-          userId: principal.userId,
-          keyId: principal.keyId,
-          get ip() {
-            return ip()
-          },
-          userAgent: ctx.request.headers.get('user-agent'),
-        }
-        return { principal, actor }
+        return { principal, actor: actor as Actor }
       },
     }),
   })

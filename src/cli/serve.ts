@@ -110,8 +110,6 @@ export const serve: Command = {
         log.info({ msg: 'shutting down', signal })
         await drain(server)
         await server.stop() // stop accepting; in-flight requests finish
-        // Elysia writes request log lines just after each response: let the last ones out.
-        await new Promise((resolve) => setImmediate(resolve))
         clearInterval(flusher)
         flushUsage()
         closeDatabase(core.store.db)

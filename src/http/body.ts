@@ -2,7 +2,6 @@
  * Request bodies: JSON only, at most 64 KiB (SPEC §7). The declared length is checked before
  * anything is read, and a body without one is read only up to the limit.
  */
-import { Elysia } from 'elysia'
 import { AppError, invalidJson, payloadTooLarge, validationError } from '../errors'
 
 export const MAX_BODY_BYTES = 64 * 1024
@@ -52,8 +51,12 @@ function refuseReservedKeys(this: unknown, key: string, value: unknown): unknown
   return value
 }
 
-/** Parses any body as JSON, whatever its content type: this API speaks nothing else. */
-export const jsonBody = new Elysia({ name: 'json-body' }).onParse({ as: 'global' }, async ({ request }) => {
+/**
+ * Parses any body as JSON, whatever its content type: this API speaks nothing else.
+ * A route hook, not a global one: a global parse hook would make Elysia compile every route,
+ * bodiless ones too, into an async function (test/compiled-routes.test.ts).
+ */
+async function parseJsonBody({ request }: { request: Request }): Promise<unknown> {
   // The declared length first: an oversized body is refused before a byte of it is read.
   const declared = request.headers.get('content-length')
   if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw payloadTooLarge()
@@ -73,4 +76,11 @@ export const jsonBody = new Elysia({ name: 'json-body' }).onParse({ as: 'global'
   } catch (error) {
     throw error instanceof AppError ? error : invalidJson()
   }
-})
+}
+
+/**
+ * The `parse` option of every route that takes a body: our parser, and the content type that
+ * the OpenAPI document names (ours answers first, so Elysia's JSON parser never runs). A new
+ * array for each route, as Elysia keeps what it is given.
+ */
+export const jsonBody = (): (typeof parseJsonBody | 'application/json')[] => [parseJsonBody, 'application/json']

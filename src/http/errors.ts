@@ -39,8 +39,9 @@ export function errorHandler(log: Logger, metrics: Metrics | null) {
       known = internalError()
     }
     metrics?.observeError(known)
-    // Set the status on the context too, so the request log sees it.
+    // The body, status and headers; `respond` makes the response (and logs it).
     set.status = known.status
-    return known.toResponse()
+    Object.assign(set.headers, known.headers)
+    return known.body
   })
 }

@@ -5,6 +5,7 @@
 import type { Database } from 'bun:sqlite'
 import { Elysia } from 'elysia'
 import type { AppError } from '../errors'
+import { API_HEADERS } from './security-headers'
 
 /** Latency buckets in seconds: sub-millisecond resolution where this server lives. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
@@ -62,7 +63,7 @@ export function metricsRoute(metrics: Metrics, db: Database) {
   const countKeys = db.prepare<{ n: number }, []>('SELECT count(*) AS n FROM apikeys')
   return new Elysia({ name: 'metrics' }).get(
     '/metrics',
-    () => new Response(metrics.render(countKeys.get()!.n), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }),
+    () => new Response(metrics.render(countKeys.get()!.n), { headers: { ...API_HEADERS, 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }),
     { detail: { hide: true } },
   )
 }

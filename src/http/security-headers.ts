@@ -1,5 +1,4 @@
 /** Security headers on every response, errors included (issue #6). */
-import { Elysia } from 'elysia'
 
 /**
  * API answers are data: nothing in them may run, be framed, be sniffed or be cached (the
@@ -24,9 +23,3 @@ export const DOCS_HEADERS = {
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
   'cache-control': 'no-cache',
 }
-
-/**
- * The API headers as Elysia's defaults (set once per request context, no hook to run); the
- * docs routes replace them with DOCS_HEADERS (src/http/openapi.ts).
- */
-export const securityHeaders = new Elysia({ name: 'security-headers' }).headers(API_HEADERS)

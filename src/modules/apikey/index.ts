@@ -12,6 +12,7 @@ import {
 import { createApiKey, deleteApiKey, getApiKey, listApiKeys, rotateApiKey, updateApiKey } from './service'
 import { refuseRepeatedParameters, verifyApiKey } from './verify'
 import { parseKeyId } from './validate'
+import { jsonBody } from '../../http/body'
 import { responses, Success } from '../../http/schemas'
 
 /**
@@ -63,7 +64,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         access: 'manage-keys',
         body: ApiKeyCreate,
         // Documents the body as JSON in OpenAPI; the global 64 KiB JSON parser runs first and decides.
-        parse: 'application/json',
+        parse: jsonBody(),
         query: ApiKeyCreateQuery,
         // An arrow function: Elysia's source analysis (Sucrose) misreads the minified method form.
         transform: (ctx) => {
@@ -144,7 +145,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       ({ principal, actor, params, body }) => ({ apikey: updateApiKey(core, principal, actor, parseKeyId(params.id), body) }),
       {
         access: 'manage-keys',
-        parse: 'application/json',
+        parse: jsonBody(),
         params: ApiKeyIdParams,
         body: ApiKeyUpdate,
         response: responses({ 200: ApiKeyOne, 400: errors.invalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
@@ -163,7 +164,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         status(201, rotateApiKey(core, principal, actor, parseKeyId(params.id), body?.grace_period_seconds ?? 0)),
       {
         access: 'manage-keys',
-        parse: 'application/json',
+        parse: jsonBody(),
         params: ApiKeyIdParams,
         // An object, or no body at all (null from the JSON parser); `[]` or `1` is a 400.
         body: t.Union([RotateBody, t.Null()]),

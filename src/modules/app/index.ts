@@ -4,6 +4,7 @@ import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import { AppCreateBody, AppIdParams, AppList, AppListQuery, AppNameBody, AppOne, appErrors as e } from './model'
 import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
+import { jsonBody } from '../../http/body'
 import { responses, Success } from '../../http/schemas'
 
 const tags = ['Apps']
@@ -20,7 +21,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
     })
     .post('/', ({ principal, actor, body, status }) => status(201, { app: createAppFor(core, principal, actor, body) }), {
       access: 'write',
-      parse: 'application/json',
+      parse: jsonBody(),
       body: AppCreateBody,
       response: responses({ 201: AppOne, 400: e.invalid, ...read, 409: e.conflict }),
       detail: { tags, summary: 'Create an app', description: 'Needs `write` on the org (key mode and role); not for app-limited keys.' },
@@ -33,7 +34,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
     })
     .put('/:app_id', ({ principal, actor, params, body }) => ({ app: renameApp(core, principal, actor, params.app_id, body) }), {
       access: 'write',
-      parse: 'application/json',
+      parse: jsonBody(),
       params: AppIdParams,
       body: AppNameBody,
       response: responses({ 200: AppOne, 400: e.invalid, ...read }),

@@ -1,0 +1,84 @@
+/**
+ * Every answer leaves through one hook: Elysia's global `mapResponse`, which sees what a route
+ * returned and what the error handler returned alike. There the value becomes JSON with the
+ * security headers, and the request is logged and counted.
+ *
+ * One hook does what four did (default headers, drain, request log, metrics) because each
+ * Elysia hook costs on every request; an `onAfterResponse` hook alone schedules a task per
+ * request (bench/RESULTS.md).
+ */
+import { Elysia } from 'elysia'
+import type { Logger } from './logger'
+import type { Metrics } from './metrics'
+import { API_HEADERS } from './security-headers'
+
+/**
+ * Built once: a Response copies the Headers it is given, and copying a Headers object costs
+ * a fraction of building one from a plain object.
+ */
+const JSON_HEADERS = new Headers({ ...API_HEADERS, 'content-type': 'application/json' })
+
+interface Timed {
+  startedAt?: number
+}
+
+export interface RespondOptions {
+  log: Logger
+  metrics: Metrics | null
+  /** True once the server is shutting down: answers then close their connection. */
+  draining?: () => boolean
+}
+
+/** The headers of one JSON answer: the shared set, or a copy of it when more are needed. */
+function jsonHeaders(extra: Record<string, unknown>, close: boolean): Headers {
+  let headers = JSON_HEADERS
+  for (const name in extra) {
+    if (headers === JSON_HEADERS) headers = new Headers(JSON_HEADERS)
+    headers.set(name, String(extra[name]))
+  }
+  if (close) {
+    if (headers === JSON_HEADERS) headers = new Headers(JSON_HEADERS)
+    headers.set('connection', 'close')
+  }
+  return headers
+}
+
+export function respond({ log, metrics, draining }: RespondOptions) {
+  return new Elysia({ name: 'respond' })
+    // The clock starts before authentication and validation. A request refused while its body
+    // is read (413, bad JSON), or one that matches no route, logs a duration of 0.
+    .onTransform({ as: 'global' }, (ctx) => {
+      ;(ctx as Timed).startedAt = performance.now()
+    })
+    .mapResponse({ as: 'global' }, (ctx) => {
+      const value = ctx.responseValue
+      const close = draining?.() === true
+      let response: Response
+      if (value instanceof Response) {
+        // Made by the route itself (the docs, /metrics), with its own headers.
+        response = value
+        if (close) response.headers.set('connection', 'close')
+      } else {
+        const status = typeof ctx.set.status === 'number' ? ctx.set.status : 200
+        response = new Response(JSON.stringify(value), { status, headers: jsonHeaders(ctx.set.headers, close) })
+        // The response now carries the status and headers; left in `set`, Elysia would apply
+        // them again by copying the whole response.
+        ctx.set.status = 200
+        ctx.set.headers = {}
+      }
+      const start = (ctx as Timed).startedAt
+      const ms = start === undefined ? 0 : performance.now() - start
+      const principal = (ctx as { principal?: { keyId: number } }).principal
+      // The route pattern (`/apikey/:id`), not the raw path: no ids or odd input in logs.
+      const route = ctx.route || null
+      log.info({
+        method: ctx.request.method,
+        route,
+        status: response.status,
+        duration_ms: Math.round(ms * 1000) / 1000,
+        key_id: principal?.keyId ?? null,
+      })
+      metrics?.observeRequest(ctx.request.method, route, response.status, ms / 1000)
+      return response
+    })
+}
