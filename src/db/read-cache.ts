@@ -32,7 +32,9 @@ export class ReadCache {
   get<T>(key: string, load: () => T): T {
     if (this.db.inTransaction) return load()
     this.dropIfStale()
-    if (this.entries.has(key)) return this.entries.get(key) as T
+    // One lookup: null and undefined are never stored, so undefined means "not cached".
+    const cached = this.entries.get(key)
+    if (cached !== undefined) return cached as T
     const value = load()
     if (value !== null && value !== undefined) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.clear()
