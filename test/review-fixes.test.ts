@@ -68,10 +68,13 @@ describe('input', () => {
   test('verify refuses a parameter given twice', async () => {
     const w = seededWorld()
     const read = await w.aliceKey({ mode: 'read' })
-    for (const q of ['mode=all&mode=read', `app_id=x&app_id=${w.apps.aliceOne}`, 'org_id=a&org_id=b']) {
+    for (const q of ['mode=all&mode=read', `app_id=x&app_id=${w.apps.aliceOne}`, 'org_id=a&org_id=b', 'mode=read&mod%65=all', 'mode&mode=read']) {
       const res = await w.request('GET', `/apikey/verify?${q}`, { key: read.key })
       expect(res.status).toBe(400)
     }
+    // Each may appear once.
+    const once = await w.request('GET', `/apikey/verify?mode=read&app_id=${w.apps.aliceOne}&org_id=${w.orgs.aliceMain}`, { key: read.key })
+    expect(once.status).not.toBe(400)
   })
 })
 
