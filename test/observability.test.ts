@@ -1,6 +1,7 @@
 /** Metrics, security headers and the request log (issue #6). */
 import { describe, expect, test } from 'bun:test'
 import { hashKey } from '../src/access/key-format'
+import { jsonLogger } from '../src/http/logger'
 import { seededWorld } from './helpers/world'
 
 describe('GET /metrics', () => {
@@ -58,5 +59,21 @@ describe('security headers', () => {
     const res = await w.request('GET', '/swagger')
     expect(res.headers.get('content-security-policy')).toStartWith("default-src 'self'; script-src 'self' 'unsafe-inline'")
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+  })
+})
+
+describe('jsonLogger', () => {
+  test('one JSON object per line: time and level first, then the fields', () => {
+    const lines: string[] = []
+    const log = jsonLogger((line) => lines.push(line))
+    log.info({ method: 'GET', route: '/apikey/', status: 200, note: 'a "quoted"\nline' })
+    log.error({})
+    expect(lines).toHaveLength(2)
+    for (const line of lines) expect(line.endsWith('\n') && !line.slice(0, -1).includes('\n')).toBe(true)
+    const [first, second] = lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(Object.keys(first!)).toEqual(['time', 'level', 'method', 'route', 'status', 'note'])
+    expect(first).toMatchObject({ level: 'info', method: 'GET', status: 200, note: 'a "quoted"\nline' })
+    expect(new Date(first!.time as string).toISOString()).toBe(first!.time as string)
+    expect(second).toEqual({ time: expect.any(String), level: 'error' })
   })
 })
