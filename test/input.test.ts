@@ -78,6 +78,28 @@ describe('POST /apikey/ with bad input', () => {
     expect(((await res.json()) as { code: string }).code).toBe('payload_too_large')
   })
 
+  test('a body longer than its declared length, and over 64 KiB → 413', async () => {
+    const w = seededWorld()
+    const before = w.snapshot()
+    const chunk = new TextEncoder().encode('x'.repeat(16 * 1024))
+    let sent = 0
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk)
+        else controller.close()
+      },
+    })
+    const res = await w.app.handle(
+      new Request('http://localhost/apikey/', {
+        method: 'POST',
+        body: stream,
+        headers: { authorization: w.alice.key, 'content-type': 'application/json', 'content-length': '20' },
+      }),
+    )
+    expect(res.status).toBe(413)
+    expect(w.snapshot()).toBe(before)
+  })
+
   test('a name is trimmed; 100 characters after trimming is fine', async () => {
     const w = seededWorld()
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: `  ${'n'.repeat(100)}  `, mode: 'read' } })
