@@ -63,21 +63,27 @@ end
 
 /**
  * GET `path` with the `authorization` header rotating over `keys`; each thread starts at its
- * own offset so the threads do not walk the list in lockstep.
+ * own offset so the threads do not walk the list in lockstep. Every request is formatted once,
+ * up front, as the baseline's one request is: formatting per request cost wrk about a tenth
+ * of its throughput, and wrk shares the machine's two cores with the server.
  */
 export function rotatingGet(path: string, keys: string[]): string {
   return `${common}
 local keys = ${luaList(keys)}
 local n = #keys
 local i = 0
+local requests = {}
 function init(args)
+  for j = 1, n do
+    requests[j] = wrk.format("GET", ${lua(path)}, { ["authorization"] = keys[j] })
+  end
   -- golden-ratio offsets spread any number of threads over the list
   i = math.floor((((tid or 0) * 0.6180339887) % 1) * n)
 end
 
 function request()
   i = i % n + 1
-  return wrk.format("GET", ${lua(path)}, { ["authorization"] = keys[i] })
+  return requests[i]
 end
 
 function response(status, headers, body)
