@@ -3,7 +3,7 @@
  * very next request, from this process or from another one (the offline CLI).
  */
 import { Database } from 'bun:sqlite'
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, spyOn, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp } from '../src/app'
@@ -107,5 +107,35 @@ describe('key cache invalidation: the very next request sees the change', () => 
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('last-use flushes keep the cache', () => {
+  test('after a flush, keys are still served from memory, and views show the written last use', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+    expect((await w.request('GET', `/apikey/${k.id}`, { key: w.alice.key })).json.apikey.last_used_at).toBeNull()
+    const findByHash = spyOn(w.core.store.apikeys, 'findByHash')
+    w.clock.advance(1000)
+    expect(w.core.usage.flush()).toBe(2)
+    const verified = await w.request('GET', '/apikey/verify', { key: k.key })
+    expect(verified.json.apikey).toMatchObject({ last_used_at: '2026-01-01T00:00:00.000Z', last_used_ip: null })
+    const listed = (await w.request('GET', '/apikey/', { key: w.alice.key })).json.data.find((x: { id: number }) => x.id === k.id)
+    expect(listed.last_used_at).toBe('2026-01-01T00:00:00.000Z')
+    expect(findByHash).not.toHaveBeenCalled()
+    // What the views show is what the database holds.
+    const row = w.db.query('SELECT last_used_at FROM apikeys WHERE id = ?').get(k.id) as { last_used_at: string }
+    expect(row.last_used_at).toBe('2026-01-01T00:00:00.000Z')
+  })
+
+  test('any other write still empties it: the next request reloads the key', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+    const findByHash = spyOn(w.core.store.apikeys, 'findByHash')
+    expect((await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { name: 'renamed' } })).status).toBe(200)
+    expect((await w.request('GET', '/apikey/verify', { key: k.key })).json.apikey.name).toBe('renamed')
+    expect(findByHash).toHaveBeenCalled()
   })
 })

@@ -45,6 +45,15 @@ export function inTransaction<T>(db: Database, fn: () => T): T {
   return result
 }
 
+/**
+ * A transaction that leaves the read caches as they are: only for writes whose every change
+ * the cached readers already see by other means (the last-use batches of UsageTracker, which
+ * views overlay). Anything else goes through `inTransaction`.
+ */
+export function inTransactionKeepingCaches<T>(db: Database, fn: () => T): T {
+  return db.transaction(fn).immediate()
+}
+
 /** Flushes the WAL into the main file and closes; used at shutdown. */
 export function closeDatabase(db: Database): void {
   try {

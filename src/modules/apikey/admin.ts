@@ -8,7 +8,7 @@ import { toApiKeyView } from './view'
 
 /** A user's keys, masked, newest first. */
 export function listKeysOfUser(core: Core, userId: string): ApiKeyView[] {
-  return core.store.apikeys.listByUser(userId).map((key) => toApiKeyView(key))
+  return core.store.apikeys.listByUser(userId).map((key) => toApiKeyView(key, core.usage))
 }
 
 /** Deletes a key; audited in the owner's log, with no actor key. */

@@ -65,7 +65,7 @@ export function listApiKeys(core: Core, principal: Principal, filters: ApiKeyLis
         (app_id === undefined || key.limited_to_apps.includes(app_id)) &&
         (org_id === undefined || key.limited_to_orgs.includes(org_id)),
     )
-  return visible.slice(page * limit, page * limit + limit).map((key) => toApiKeyView(key))
+  return visible.slice(page * limit, page * limit + limit).map((key) => toApiKeyView(key, core.usage))
 }
 
 /** A key of the caller's within its reach, else 404 as if it did not exist. */
@@ -77,7 +77,7 @@ function reachKey(core: Core, principal: Principal, id: number): ApiKeyRecord {
 }
 
 export function getApiKey(core: Core, principal: Principal, id: number): ApiKeyView {
-  return toApiKeyView(reachKey(core, principal, id))
+  return toApiKeyView(reachKey(core, principal, id), core.usage)
 }
 
 /** Creates a key within the caller's reach; the view carries the full key, once. */
@@ -94,7 +94,7 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
     const settings = { name, mode: input.mode, expires_at, rate_limit, ...limits }
     const { record, key } = issueKey(core, principal.userId, settings)
     recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, settings)
-    return toApiKeyView(record, key)
+    return toApiKeyView(record, null, key)
   })
 }
 
@@ -125,7 +125,7 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
     }
     core.store.apikeys.update(id, changes)
     recordAudit(core, actor, 'apikey.update', { type: 'apikey', id }, { changed: Object.keys(input), ...changes })
-    return toApiKeyView(core.store.apikeys.findById(id)!)
+    return toApiKeyView(core.store.apikeys.findById(id)!, core.usage)
   })
 }
 
@@ -153,7 +153,7 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
     const oldExpiry = earlier(old.expires_at, new Date(now.getTime() + graceSeconds * 1000).toISOString())
     core.store.apikeys.setExpiry(old.id, oldExpiry, now.toISOString())
     recordAudit(core, actor, 'apikey.rotate', { type: 'apikey', id: old.id }, { new_id: record.id, grace_period_seconds: graceSeconds, previous_expires_at: oldExpiry })
-    return { apikey: toApiKeyView(record, key), previous: { id: old.id, expires_at: oldExpiry } }
+    return { apikey: toApiKeyView(record, null, key), previous: { id: old.id, expires_at: oldExpiry } }
   })
 }
 

@@ -1,13 +1,34 @@
 /**
  * `last_used_at` / `last_used_ip`, recorded in memory on every authenticated request and
  * written in batches (SPEC §9): at most one UPDATE per key per flush, however busy the key.
+ *
+ * A flush does not empty the read cache: with thousands of keys in use, reloading every one of
+ * them after each flush cost about a tenth of the server's time (bench/RESULTS.md). Cached key
+ * records keep the last use they were loaded with, and views take the newer one this tracker
+ * wrote (`lastWritten`), so the API shows what the database holds, as before.
  */
 import type { Database } from 'bun:sqlite'
 import type { Clock } from '../../clock'
-import { inTransaction } from '../../db/database'
+import { inTransaction, inTransactionKeepingCaches } from '../../db/database'
+
+/** A last use as stored: ISO time and client address. */
+export interface LastUse {
+  at: string
+  ip: string | null
+}
+
+interface Use {
+  at: number
+  ip: string | null
+  ipAt: number
+}
+
+/** Past this many remembered writes (keys deleted since keep theirs) the caches are reloaded instead. */
+const MAX_WRITTEN = 100_000
 
 export class UsageTracker {
-  private pending = new Map<number, { at: number; ip: string | null; ipAt: number }>()
+  private pending = new Map<number, Use>()
+  private written = new Map<number, LastUse>()
   /** Rows written so far (for tests and metrics). */
   writes = 0
   private readonly update
@@ -30,6 +51,11 @@ export class UsageTracker {
     else this.pending.set(keyId, { at, ip: ip(), ipAt: at })
   }
 
+  /** The last use this process wrote for the key, if any: newer than a cached record's. */
+  lastWritten(keyId: number): LastUse | undefined {
+    return this.written.get(keyId)
+  }
+
   /**
    * Writes every pending use in one transaction; returns how many keys were written. When the
    * write fails (a lock held too long, a full disk) the uses are kept for the next flush, unless
@@ -39,17 +65,21 @@ export class UsageTracker {
     if (this.pending.size === 0) return 0
     const batch = this.pending
     this.pending = new Map()
+    const uses = new Map<number, LastUse>()
+    for (const [id, use] of batch) uses.set(id, { at: new Date(use.at).toISOString(), ip: use.ip })
+    // Rarely (only when keys come and go for a long time), start over: reload every cached key.
+    const startOver = this.written.size + uses.size > MAX_WRITTEN
     try {
-      // Through inTransaction like every write, so cached keys are reloaded with their new last
-      // use: once per flush interval, and only when a key was used.
-      inTransaction(this.db, () => {
+      ;(startOver ? inTransaction : inTransactionKeepingCaches)(this.db, () => {
         // A key deleted since its use simply matches no row.
-        for (const [id, use] of batch) this.update.run(new Date(use.at).toISOString(), use.ip, id)
+        for (const [id, use] of uses) this.update.run(use.at, use.ip, id)
       })
     } catch (error) {
       for (const [id, use] of batch) if (!this.pending.has(id)) this.pending.set(id, use)
       throw error
     }
+    if (startOver) this.written = new Map()
+    for (const [id, use] of uses) this.written.set(id, use)
     this.writes += batch.size
     return batch.size
   }

@@ -61,5 +61,5 @@ export function verifyApiKey(core: Core, principal: Principal, query: VerifyQuer
     decision = decide(principal, { mode, on: 'any' })
   }
   if (decision !== 'allow') throw forbidden(VERIFY_DENIED)
-  return toApiKeyView(principal.record)
+  return toApiKeyView(principal.record, core.usage)
 }

@@ -38,6 +38,6 @@ export function createUser(core: Core, input: { email: string; name?: string; or
       name: 'Admin key', mode: 'all', limited_to_apps: [], limited_to_orgs: [], expires_at: policyBound(core),
     })
     recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, { name: record.name, mode: 'all' })
-    return { user, organization, apikey: toApiKeyView(record, key) }
+    return { user, organization, apikey: toApiKeyView(record, null, key) }
   })
 }
