@@ -365,10 +365,12 @@ async function main(): Promise<number> {
       if (WARMUP_SECONDS > 0) await runWrk(wrk, url, s.script, wrkOptions(WARMUP_SECONDS))
       const { result, cpu } = await measured(url, s.script, server.child.pid)
       const rps = requestsPerSecond(result)
+      const memory = memoryMb(server.child.pid)
       console.log(
         `bench: (${s.id}) ${Math.round(rps)} req/s (${Math.round((rps / baselineRps) * 100)}% of the first baseline), ` +
           `p50 ${(result.latency_us.p50 / 1000).toFixed(2)} ms, p99 ${(result.latency_us.p99 / 1000).toFixed(2)} ms, ` +
-          `statuses ${JSON.stringify(result.statuses)}, server CPU ${cpuText(cpu)}`,
+          `statuses ${JSON.stringify(result.statuses)}, server CPU ${cpuText(cpu)}, ` +
+          `server RSS ${memory?.rss.toFixed(1) ?? '?'} MB (peak so far ${memory?.hwm.toFixed(1) ?? '?'} MB)`,
       )
       results.push({ id: s.id, title: s.title, result, expected: s.expected, target: s.target, cpu })
     }
