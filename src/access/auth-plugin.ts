@@ -57,6 +57,10 @@ interface Admitted {
   actor: RequestActor
 }
 
+/** Where `transform` leaves the admission for `resolve`: on the request's context itself. */
+const ADMITTED = Symbol('admitted')
+type WithAdmission = { [ADMITTED]?: Admitted }
+
 /**
  * Built once per app and shared by every module, so all routes share the gate's buckets.
  *
@@ -66,7 +70,6 @@ interface Admitted {
  * because Elysia's source analysis misreads the method form.
  */
 export function authPlugin(gate: Gate, clientAddress: ClientAddress) {
-  const admitted = new WeakMap<Request, Admitted>()
   return new Elysia({ name: 'auth' }).macro({
     access: (need: RouteAccess) => ({
       // The key is checked in `transform`, which runs before validation: a request without a
@@ -75,11 +78,11 @@ export function authPlugin(gate: Gate, clientAddress: ClientAddress) {
       transform: (ctx) => {
         const clientIp = new ClientIp(ctx.request, clientAddress)
         const admission = gate.admit(ctx.request.headers.get('authorization'), clientIp.get)
-        Object.assign(ctx.set.headers, admission.headers)
-        admitted.set(ctx.request, { principal: admission.principal, actor: new RequestActor(admission.principal, ctx.request, clientIp) })
+        if (admission.headers !== null) Object.assign(ctx.set.headers, admission.headers)
+        ;(ctx as WithAdmission)[ADMITTED] = { principal: admission.principal, actor: new RequestActor(admission.principal, ctx.request, clientIp) }
       },
       resolve: (ctx) => {
-        const { principal, actor } = admitted.get(ctx.request)!
+        const { principal, actor } = (ctx as WithAdmission)[ADMITTED]!
         authorize(principal, need === 'manage-keys' ? { mode: 'all', on: 'keys' } : { mode: need, on: 'any' })
         return { principal, actor: actor as Actor }
       },

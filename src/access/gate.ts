@@ -17,8 +17,8 @@ export const DEFAULT_AUTH_FAILURE_LIMIT: RateLimit = { requests: 100, per_second
 
 export interface Admission {
   principal: Principal
-  /** RateLimit-* headers when the key is rate limited. */
-  headers: Record<string, string>
+  /** RateLimit-* headers when the key is rate limited, else null. */
+  headers: Record<string, string> | null
 }
 
 export class Gate {
@@ -53,7 +53,7 @@ export class Gate {
       throw error
     }
     const limit = principal.rateLimit
-    let headers: Record<string, string> = {}
+    let headers: Record<string, string> | null = null
     if (limit) {
       const decision = this.keys.take(principal.keyId, limit)
       if (!decision.allowed) throw rateLimited(decision, 'Rate limit exceeded for this API key; retry later')
