@@ -256,3 +256,20 @@ describe('rate limits', () => {
     expect((await w.request('GET', '/apikey/')).status).toBe(429)
   })
 })
+
+describe('last use: flushing in steps', () => {
+  test('flush(limit) writes at most that many keys, longest waiting first, and keeps the rest', async () => {
+    const w = seededWorld()
+    const keys = [await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' })]
+    w.core.usage.flush()
+    for (const k of keys) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+    expect(w.core.usage.pendingCount).toBe(3)
+    const written = () => keys.map((k) => (w.db.query('SELECT last_used_at FROM apikeys WHERE id = ?').get(k.id) as { last_used_at: string | null }).last_used_at)
+    expect(w.core.usage.flush(2)).toBe(2)
+    expect(written().map((at) => at !== null)).toEqual([true, true, false])
+    expect(w.core.usage.pendingCount).toBe(1)
+    expect(w.core.usage.flush(2)).toBe(1)
+    expect(written().every((at) => at !== null)).toBe(true)
+    expect(w.core.usage.flush(2)).toBe(0)
+  })
+})

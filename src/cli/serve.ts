@@ -51,6 +51,9 @@ function bootstrap(core: Core, docsUrl: string): void {
  * request already written on a keep-alive connection (a proxy's, say) gets its answer
  * instead of a reset. Ends when nothing is in flight, within DRAIN_MAX_MS.
  */
+/** Keys written per transaction by the periodic last-use flush: 2-3 ms of work (10,000 at once took 70-110 ms). */
+const USAGE_FLUSH_STEP = 200
+
 const DRAIN_MIN_MS = 250
 const DRAIN_MAX_MS = 3000
 async function drain(server: { pendingRequests: number }): Promise<void> {
@@ -83,15 +86,24 @@ export const serve: Command = {
       hostname: config.http.hostname,
       port: config.http.port,
     })
-    /** Last-use times are not worth dying for: a failed flush is logged and retried next time. */
-    const flushUsage = () => {
+    /**
+     * Last-use times are not worth dying for: a failed flush is logged and retried next time.
+     * `limit` splits a large flush into transactions of that many keys, one per turn of the
+     * event loop, so requests are served between them: 10,000 keys written at once held the
+     * loop for about 100 ms, which showed in the p99 (bench/RESULTS.md).
+     */
+    const flushUsage = (limit?: number): number => {
       try {
-        core.usage.flush()
+        return core.usage.flush(limit)
       } catch (error) {
         log.error({ msg: 'writing last-use times failed; kept for the next flush', error: String(error) })
+        return 0
       }
     }
-    const flusher = setInterval(flushUsage, config.usageFlushSeconds * 1000)
+    const flushInSteps = () => {
+      if (flushUsage(USAGE_FLUSH_STEP) === USAGE_FLUSH_STEP && core.usage.pendingCount > 0) setImmediate(flushInSteps)
+    }
+    const flusher = setInterval(flushInSteps, config.usageFlushSeconds * 1000)
     const server = app.server!
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
@@ -111,7 +123,7 @@ export const serve: Command = {
         await drain(server)
         await server.stop() // stop accepting; in-flight requests finish
         clearInterval(flusher)
-        flushUsage()
+        flushUsage() // everything, in one go
         closeDatabase(core.store.db)
         log.info({ msg: 'stopped' })
         log.flush()

@@ -56,15 +56,29 @@ export class UsageTracker {
     return this.written.get(keyId)
   }
 
+  /** How many keys have a use not written yet. */
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
   /**
-   * Writes every pending use in one transaction; returns how many keys were written. When the
-   * write fails (a lock held too long, a full disk) the uses are kept for the next flush, unless
-   * a newer use of the same key came in meanwhile, and the error is thrown to the caller.
+   * Writes the pending uses, at most `limit` keys (the longest waiting first), in one
+   * transaction; returns how many keys were written. When the write fails (a lock held too
+   * long, a full disk) the uses are kept for the next flush, unless a newer use of the same key
+   * came in meanwhile, and the error is thrown to the caller.
    */
-  flush(): number {
+  flush(limit = Number.POSITIVE_INFINITY): number {
     if (this.pending.size === 0) return 0
-    const batch = this.pending
-    this.pending = new Map()
+    let batch = this.pending
+    if (batch.size <= limit) this.pending = new Map()
+    else {
+      batch = new Map()
+      for (const [id, use] of this.pending) {
+        if (batch.size >= limit) break
+        batch.set(id, use)
+      }
+      for (const id of batch.keys()) this.pending.delete(id)
+    }
     const uses = new Map<number, LastUse>()
     for (const [id, use] of batch) uses.set(id, { at: new Date(use.at).toISOString(), ip: use.ip })
     // Rarely (only when keys come and go for a long time), start over: reload every cached key.
