@@ -18,7 +18,12 @@ export interface ScenarioResult {
   target: Target | null
   /** CPU the server used during the measured run, as a fraction of one core (null: unknown). */
   cpu: number | null
+  /** The baseline, measured right before this scenario: the ratio is to this run. */
+  baseline: BaselineResult
 }
+
+/** A run of the bare Bun.serve baseline, with the CPU its process used. */
+export type BaselineResult = WrkResult & { cpu: number | null }
 
 export interface Verdict {
   rps: number
@@ -33,9 +38,9 @@ export interface Verdict {
 export const STARTUP_TARGET_MS = 300
 export const RSS_TARGET_MB = 150
 
-export function judge(s: ScenarioResult, baselineRps: number): Verdict {
+export function judge(s: ScenarioResult): Verdict {
   const rps = requestsPerSecond(s.result)
-  const ratio = rps / baselineRps
+  const ratio = rps / requestsPerSecond(s.baseline)
   const p50Ms = s.result.latency_us.p50 / 1000
   const p99Ms = s.result.latency_us.p99 / 1000
   const { connect, read, write, timeout } = s.result.errors
@@ -50,11 +55,6 @@ export function judge(s: ScenarioResult, baselineRps: number): Verdict {
   }
   if (unexpected > 0) why.push(`${unexpected} unexpected responses/errors`)
   return { rps, ratio, p50Ms, p99Ms, unexpected, pass: s.target ? why.length === 0 : null, why }
-}
-
-/** The mean req/s of the baseline runs: what every ratio is relative to. */
-export function meanRps(runs: WrkResult[]): number {
-  return runs.reduce((sum, r) => sum + requestsPerSecond(r), 0) / runs.length
 }
 
 export const cpuText = (cpu: number | null) => (cpu === null ? '?' : `${Math.round(cpu * 100)}%`)
@@ -99,8 +99,6 @@ export interface RunInfo {
 
 export interface Summary {
   info: RunInfo
-  /** The baseline, measured before and after the server's scenarios; ratios use the mean. */
-  baseline: (WrkResult & { cpu: number | null })[]
   scenarios: ScenarioResult[]
   startupMs: number
   peakRssMb: number
@@ -120,21 +118,22 @@ interface Row {
 }
 
 function rows(s: Omit<Summary, 'info'>): { rows: Row[]; failures: string[] } {
-  const baselineRps = meanRps(s.baseline)
-  const out: Row[] = s.baseline.map((b, i) => ({
-    name: `baseline ${s.baseline.length > 1 ? (i === 0 ? '(before) ' : '(after) ') : ''}bare Bun.serve \`{"ok":true}\``,
-    rps: num(requestsPerSecond(b)),
-    ratio: pct(requestsPerSecond(b) / baselineRps),
-    p50: ms(b.latency_us.p50 / 1000),
-    p99: ms(b.latency_us.p99 / 1000),
-    statuses: statusText(b),
-    cpu: cpuText(b.cpu),
-    target: '—',
-    result: '—',
-  }))
+  const out: Row[] = []
   const failures: string[] = []
   for (const scenario of s.scenarios) {
-    const v = judge(scenario, baselineRps)
+    const b = scenario.baseline
+    out.push({
+      name: `baseline for (${scenario.id}): bare Bun.serve \`{"ok":true}\``,
+      rps: num(requestsPerSecond(b)),
+      ratio: '100%',
+      p50: ms(b.latency_us.p50 / 1000),
+      p99: ms(b.latency_us.p99 / 1000),
+      statuses: statusText(b),
+      cpu: cpuText(b.cpu),
+      target: '—',
+      result: '—',
+    })
+    const v = judge(scenario)
     if (v.pass === false) failures.push(`(${scenario.id}) ${v.why.join('; ')}`)
     out.push({
       name: `(${scenario.id}) ${scenario.title}`,
@@ -201,9 +200,9 @@ const HEADER = `# Benchmark results
 Run with \`npm run bench\` (needs \`wrk\`: \`apt-get install wrk\`). It builds \`dist/codepushgo\`, seeds a
 temporary data directory (100 users, 10 orgs, 100 apps, 10,000 keys of mixed modes and limits)
 directly with bun:sqlite, starts the binary on it and loads it over loopback with wrk, and loads a
-bare \`Bun.serve\` answering \`{"ok":true}\` with the same settings in the same run as the baseline
-(before and after the server's scenarios; ratios are to the mean of the two, and a large gap
-between them means the machine was busy with something else).
+bare \`Bun.serve\` answering \`{"ok":true}\` with the same settings in the same run as the baseline:
+right before each scenario, which is compared with that run only, so that a machine whose speed
+drifts (these are shared) moves both sides of each ratio together.
 Each run appends a section below. Settings: \`BENCH_SECONDS\` (per scenario, default 8),
 \`BENCH_WARMUP_SECONDS\` (default 1), \`BENCH_CONNECTIONS\` (default 32), \`BENCH_THREADS\` (default 2).
 

@@ -7,7 +7,7 @@
  * Environment: BENCH_SECONDS (per scenario, default 8), BENCH_WARMUP_SECONDS (default 1),
  * BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_WRK (path to wrk), BENCH_KEEP_TMP=1 (keep
  * the temporary directory: data, Lua scripts, server log), BENCH_STRICT=1 (exit 1 when a
- * target is missed). With the defaults a run takes about 70 s including the build.
+ * target is missed). With the defaults a run takes about 100 s including the build.
  */
 import type { Subprocess } from 'bun'
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path'
 import { generateKey } from '../src/access/key-format'
 import { machineCpu, processCpuUs, selfCpuUs } from './cpu'
 import { constantGet, createThenDelete, rotatingGet } from './lua'
-import { appendResults, cpuText, meanRps, pct, printSummary, type ScenarioResult, type Target } from './report'
+import { appendResults, cpuText, pct, printSummary, type BaselineResult, type ScenarioResult, type Target } from './report'
 import { seed } from './seed'
 import { findWrk, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion } from './wrk'
 
@@ -331,14 +331,14 @@ async function main(): Promise<number> {
     },
   ]
 
-  // 3. Baseline, in its own process, by the same wrk settings: measured now and again after
-  // the server's scenarios (it idles in between), so a busy machine shows as a gap.
+  // 3. Baseline, in its own process, by the same wrk settings: measured right before each
+  // scenario (it idles meanwhile), and each scenario is compared with its own baseline run.
   const baselineScript = write('baseline.lua', constantGet('/'))
   // The CPU window: from here until both the baseline and the server have exited.
   const windowStart = { machine: machineCpu(), self: selfCpuUs(), at: performance.now() }
   const baseline = await startBaseline()
   const baselineRss = rssSampler(baseline.child.pid)
-  const measureBaseline = async (when: string) => {
+  const measureBaseline = async (when: string): Promise<BaselineResult> => {
     if (WARMUP_SECONDS > 0) await runWrk(wrk, baseline.url, baselineScript, wrkOptions(WARMUP_SECONDS))
     const { result, cpu } = await measured(baseline.url, baselineScript, baseline.child.pid)
     console.log(
@@ -347,9 +347,6 @@ async function main(): Promise<number> {
     )
     return { ...result, cpu }
   }
-  const baselineResults = [await measureBaseline('before')]
-  const baselineRps = meanRps(baselineResults)
-
   // 4. The server.
   const server = await startServer(dataDir, work)
   console.log(`bench: server up in ${Math.round(server.startupMs)} ms (spawn → first 200 on /health) at ${server.url}`)
@@ -361,18 +358,19 @@ async function main(): Promise<number> {
   let serverStderr = ''
   try {
     for (const s of scenarios) {
+      const baselineRun = await measureBaseline(`for (${s.id})`)
       const url = server.url + s.path
       if (WARMUP_SECONDS > 0) await runWrk(wrk, url, s.script, wrkOptions(WARMUP_SECONDS))
       const { result, cpu } = await measured(url, s.script, server.child.pid)
       const rps = requestsPerSecond(result)
       const memory = memoryMb(server.child.pid)
       console.log(
-        `bench: (${s.id}) ${Math.round(rps)} req/s (${Math.round((rps / baselineRps) * 100)}% of the first baseline), ` +
+        `bench: (${s.id}) ${Math.round(rps)} req/s (${pct(rps / requestsPerSecond(baselineRun))} of its baseline), ` +
           `p50 ${(result.latency_us.p50 / 1000).toFixed(2)} ms, p99 ${(result.latency_us.p99 / 1000).toFixed(2)} ms, ` +
           `statuses ${JSON.stringify(result.statuses)}, server CPU ${cpuText(cpu)}, ` +
           `server RSS ${memory?.rss.toFixed(1) ?? '?'} MB (peak so far ${memory?.hwm.toFixed(1) ?? '?'} MB)`,
       )
-      results.push({ id: s.id, title: s.title, result, expected: s.expected, target: s.target, cpu })
+      results.push({ id: s.id, title: s.title, result, expected: s.expected, target: s.target, cpu, baseline: baselineRun })
     }
   } finally {
     peakRssMb = serverRss.stop()
@@ -382,8 +380,7 @@ async function main(): Promise<number> {
     logReport = await analyseLog(server.logPath)
   }
 
-  // 5. The baseline again, then the report.
-  baselineResults.push(await measureBaseline('after'))
+  // 5. The report.
   const baselineRssMb = baselineRss.stop()
   await stopProcess(baseline.child)
   const windowEnd = { machine: machineCpu(), self: selfCpuUs(), at: performance.now() }
@@ -399,7 +396,7 @@ async function main(): Promise<number> {
     if (others / capacityUs > 0.1) console.log('bench: WARNING the machine was shared: treat these numbers as noisy')
   }
   const failures = printSummary({
-    baseline: baselineResults, scenarios: results, startupMs: server.startupMs, peakRssMb, baselineRssMb,
+    scenarios: results, startupMs: server.startupMs, peakRssMb, baselineRssMb,
   })
   const odd: string[] = []
   if (serverExit !== 0) odd.push(`the server exited with ${serverExit} on SIGTERM`)
@@ -427,7 +424,6 @@ async function main(): Promise<number> {
       load: loadBefore.toFixed(2),
       otherCpu,
     },
-    baseline: baselineResults,
     scenarios: results,
     startupMs: server.startupMs,
     peakRssMb,
