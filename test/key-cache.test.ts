@@ -77,6 +77,22 @@ describe('key cache invalidation: the very next request sees the change', () => 
     expect(removed.status).toBe(403)
   })
 
+  test('the apps a key reaches (GET /app/): membership added then removed, app created, key limited', async () => {
+    const w = seededWorld()
+    const appIds = async (key: string) => ((await w.request('GET', '/app/', { key })).json.data as { app_id: string }[]).map((a) => a.app_id).sort()
+    expect(await appIds(w.bob.key)).toEqual([w.apps.bobOne])
+    await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'read' } })
+    expect(await appIds(w.bob.key)).toEqual([w.apps.aliceOne, w.apps.aliceTwo, w.apps.bobOne].sort())
+    await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: 'com.alice.three', name: 'Three', org_id: w.orgs.aliceMain } })
+    expect(await appIds(w.bob.key)).toContain('com.alice.three')
+    await w.request('DELETE', `/organization/${w.orgs.aliceMain}/members/${w.bob.user.id}`, { key: w.alice.key })
+    expect(await appIds(w.bob.key)).toEqual([w.apps.bobOne])
+    const k = await w.aliceKey({ mode: 'read' })
+    expect(await appIds(k.key)).toHaveLength(4)
+    await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { limited_to_apps: [w.apps.aliceSide] } })
+    expect(await appIds(k.key)).toEqual([w.apps.aliceSide])
+  })
+
   test('org deleted', async () => {
     const w = seededWorld()
     const k = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceSide] })

@@ -35,12 +35,18 @@ export function createAppFor(core: Core, principal: Principal, actor: Actor, inp
   return registerApp(core, actor, input)
 }
 
-/** Apps within the key's reach, optionally of one org. */
+/**
+ * Apps within the key's reach, optionally of one org. What a key reaches changes only with a
+ * write (its limits, its user's memberships, the apps), so it is kept in the store's read
+ * cache, which every write empties: each request only filters by org.
+ */
 export function listApps(core: Core, principal: Principal, filter: { org_id?: string }): AppRecord[] {
-  return core.store.apps
-    .listForUser(principal.userId)
-    .filter((app) => filter.org_id === undefined || app.org_id === filter.org_id)
-    .filter((app) => isAllowed(principal, { mode: 'read', on: 'app', orgId: app.org_id, appId: app.app_id }))
+  const reached = core.store.cache.get(`apps-reached-by:${principal.keyId}`, () =>
+    core.store.apps
+      .listForUser(principal.userId)
+      .filter((app) => isAllowed(principal, { mode: 'read', on: 'app', orgId: app.org_id, appId: app.app_id })),
+  )
+  return filter.org_id === undefined ? reached : reached.filter((app) => app.org_id === filter.org_id)
 }
 
 /** The app, once `principal` may do `mode` on it (404 when unknown or beyond reach). */
