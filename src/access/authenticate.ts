@@ -22,6 +22,9 @@ export interface StoredKey {
 /** Finds a stored key by the hash of its secret. */
 export type KeyLookup = (hash: string) => StoredKey | null
 
+/** The appOrgs of every key not limited to apps: one shared, never-written map, not one per cached key. */
+const NO_APPS: ReadonlyMap<string, string> = new Map()
+
 /** Loads a key, its user's memberships and its apps' orgs from the database. */
 export function loadKey(core: Core, hash: string): StoredKey | null {
   const record = core.store.apikeys.findByHash(hash)
@@ -36,12 +39,15 @@ export function loadKey(core: Core, hash: string): StoredKey | null {
     record,
     rateLimit: record.rate_limit ?? core.policy.keyRateLimit,
     memberships: core.store.orgs.membershipsOf(record.user_id),
-    appOrgs: new Map(
-      record.limited_to_apps.flatMap((appId) => {
-        const app = core.store.apps.findById(appId)
-        return app ? [[appId, app.org_id] as const] : []
-      }),
-    ),
+    appOrgs:
+      record.limited_to_apps.length === 0
+        ? NO_APPS
+        : new Map(
+            record.limited_to_apps.flatMap((appId) => {
+              const app = core.store.apps.findById(appId)
+              return app ? [[appId, app.org_id] as const] : []
+            }),
+          ),
   }
   return { principal, enabled: record.enabled }
 }

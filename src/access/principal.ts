@@ -17,7 +17,7 @@ export interface Principal {
   expiresAt: string | null
   /** `expiresAt` as a timestamp, compared on every request. */
   expiresAtMs: number
-  /** The key as stored when it was loaded (its last use is at most one flush interval old). */
+  /** The key as stored when it was loaded (its last use may be older: see UsageTracker.lastWritten). */
   record: ApiKeyRecord
   /** org id → the user's role there. */
   memberships: ReadonlyMap<string, Mode>
