@@ -2,6 +2,18 @@
 import { describe, expect, test } from 'bun:test'
 import { seededWorld } from './helpers/world'
 
+/** A 128 KiB body sent as a stream, so that nothing declares its length up front. */
+function oversizedStream(): ReadableStream<Uint8Array> {
+  const chunk = new TextEncoder().encode('x'.repeat(16 * 1024))
+  let sent = 0
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent++ < 8) controller.enqueue(chunk)
+      else controller.close()
+    },
+  })
+}
+
 const name = 'ok'
 const cases: [string, unknown, number, string][] = [
   ['malformed JSON', '{"name": "x", "mode": ', 400, 'invalid_json'],
@@ -63,16 +75,8 @@ describe('POST /apikey/ with bad input', () => {
 
   test('a body over 64 KiB without a content-length (streamed) → 413', async () => {
     const w = seededWorld()
-    const chunk = new TextEncoder().encode('x'.repeat(16 * 1024))
-    let sent = 0
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent++ < 8) controller.enqueue(chunk)
-        else controller.close()
-      },
-    })
     const res = await w.app.handle(
-      new Request('http://localhost/apikey/', { method: 'POST', body: stream, headers: { authorization: w.alice.key, 'content-type': 'application/json' } }),
+      new Request('http://localhost/apikey/', { method: 'POST', body: oversizedStream(), headers: { authorization: w.alice.key, 'content-type': 'application/json' } }),
     )
     expect(res.status).toBe(413)
     expect(((await res.json()) as { code: string }).code).toBe('payload_too_large')
@@ -81,18 +85,10 @@ describe('POST /apikey/ with bad input', () => {
   test('a body longer than its declared length, and over 64 KiB → 413', async () => {
     const w = seededWorld()
     const before = w.snapshot()
-    const chunk = new TextEncoder().encode('x'.repeat(16 * 1024))
-    let sent = 0
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent++ < 8) controller.enqueue(chunk)
-        else controller.close()
-      },
-    })
     const res = await w.app.handle(
       new Request('http://localhost/apikey/', {
         method: 'POST',
-        body: stream,
+        body: oversizedStream(),
         headers: { authorization: w.alice.key, 'content-type': 'application/json', 'content-length': '20' },
       }),
     )
