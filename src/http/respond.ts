@@ -31,16 +31,10 @@ export interface RespondOptions {
 
 /** The headers of one JSON answer: the shared set, or a copy of it when more are needed. */
 function jsonHeaders(extra: Record<string, unknown>, close: boolean): Headers {
-  let headers = JSON_HEADERS
-  for (const name in extra) {
-    if (headers === JSON_HEADERS) headers = new Headers(JSON_HEADERS)
-    headers.set(name, String(extra[name]))
-  }
-  if (close) {
-    if (headers === JSON_HEADERS) headers = new Headers(JSON_HEADERS)
-    headers.set('connection', 'close')
-  }
-  return headers
+  let copy: Headers | undefined
+  for (const name in extra) (copy ??= new Headers(JSON_HEADERS)).set(name, String(extra[name]))
+  if (close) (copy ??= new Headers(JSON_HEADERS)).set('connection', 'close')
+  return copy ?? JSON_HEADERS
 }
 
 export function respond({ log, metrics, draining }: RespondOptions) {
