@@ -110,6 +110,7 @@ export const serve: Command = {
     const url = `http://${browsable}:${server.port}`
     bootstrap(core, `${url}/swagger`)
     log.info({ msg: 'listening', url, dir: config.dir, version: VERSION })
+    log.flush() // whoever started the server may be waiting for this line
 
     return new Promise<number>((resolveExit) => {
       const shutdown = async (signal: string) => {
