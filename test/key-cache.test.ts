@@ -93,6 +93,20 @@ describe('key cache invalidation: the very next request sees the change', () => 
     expect(await appIds(k.key)).toEqual([w.apps.aliceSide])
   })
 
+  test('answers sent as kept JSON text (app and key lists, verify) show a rename at once', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read', name: 'before' })
+    const appName = async () => ((await w.request('GET', '/app/', { key: k.key })).json.data as { app_id: string; name: string }[]).find((a) => a.app_id === w.apps.aliceOne)!.name
+    const keyName = async () => ((await w.request('GET', '/apikey/', { key: w.alice.key })).json.data as { id: number; name: string }[]).find((x) => x.id === k.id)!.name
+    const verifiedName = async () => (await w.request('GET', '/apikey/verify', { key: k.key })).json.apikey.name
+    const before = [await appName(), await keyName(), await verifiedName()]
+    expect(before[1]).toBe('before')
+    expect(before[2]).toBe('before')
+    await w.request('PUT', `/app/${w.apps.aliceOne}`, { key: w.alice.key, body: { name: 'Renamed app' } })
+    await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { name: 'after' } })
+    expect([await appName(), await keyName(), await verifiedName()]).toEqual(['Renamed app', 'after', 'after'])
+  })
+
   test('org deleted', async () => {
     const w = seededWorld()
     const k = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceSide] })
@@ -132,6 +146,8 @@ describe('last-use flushes keep the cache', () => {
     const k = await w.aliceKey({ mode: 'read' })
     expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
     expect((await w.request('GET', `/apikey/${k.id}`, { key: w.alice.key })).json.apikey.last_used_at).toBeNull()
+    const listedBefore = (await w.request('GET', '/apikey/', { key: w.alice.key })).json.data.find((x: { id: number }) => x.id === k.id)
+    expect(listedBefore.last_used_at).toBeNull()
     const findByHash = spyOn(w.core.store.apikeys, 'findByHash')
     w.clock.advance(1000)
     expect(w.core.usage.flush()).toBe(2)

@@ -10,6 +10,7 @@
 import { Elysia } from 'elysia'
 import type { Logger } from './logger'
 import type { Metrics } from './metrics'
+import { JsonText } from './json-text'
 import { API_HEADERS } from './security-headers'
 
 /**
@@ -54,7 +55,8 @@ export function respond({ log, metrics, draining }: RespondOptions) {
         if (close) response.headers.set('connection', 'close')
       } else {
         const status = typeof ctx.set.status === 'number' ? ctx.set.status : 200
-        response = new Response(JSON.stringify(value), { status, headers: jsonHeaders(ctx.set.headers, close) })
+        const body = value instanceof JsonText ? value.text : JSON.stringify(value)
+        response = new Response(body, { status, headers: jsonHeaders(ctx.set.headers, close) })
         // The response now carries the status and headers; left in `set`, Elysia would apply
         // them again by copying the whole response.
         ctx.set.status = 200

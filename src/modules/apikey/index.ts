@@ -10,7 +10,9 @@ import {
   ApiKeyOne, ApiKeyUpdate, RotateBody, Rotated, Verified, VerifyQuery,
 } from './model'
 import { createApiKey, deleteApiKey, getApiKey, listApiKeys, rotateApiKey, updateApiKey } from './service'
-import { refuseRepeatedParameters, verifyApiKey } from './verify'
+import { refuseRepeatedParameters, verifyAccess } from './verify'
+import { apiKeyViewJson, apiKeyViewsJson } from './view'
+import { AnswerText } from '../../http/json-text'
 import { parseKeyId } from './validate'
 import { jsonBody } from '../../http/body'
 import { responses, Success } from '../../http/schemas'
@@ -45,18 +47,24 @@ const tags = ['API keys']
 export function apikeyModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/apikey' })
     .use(auth)
-    .get('/', ({ principal, query }) => ({ data: listApiKeys(core, principal, query) }), {
-      access: 'manage-keys',
-      query: ApiKeyListQuery,
-      response: responses({ 200: ApiKeyList, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.forbidden, 429: errors.tooMany }),
-      detail: {
-        tags,
-        summary: 'List API keys',
-        description:
-          'Retrieve all API keys associated with your account that the calling key can reach, newest first. ' +
-          'Keys are masked (`ak_XXXXX...`). Needs an `all` key.',
+    .get(
+      '/',
+      ({ principal, query }) => {
+        return new AnswerText<ApiKeyList>(`{"data":${apiKeyViewsJson(listApiKeys(core, principal, query), core.usage)}}`)
       },
-    })
+      {
+        access: 'manage-keys',
+        query: ApiKeyListQuery,
+        response: responses({ 200: ApiKeyList, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.forbidden, 429: errors.tooMany }),
+        detail: {
+          tags,
+          summary: 'List API keys',
+          description:
+            'Retrieve all API keys associated with your account that the calling key can reach, newest first. ' +
+            'Keys are masked (`ak_XXXXX...`). Needs an `all` key.',
+        },
+      },
+    )
     .post(
       '/',
       ({ principal, actor, body, status }) => status(201, { apikey: createApiKey(core, principal, actor, body) }),
@@ -93,11 +101,12 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       '/verify',
       ({ principal, query, request, set }) => {
         refuseRepeatedParameters(request.url)
-        const apikey = verifyApiKey(core, principal, query)
-        set.headers['x-codepushgo-user-id'] = apikey.user_id
-        set.headers['x-codepushgo-key-id'] = String(apikey.id)
-        set.headers['x-codepushgo-key-mode'] = apikey.mode
-        return { valid: true as const, apikey }
+        verifyAccess(core, principal, query)
+        const { record } = principal
+        set.headers['x-codepushgo-user-id'] = record.user_id
+        set.headers['x-codepushgo-key-id'] = String(record.id)
+        set.headers['x-codepushgo-key-mode'] = record.mode
+        return new AnswerText<Verified>(`{"valid":true,"apikey":${apiKeyViewJson(record, core.usage)}}`)
       },
       {
         access: 'read',

@@ -140,6 +140,7 @@ export const ApiKeyList = t.Object(
     ],
   },
 )
+export type ApiKeyList = Static<typeof ApiKeyList>
 
 export const ApiKeyCreated = t.Object(
   { apikey: ApiKey },
@@ -188,3 +189,4 @@ export const Verified = t.Object(
     } }],
   },
 )
+export type Verified = Static<typeof Verified>

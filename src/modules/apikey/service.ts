@@ -54,7 +54,7 @@ export function issueKey(core: Core, userId: string, settings: KeySettings): { r
 }
 
 /** The caller's keys within its reach, newest first, filtered and paginated. */
-export function listApiKeys(core: Core, principal: Principal, filters: ApiKeyListFilters): ApiKeyView[] {
+export function listApiKeys(core: Core, principal: Principal, filters: ApiKeyListFilters): ApiKeyRecord[] {
   const { limit = 100, page = 0, mode, app_id, org_id } = filters
   const visible = core.store.apikeys
     .listByUser(principal.userId)
@@ -65,7 +65,7 @@ export function listApiKeys(core: Core, principal: Principal, filters: ApiKeyLis
         (app_id === undefined || key.limited_to_apps.includes(app_id)) &&
         (org_id === undefined || key.limited_to_orgs.includes(org_id)),
     )
-  return visible.slice(page * limit, page * limit + limit).map((key) => toApiKeyView(key, core.usage))
+  return visible.slice(page * limit, page * limit + limit)
 }
 
 /** A key of the caller's within its reach, else 404 as if it did not exist. */

@@ -7,8 +7,7 @@ import { decide, type Decision } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Core } from '../../core'
 import { forbidden, validationError } from '../../errors'
-import type { ApiKeyView, VerifyQuery } from './model'
-import { toApiKeyView } from './view'
+import type { VerifyQuery } from './model'
 
 const VERIFY_DENIED = 'The API key does not grant this access'
 
@@ -46,7 +45,8 @@ function safeDecode(text: string): string {
   }
 }
 
-export function verifyApiKey(core: Core, principal: Principal, query: VerifyQuery): ApiKeyView {
+/** Throws the 403 unless the calling key may do `query.mode` on what the query names. */
+export function verifyAccess(core: Core, principal: Principal, query: VerifyQuery): void {
   const mode = query.mode ?? 'read'
   let decision: Decision
   if (query.app_id !== undefined) {
@@ -61,5 +61,4 @@ export function verifyApiKey(core: Core, principal: Principal, query: VerifyQuer
     decision = decide(principal, { mode, on: 'any' })
   }
   if (decision !== 'allow') throw forbidden(VERIFY_DENIED)
-  return toApiKeyView(principal.record, core.usage)
 }

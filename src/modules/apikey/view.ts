@@ -1,7 +1,8 @@
 import { maskKey } from '../../access/key-format'
 import type { ApiKeyRecord } from './repository'
+import { jsonArray } from '../../http/json-text'
 import type { ApiKeyView } from './model'
-import type { UsageTracker } from './usage'
+import type { LastUse, UsageTracker } from './usage'
 
 /**
  * The public shape of a key. `fullKey` is passed only by the response that creates the key;
@@ -27,4 +28,32 @@ export function toApiKeyView(record: ApiKeyRecord, usage: Pick<UsageTracker, 'la
     rate_limit: record.rate_limit,
     rotated_from: record.rotated_from,
   }
+}
+
+interface WrittenView {
+  /** The last use the text shows (undefined: the record's own). */
+  lastUse: LastUse | undefined
+  text: string
+}
+
+const viewTexts = new WeakMap<ApiKeyRecord, WrittenView>()
+
+/**
+ * `toApiKeyView(record, usage)` as JSON text, kept with the record until the tracker writes a
+ * newer last use. Records come from the read cache and are never changed, so the text stays
+ * right as long as both do (verify and key lists answer from it, bench/RESULTS.md).
+ */
+export function apiKeyViewJson(record: ApiKeyRecord, usage: Pick<UsageTracker, 'lastWritten'>): string {
+  const lastUse = usage.lastWritten(record.id)
+  let written = viewTexts.get(record)
+  if (written === undefined || written.lastUse !== lastUse) {
+    written = { lastUse, text: JSON.stringify(toApiKeyView(record, usage)) }
+    viewTexts.set(record, written)
+  }
+  return written.text
+}
+
+/** The records' views as a JSON array, each text kept as `apiKeyViewJson` keeps it. */
+export function apiKeyViewsJson(records: readonly ApiKeyRecord[], usage: Pick<UsageTracker, 'lastWritten'>): string {
+  return jsonArray(records, (record) => apiKeyViewJson(record, usage))
 }

@@ -5,6 +5,7 @@ import type { Core } from '../../core'
 import { AppCreateBody, AppIdParams, AppList, AppListQuery, AppNameBody, AppOne, appErrors as e } from './model'
 import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
 import { jsonBody } from '../../http/body'
+import { AnswerText, jsonArray, readOnlyJson } from '../../http/json-text'
 import { responses, Success } from '../../http/schemas'
 
 const tags = ['Apps']
@@ -13,12 +14,18 @@ const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound }
 export function appModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/app' })
     .use(auth)
-    .get('/', ({ principal, query }) => ({ data: listApps(core, principal, query) }), {
-      access: 'read',
-      query: AppListQuery,
-      response: responses({ 200: AppList, 401: e.unauthorized, 403: e.forbidden }),
-      detail: { tags, summary: 'List apps', description: "Apps within the key's reach; `?org_id=` for one org." },
-    })
+    .get(
+      '/',
+      ({ principal, query }) => {
+        return new AnswerText<AppList>(`{"data":${jsonArray(listApps(core, principal, query), readOnlyJson)}}`)
+      },
+      {
+        access: 'read',
+        query: AppListQuery,
+        response: responses({ 200: AppList, 401: e.unauthorized, 403: e.forbidden }),
+        detail: { tags, summary: 'List apps', description: "Apps within the key's reach; `?org_id=` for one org." },
+      },
+    )
     .post('/', ({ principal, actor, body, status }) => status(201, { app: createAppFor(core, principal, actor, body) }), {
       access: 'write',
       parse: jsonBody(),

@@ -1,5 +1,5 @@
 /** TypeBox schemas of the app endpoints. */
-import { t } from 'elysia'
+import { t, type Static } from 'elysia'
 import { errorResponse, Timestamp, Unauthorized, Forbidden } from '../../http/schemas'
 
 
@@ -24,6 +24,7 @@ export const AppCreateBody = t.Object(
 export const AppNameBody = t.Object({ name: t.String({ examples: ['Demo app'] }) }, { additionalProperties: false, examples: [{ name: 'Demo app' }] })
 
 export const AppList = t.Object({ data: t.Array(App) })
+export type AppList = Static<typeof AppList>
 export const AppOne = t.Object({ app: App })
 
 export const appErrors = {

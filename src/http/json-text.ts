@@ -1,0 +1,42 @@
+/**
+ * Answers written out ahead of time. Serialising was the largest single cost of the busiest
+ * answers (a third of a 20-key list, bench/RESULTS.md), and many answers are made of cached,
+ * read-only values whose JSON can be kept with them. A route returns `new AnswerText(text)`;
+ * `respond` sends the text as it is.
+ */
+
+/** JSON text standing in for the value it encodes. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * `new AnswerText<T>(text)`: a JsonText typed as the `T` it encodes, since Elysia types a
+ * route's answer by its response schema. A constructor, not a function: Elysia reads a handler
+ * whose source says `return f(` or `=> f(` as async, and would await it on every request
+ * (test/compiled-routes.test.ts).
+ */
+export const AnswerText = JsonText as unknown as new <T>(text: string) => T
+
+const texts = new WeakMap<object, string>()
+
+/**
+ * The JSON of a value that is never changed once made (a read cache's value), serialised once
+ * and kept as long as the value lives. For small values shared by many answers (an app):
+ * lists are joined from their items' texts, so a list adds no text of its own to memory.
+ */
+export function readOnlyJson(value: object): string {
+  let text = texts.get(value)
+  if (text === undefined) {
+    text = JSON.stringify(value)
+    texts.set(value, text)
+  }
+  return text
+}
+
+/** A JSON array of the items, each written out by `toJson` (which may keep its text). */
+export function jsonArray<T>(items: readonly T[], toJson: (item: T) => string): string {
+  let text = '['
+  for (let i = 0; i < items.length; i++) text += (i === 0 ? '' : ',') + toJson(items[i]!)
+  return text + ']'
+}

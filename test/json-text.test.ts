@@ -1,0 +1,26 @@
+/** Answers written out ahead of time (src/http/json-text.ts) must read back as what they stand for. */
+import { describe, expect, test } from 'bun:test'
+import { jsonArray, readOnlyJson } from '../src/http/json-text'
+
+describe('JSON text', () => {
+  test.each([
+    ['no items', []],
+    ['one item', [{ a: 1 }]],
+    ['several, with text that needs escaping', [{ a: 'x"y' }, { b: null }, { c: ['\u2028', '</script>'] }]],
+  ])('jsonArray of %s is JSON.stringify of the array', (_name, items) => {
+    const text = jsonArray(items, (item) => JSON.stringify(item))
+    expect(text).toBe(JSON.stringify(items))
+    expect(JSON.parse(text)).toEqual(items)
+  })
+
+  test('readOnlyJson serialises a value once and keeps its text', () => {
+    const value = { id: 'com.demo.app', name: 'Demo' }
+    const first = readOnlyJson(value)
+    expect(first).toBe(JSON.stringify(value))
+    // The value is read-only by contract: a change is not seen, which is why only cached
+    // (never changed) values may be passed.
+    ;(value as { name: string }).name = 'changed'
+    expect(readOnlyJson(value)).toBe(first)
+    expect(readOnlyJson({ ...value })).toContain('changed')
+  })
+})
