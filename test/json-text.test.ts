@@ -3,7 +3,7 @@ import { describe, expect, test } from 'bun:test'
 import { jsonArray, readOnlyJson } from '../src/http/json-text'
 
 describe('JSON text', () => {
-  test.each([
+  test.each<[string, unknown[]]>([
     ['no items', []],
     ['one item', [{ a: 1 }]],
     ['several, with text that needs escaping', [{ a: 'x"y' }, { b: null }, { c: ['\u2028', '</script>'] }]],
