@@ -7,6 +7,7 @@ import { describe, expect, spyOn, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp } from '../src/app'
+import { generateKey } from '../src/access/key-format'
 import { openDatabase } from '../src/db/database'
 import { migrate } from '../src/db/migrate'
 import { DATA_VERSION_CHECK_MS } from '../src/db/read-cache'
@@ -169,5 +170,27 @@ describe('last-use flushes keep the cache', () => {
     expect((await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { name: 'renamed' } })).status).toBe(200)
     expect((await w.request('GET', '/apikey/verify', { key: k.key })).json.apikey.name).toBe('renamed')
     expect(findByHash).toHaveBeenCalled()
+  })
+})
+
+describe('keys nobody has', () => {
+  test('a well-formed unknown key asked again and again reaches the database once, and gets its 401 each time', async () => {
+    const w = seededWorld()
+    const unknown = generateKey()
+    const findByHash = spyOn(w.core.store.apikeys, 'findByHash')
+    for (let i = 0; i < 3; i++) {
+      const answer = await w.request('GET', '/apikey/verify', { key: unknown })
+      expect(answer.status).toBe(401)
+      expect(answer.json.code).toBe('invalid_api_key')
+    }
+    expect(findByHash).toHaveBeenCalledTimes(1)
+  })
+
+  test('a deleted key is refused from the very next request on, and stays refused', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const deleted = await afterChange(w, k.key, () => w.request('DELETE', `/apikey/${k.id}`, { key: w.alice.key }))
+    expect(deleted.status).toBe(401)
+    expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(401)
   })
 })

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { inTransaction, openDatabase } from '../src/db/database'
-import { DATA_VERSION_CHECK_MS, ReadCache } from '../src/db/read-cache'
+import { DATA_VERSION_CHECK_MS, MAX_ABSENCES, ReadCache } from '../src/db/read-cache'
 import { tempDir } from './helpers/binary'
 
 function setup() {
@@ -45,6 +45,61 @@ describe('ReadCache', () => {
     cache.get('missing', () => (loads++, null))
     cache.get('missing', () => (loads++, null))
     expect(loads).toBe(2)
+  })
+
+  describe('remembered absences', () => {
+    function absentSetup() {
+      const base = setup()
+      let loads = 0
+      const find = (x: number) =>
+        base.cache.get(`x:${x}`, () => (loads++, (base.db.query('SELECT x FROM t WHERE x = ?').get(x) as { x: number } | null)), true)
+      return { ...base, find, absentLoads: () => loads }
+    }
+
+    test('an absence asked for with rememberAbsence is looked up once', () => {
+      const { find, absentLoads } = absentSetup()
+      expect([find(7), find(7), find(7)]).toEqual([null, null, null])
+      expect(absentLoads()).toBe(1)
+    })
+
+    test('a committed write forgets them: what was absent is found by the very next read', () => {
+      const { db, find } = absentSetup()
+      expect(find(7)).toBeNull()
+      inTransaction(db, () => db.run('INSERT INTO t VALUES (7)'))
+      expect(find(7)).toEqual({ x: 7 })
+    })
+
+    test('another process\'s commit forgets them too (data_version)', () => {
+      const dir = tempDir()
+      try {
+        const db = openDatabase(dir)
+        db.run('CREATE TABLE t (x INTEGER)')
+        const cache = new ReadCache(db)
+        const find = () => cache.get('x:7', () => db.query('SELECT x FROM t WHERE x = 7').get(), true)
+        expect(find()).toBeNull()
+        const other = new Database(join(dir, 'codepushgo.db'))
+        other.run('INSERT INTO t VALUES (7)')
+        other.close()
+        Bun.sleepSync(DATA_VERSION_CHECK_MS + 20)
+        expect(find()).toEqual({ x: 7 })
+        db.close()
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    test('past MAX_ABSENCES they start over, and never push out what was found', () => {
+      const { read, loads, find, absentLoads } = absentSetup()
+      expect(read()).toBe(1)
+      for (let x = 1000; x < 1000 + MAX_ABSENCES + 1; x++) find(x)
+      expect(absentLoads()).toBe(MAX_ABSENCES + 1)
+      // The first absence went with the start-over; the newest is still remembered.
+      find(1000)
+      find(1000 + MAX_ABSENCES)
+      expect(absentLoads()).toBe(MAX_ABSENCES + 2)
+      expect(read()).toBe(1)
+      expect(loads()).toBe(1)
+    })
   })
 
   test('a commit by another connection empties it (data_version)', () => {

@@ -43,8 +43,9 @@ export class Gate {
   admit(authorization: string | null, ip: () => string | null): Admission {
     let principal: Principal
     try {
-      // The fast path: stored keys by hash, from the store's read cache.
-      principal = authenticate(this.core, authorization, (hash) => this.core.store.cache.get(`key:${hash}`, () => loadKey(this.core, hash)))
+      // The fast path: stored keys by hash, from the store's read cache, which also remembers
+      // hashes of no key (a client retrying a deleted key need not ask the database each time).
+      principal = authenticate(this.core, authorization, (hash) => this.core.store.cache.get(`key:${hash}`, () => loadKey(this.core, hash), true))
     } catch (error) {
       if (error instanceof AppError && error.status === 401) {
         const throttle = this.failures.take(ip() ?? 'unknown', this.limits.authFailureLimit)

@@ -14,11 +14,14 @@ import { writeEpoch } from './database'
 
 /** Past this many entries the cache starts over: memory stays bounded whatever the traffic. */
 const MAX_ENTRIES = 50_000
+/** Past this many remembered absences those start over (only those: guessing keys evicts nothing found). */
+export const MAX_ABSENCES = 10_000
 /** How stale a change by another process can be, at most. */
 export const DATA_VERSION_CHECK_MS = 100
 
 export class ReadCache {
   private entries = new Map<string, unknown>()
+  private absences = new Set<string>()
   private epoch = -1
   private dataVersion = -1
   private dataVersionCheckedAt = Number.NEGATIVE_INFINITY
@@ -28,17 +31,25 @@ export class ReadCache {
     this.readDataVersion = db.prepare<{ data_version: number }, []>('PRAGMA data_version')
   }
 
-  /** The cached value for `key`, else `load()`'s; null and undefined are never cached. */
-  get<T>(key: string, load: () => T): T {
+  /**
+   * The cached value for `key`, else `load()`'s. Null and undefined are cached only with
+   * `rememberAbsence` (a key nobody has, asked for again and again), and apart: however many
+   * absences are asked for, they never push out what was found.
+   */
+  get<T>(key: string, load: () => T, rememberAbsence = false): T {
     if (this.db.inTransaction) return load()
     this.dropIfStale()
     // One lookup: null and undefined are never stored, so undefined means "not cached".
     const cached = this.entries.get(key)
     if (cached !== undefined) return cached as T
+    if (rememberAbsence && this.absences.has(key)) return null as T
     const value = load()
     if (value !== null && value !== undefined) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.clear()
       this.entries.set(key, value)
+    } else if (rememberAbsence) {
+      if (this.absences.size >= MAX_ABSENCES) this.absences.clear()
+      this.absences.add(key)
     }
     return value
   }
@@ -46,7 +57,7 @@ export class ReadCache {
   private dropIfStale(): void {
     const epoch = writeEpoch(this.db)
     if (epoch !== this.epoch) {
-      this.entries.clear()
+      this.clear()
       this.epoch = epoch
     }
     const now = performance.now()
@@ -54,9 +65,14 @@ export class ReadCache {
       this.dataVersionCheckedAt = now
       const dataVersion = this.readDataVersion.get()!.data_version
       if (dataVersion !== this.dataVersion) {
-        this.entries.clear()
+        this.clear()
         this.dataVersion = dataVersion
       }
     }
+  }
+
+  private clear(): void {
+    this.entries.clear()
+    this.absences.clear()
   }
 }
