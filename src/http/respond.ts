@@ -15,7 +15,8 @@ import { API_HEADERS } from './security-headers'
 
 /**
  * Built once: a Response copies the Headers it is given, and copying a Headers object costs
- * a fraction of building one from a plain object.
+ * a fraction of building one from a plain object. Headers a route adds are set on the
+ * response's own copy: a second copy with them, as before, cost four times as much.
  */
 const JSON_HEADERS = new Headers({ ...API_HEADERS, 'content-type': 'application/json' })
 
@@ -30,14 +31,6 @@ export interface RespondOptions {
   draining?: () => boolean
 }
 
-/** The headers of one JSON answer: the shared set, or a copy of it when more are needed. */
-function jsonHeaders(extra: Record<string, unknown>, close: boolean): Headers {
-  let copy: Headers | undefined
-  for (const name in extra) (copy ??= new Headers(JSON_HEADERS)).set(name, String(extra[name]))
-  if (close) (copy ??= new Headers(JSON_HEADERS)).set('connection', 'close')
-  return copy ?? JSON_HEADERS
-}
-
 export function respond({ log, metrics, draining }: RespondOptions) {
   return new Elysia({ name: 'respond' })
     // The clock starts before authentication and validation. A request refused while its body
@@ -47,21 +40,22 @@ export function respond({ log, metrics, draining }: RespondOptions) {
     })
     .mapResponse({ as: 'global' }, (ctx) => {
       const value = ctx.responseValue
-      const close = draining?.() === true
       let response: Response
       if (value instanceof Response) {
         // Made by the route itself (the docs, /metrics), with its own headers.
         response = value
-        if (close) response.headers.set('connection', 'close')
       } else {
         const status = typeof ctx.set.status === 'number' ? ctx.set.status : 200
         const body = value instanceof JsonText ? value.text : JSON.stringify(value)
-        response = new Response(body, { status, headers: jsonHeaders(ctx.set.headers, close) })
+        response = new Response(body, { status, headers: JSON_HEADERS })
+        const extra = ctx.set.headers
+        for (const name in extra) response.headers.set(name, String(extra[name]))
         // The response now carries the status and headers; left in `set`, Elysia would apply
         // them again by copying the whole response.
         ctx.set.status = 200
         ctx.set.headers = {}
       }
+      if (draining?.() === true) response.headers.set('connection', 'close')
       const start = (ctx as Timed).startedAt
       const ms = start === undefined ? 0 : performance.now() - start
       const principal = (ctx as { principal?: { keyId: number } }).principal
