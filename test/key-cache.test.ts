@@ -7,8 +7,9 @@ import { describe, expect, spyOn, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp } from '../src/app'
-import { generateKey } from '../src/access/key-format'
-import { openDatabase } from '../src/db/database'
+import { generateKey, hashKey, keyStart } from '../src/access/key-format'
+import { inTransactionKeepingCaches, openDatabase } from '../src/db/database'
+import { keyCacheKey } from '../src/modules/apikey/repository'
 import { migrate } from '../src/db/migrate'
 import { DATA_VERSION_CHECK_MS } from '../src/db/read-cache'
 import { jsonLogger } from '../src/http/logger'
@@ -162,7 +163,7 @@ describe('last-use flushes keep the cache', () => {
     expect(row.last_used_at).toBe('2026-01-01T00:00:00.000Z')
   })
 
-  test('any other write still empties it: the next request reloads the key', async () => {
+  test('any other write still drops the key it changes: the next request reloads it', async () => {
     const w = seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
@@ -170,6 +171,56 @@ describe('last-use flushes keep the cache', () => {
     expect((await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { name: 'renamed' } })).status).toBe(200)
     expect((await w.request('GET', '/apikey/verify', { key: k.key })).json.apikey.name).toBe('renamed')
     expect(findByHash).toHaveBeenCalled()
+  })
+})
+
+describe('key writes forget only the key they change', () => {
+  test('creating, changing, rotating or deleting one key leaves every other cached key in memory', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'all' })
+    const verify = (key: string) => w.request('GET', '/apikey/verify', { key })
+    for (const key of [k.key, w.alice.key, w.bob.key]) expect((await verify(key)).status).toBe(200)
+    const findByHash = spyOn(w.core.store.apikeys, 'findByHash')
+    const created = await w.request('POST', '/apikey/', { key: k.key, body: { name: 'new', mode: 'read' } })
+    expect(created.status).toBe(201)
+    const id = created.json.apikey.id
+    expect((await w.request('PUT', `/apikey/${id}`, { key: k.key, body: { name: 'renamed' } })).status).toBe(200)
+    const rotated = await w.request('POST', `/apikey/${id}/rotate`, { key: k.key })
+    expect(rotated.status).toBe(201)
+    expect((await w.request('DELETE', `/apikey/${rotated.json.apikey.id}`, { key: k.key })).status).toBe(200)
+    for (const key of [k.key, w.alice.key, w.bob.key]) expect((await verify(key)).status).toBe(200)
+    expect(findByHash).not.toHaveBeenCalled()
+    // And the changed keys are seen as changed: the deleted one is gone, the rotated one expired.
+    expect((await verify(rotated.json.apikey.key)).status).toBe(401)
+    expect((await verify(created.json.apikey.key)).json.code).toBe('api_key_expired')
+  })
+
+  test('a key created with a hash remembered as absent is found by the very next lookup', () => {
+    const w = seededWorld()
+    const key = generateKey()
+    const hash = hashKey(key)
+    const lookup = () => w.core.store.cache.get(keyCacheKey(hash), () => w.core.store.apikeys.findByHash(hash), true)
+    expect(lookup()).toBeNull()
+    const now = '2026-01-01T00:00:00.000Z'
+    inTransactionKeepingCaches(w.db, () =>
+      w.core.store.apikeys.insert({
+        user_id: w.alice.user.id, name: 'late', mode: 'read', limited_to_apps: [], limited_to_orgs: [], key_hash: hash,
+        key_start: keyStart(key), created_at: now, updated_at: now, expires_at: null, enabled: true, rotated_from: null, rate_limit: null,
+      }),
+    )
+    expect(lookup()?.name).toBe('late')
+  })
+
+  test('a key list is fresh after each key write', async () => {
+    const w = seededWorld()
+    const names = async () => ((await w.request('GET', '/apikey/', { key: w.alice.key })).json.data as { name: string }[]).map((x) => x.name)
+    const before = await names()
+    const created = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'listed', mode: 'read' } })
+    expect(await names()).toEqual(['listed', ...before])
+    await w.request('PUT', `/apikey/${created.json.apikey.id}`, { key: w.alice.key, body: { name: 'relisted' } })
+    expect(await names()).toEqual(['relisted', ...before])
+    await w.request('DELETE', `/apikey/${created.json.apikey.id}`, { key: w.alice.key })
+    expect(await names()).toEqual(before)
   })
 })
 

@@ -47,8 +47,9 @@ export function inTransaction<T>(db: Database, fn: () => T): T {
 
 /**
  * A transaction that leaves the read caches as they are: only for writes whose every change
- * the cached readers already see by other means (the last-use batches of UsageTracker, which
- * views overlay). Anything else goes through `inTransaction`.
+ * the cached readers see by other means (the last-use batches of UsageTracker, which views
+ * overlay) or that forget what they change (the key repository's writes: `ReadCache.forget`).
+ * Anything else goes through `inTransaction`.
  */
 export function inTransactionKeepingCaches<T>(db: Database, fn: () => T): T {
   return db.transaction(fn).immediate()

@@ -1,7 +1,8 @@
 /**
- * Reads kept in memory while nothing that could change them has been written. Any write
+ * Reads kept in memory while nothing that could change them has been written. A write
  * transaction of this process (the write epoch of `inTransaction`) empties the cache, so an
- * API change is seen by the very next request. A commit by another process (the offline
+ * API change is seen by the very next request; the few writes that name what they change
+ * forget just that (`forget`). A commit by another process (the offline
  * CLI's `key revoke`) moves SQLite's `data_version`, which is read at most every
  * DATA_VERSION_CHECK_MS: reading it means a WAL read lock, and on every request that was half
  * of the server's time (bench/RESULTS.md). Inside a transaction nothing is cached: a read
@@ -52,6 +53,17 @@ export class ReadCache {
       this.absences.add(key)
     }
     return value
+  }
+
+  /**
+   * Drops one entry (or remembered absence) that a write under way changes. For writes that
+   * name everything they change, run with `inTransactionKeepingCaches`: the key repository's
+   * (each forgets its key and its user's key list). Reads inside the transaction bypass the
+   * cache, so forgetting before the commit is the same as after it.
+   */
+  forget(key: string): void {
+    this.entries.delete(key)
+    this.absences.delete(key)
   }
 
   private dropIfStale(): void {

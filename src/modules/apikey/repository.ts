@@ -38,6 +38,10 @@ interface ApiKeyRow extends Omit<ApiKeyRecord, 'limited_to_apps' | 'limited_to_o
 const COLUMNS = `id, user_id, name, mode, limited_to_apps, limited_to_orgs, key_start, created_at, updated_at,
   expires_at, enabled, last_used_at, last_used_ip, rotated_from, rate_limit`
 
+/** Where the read cache keeps the stored key of a hash (with its principal, see `Gate`). */
+export const keyCacheKey = (hash: string) => `key:${hash}`
+const keysOfCacheKey = (userId: string) => `keys-of:${userId}`
+
 function toRecord(row: ApiKeyRow | null): ApiKeyRecord | null {
   if (!row) return null
   return {
@@ -68,9 +72,25 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
   const byUser = db.prepare<ApiKeyRow, [string]>(`SELECT ${COLUMNS} FROM apikeys WHERE user_id = ? ORDER BY id DESC`)
   const countByUser = db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM apikeys WHERE user_id = ?')
   const remove = db.prepare<never, [number]>('DELETE FROM apikeys WHERE id = ?')
+  const identity = db.prepare<{ key_hash: string; user_id: string }, [number]>('SELECT key_hash, user_id FROM apikeys WHERE id = ?')
+
+  /**
+   * Every write below changes one key of one user, and nothing else that is cached: it forgets
+   * that key and the user's key list, and the other cached keys stay (a write emptied the
+   * whole cache before: 10,000 keys reloaded after each key created, bench/RESULTS.md).
+   */
+  const forgetKeyOf = (hash: string, userId: string) => {
+    cache.forget(keyCacheKey(hash))
+    cache.forget(keysOfCacheKey(userId))
+  }
+  const forgetKey = (id: number) => {
+    const key = identity.get(id)
+    if (key) forgetKeyOf(key.key_hash, key.user_id)
+  }
 
   return {
     insert(key: NewApiKey): number {
+      forgetKeyOf(key.key_hash, key.user_id)
       return insert.get({
         ...key,
         limited_to_apps: JSON.stringify(key.limited_to_apps),
@@ -80,6 +100,7 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
       })!.id
     },
     update(id: number, changes: ApiKeyChanges): void {
+      forgetKey(id)
       update.run({
         ...changes,
         id,
@@ -90,13 +111,19 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
       })
     },
     /** Sets when the key stops working (rotation's grace period). */
-    setExpiry: (id: number, expiresAt: string | null, at: string) => void expire.run(expiresAt, at, id),
+    setExpiry(id: number, expiresAt: string | null, at: string): void {
+      forgetKey(id)
+      expire.run(expiresAt, at, id)
+    },
     findByHash: (hash: string) => toRecord(byHash.get(hash)),
     findById: (id: number) => toRecord(byId.get(id)),
     /** The user's keys, newest first (cached; read-only). */
-    listByUser: (userId: string) => cache.get(`keys-of:${userId}`, () => byUser.all(userId).map((row) => toRecord(row)!)),
+    listByUser: (userId: string) => cache.get(keysOfCacheKey(userId), () => byUser.all(userId).map((row) => toRecord(row)!)),
     countByUser: (userId: string) => countByUser.get(userId)!.n,
-    delete: (id: number) => void remove.run(id),
+    delete(id: number): void {
+      forgetKey(id)
+      remove.run(id)
+    },
   }
 }
 

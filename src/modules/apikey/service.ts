@@ -5,7 +5,13 @@ import { authorize, isAllowed } from '../../access/policy'
 import type { KeyLimits, Principal } from '../../access/principal'
 import type { RateLimit } from '../../access/rate-limit'
 import type { Actor, Core } from '../../core'
-import { inTransaction } from '../../db/database'
+import { inTransactionKeepingCaches } from '../../db/database'
+
+/**
+ * The transaction of a key write. The key repository forgets the cached entries each write
+ * changes (that key, its user's key list); every other cached key stays.
+ */
+const keyWrite = inTransactionKeepingCaches
 import { conflict, notFound, validationError } from '../../errors'
 import { recordAudit } from '../audit/service'
 import { checkExpiry, earlier, policyBound } from './expiry'
@@ -90,7 +96,7 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
   // Omitted (or null), the expiry is the caller's own.
   const requested = input.expires_at == null ? principal.expiresAt : parseFutureInstant(input.expires_at, core.clock.now())
   const expires_at = checkExpiry(core, principal, requested)
-  return inTransaction(core.store.db, () => {
+  return keyWrite(core.store.db, () => {
     const settings = { name, mode: input.mode, expires_at, rate_limit, ...limits }
     const { record, key } = issueKey(core, principal.userId, settings)
     recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, settings)
@@ -102,7 +108,7 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
 export function updateApiKey(core: Core, principal: Principal, actor: Actor, id: number, input: ApiKeyUpdateInput): ApiKeyView {
   if (Object.keys(input).length === 0)
     throw validationError('Nothing to update: send at least one of name, mode, limited_to_apps, limited_to_orgs, expires_at, enabled, rate_limit')
-  return inTransaction(core.store.db, () => {
+  return keyWrite(core.store.db, () => {
     const record = reachKey(core, principal, id)
     const changesLimits = input.limited_to_apps !== undefined || input.limited_to_orgs !== undefined
     const limits = changesLimits ? resolveLimits(core, principal, input, record) : record
@@ -134,7 +140,7 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
  * own expiry and now + grace. Neither key outlives the caller, nor the server policy.
  */
 export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Rotated {
-  return inTransaction(core.store.db, () => {
+  return keyWrite(core.store.db, () => {
     const old = reachKey(core, principal, id)
     const now = core.clock.now()
     // A dead key has nothing left to hand over: its successor would be born expired.
@@ -159,7 +165,7 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
 
 /** Deletes (revokes) a key within the caller's reach; a key may delete itself. */
 export function deleteApiKey(core: Core, principal: Principal, actor: Actor, id: number): void {
-  inTransaction(core.store.db, () => {
+  keyWrite(core.store.db, () => {
     const record = reachKey(core, principal, id)
     core.store.apikeys.delete(id)
     recordAudit(core, actor, 'apikey.delete', { type: 'apikey', id }, { name: record.name, mode: record.mode })
