@@ -1,3 +1,4 @@
+import { edenGC } from 'bun:jsc'
 import { createApp } from '../app'
 import { resolveServeConfig } from '../config'
 import type { Core } from '../core'
@@ -51,6 +52,9 @@ function bootstrap(core: Core, docsUrl: string): void {
  * request already written on a keep-alive connection (a proxy's, say) gets its answer
  * instead of a reset. Ends when nothing is in flight, within DRAIN_MAX_MS.
  */
+/** How often young garbage is collected (see `serve`): about 0.5 ms each, 0.25% of the time. */
+const YOUNG_GC_MS = 200
+
 /** Keys written per transaction by the periodic last-use flush: 2-3 ms of work (10,000 at once took 70-110 ms). */
 const USAGE_FLUSH_STEP = 200
 
@@ -104,6 +108,11 @@ export const serve: Command = {
       if (flushUsage(USAGE_FLUSH_STEP) === USAGE_FLUSH_STEP && core.usage.pendingCount > 0) setImmediate(flushInSteps)
     }
     const flusher = setInterval(flushInSteps, config.usageFlushSeconds * 1000)
+    // Young garbage is collected every YOUNG_GC_MS. A dead request's native memory (its
+    // Request and Response) is released only when the garbage collector finds it, and JSC
+    // waits longer the more the caches hold: with 10,000 cached keys, a burst of refused keys
+    // raised the peak RSS by 20-30 MB. A collection of the young generation takes about 0.5 ms.
+    setInterval(edenGC, YOUNG_GC_MS).unref()
     const server = app.server!
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
