@@ -62,6 +62,6 @@ export function authenticate(core: Core, header: string | null | undefined, look
   if (!stored) throw invalidApiKey()
   if (!stored.enabled) throw apiKeyDisabled()
   // Checked on every request, cached or not: time moves on.
-  if (stored.principal.expiresAtMs <= core.clock.now().getTime()) throw apiKeyExpired()
+  if (stored.principal.expiresAtMs <= core.clock.nowMs()) throw apiKeyExpired()
   return stored.principal
 }

@@ -49,7 +49,7 @@ export class TokenBuckets<Id> {
 
   /** Takes a token when there is one. */
   take(id: Id, limit: RateLimit): RateDecision {
-    const now = this.clock.now().getTime()
+    const now = this.clock.nowMs()
     const bucket = this.refilled(id, limit, now)
     const allowed = bucket.tokens >= 1
     if (allowed) bucket.tokens -= 1

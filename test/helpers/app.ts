@@ -14,6 +14,7 @@ export function manualClock(start = '2026-01-01T00:00:00.000Z') {
   let now = new Date(start).getTime()
   return {
     now: () => new Date(now),
+    nowMs: () => now,
     advance(ms: number) {
       now += ms
     },

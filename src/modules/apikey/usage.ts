@@ -45,7 +45,7 @@ export class UsageTracker {
    * looked up at most once a second per key: it costs more than the rest of this.
    */
   record(keyId: number, ip: () => string | null): void {
-    const at = this.clock.now().getTime()
+    const at = this.clock.nowMs()
     const previous = this.pending.get(keyId)
     if (previous && at - previous.ipAt < 1000) previous.at = at
     else this.pending.set(keyId, { at, ip: ip(), ipAt: at })
