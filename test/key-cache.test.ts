@@ -211,6 +211,24 @@ describe('key writes forget only the key they change', () => {
     expect(lookup()?.name).toBe('late')
   })
 
+  test('kept key lists are per caller reach and per query', async () => {
+    const w = seededWorld()
+    const limited = await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceMain] })
+    const inOrg = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain] })
+    const list = async (key: string, query = '') => (await w.request('GET', `/apikey/${query}`, { key })).json.data as { id: number; mode: string }[]
+    const ids = (keys: { id: number }[]) => keys.map((x) => x.id)
+    // Twice over: the second round is answered from the kept texts.
+    for (let round = 0; round < 2; round++) {
+      const all = await list(w.alice.key)
+      const reached = ids(await list(limited.key))
+      expect(reached.length).toBeLessThan(all.length)
+      expect(reached).toEqual(expect.arrayContaining([limited.id, inOrg.id]))
+      expect(ids(await list(w.alice.key, '?mode=read'))).toEqual(ids(all.filter((x) => x.mode === 'read')))
+      expect(ids(await list(w.alice.key, '?limit=1'))).toEqual(ids(all).slice(0, 1))
+      expect(ids(await list(w.alice.key, '?limit=1&page=1'))).toEqual(ids(all).slice(1, 2))
+    }
+  })
+
   test('a key list is fresh after each key write', async () => {
     const w = seededWorld()
     const names = async () => ((await w.request('GET', '/apikey/', { key: w.alice.key })).json.data as { name: string }[]).map((x) => x.name)

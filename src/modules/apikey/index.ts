@@ -9,9 +9,10 @@ import {
   ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, errors,
   ApiKeyOne, ApiKeyUpdate, RotateBody, Rotated, Verified, VerifyQuery,
 } from './model'
-import { createApiKey, deleteApiKey, getApiKey, listApiKeys, rotateApiKey, updateApiKey } from './service'
+import { createApiKey, deleteApiKey, getApiKey, rotateApiKey, updateApiKey } from './service'
 import { refuseRepeatedParameters, verifyAccess } from './verify'
-import { apiKeyViewJson, apiKeyViewsJson } from './view'
+import { listApiKeysJson } from './list-text'
+import { apiKeyViewJson } from './view'
 import { AnswerText } from '../../http/json-text'
 import { parseKeyId } from './validate'
 import { jsonBody } from '../../http/body'
@@ -50,7 +51,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     .get(
       '/',
       ({ principal, query }) => {
-        return new AnswerText<ApiKeyList>(`{"data":${apiKeyViewsJson(listApiKeys(core, principal, query), core.usage)}}`)
+        return new AnswerText<ApiKeyList>(listApiKeysJson(core, principal, query))
       },
       {
         access: 'manage-keys',
