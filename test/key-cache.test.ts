@@ -163,7 +163,7 @@ describe('last-use flushes keep the cache', () => {
     expect(row.last_used_at).toBe('2026-01-01T00:00:00.000Z')
   })
 
-  test('any other write still drops the key it changes: the next request reloads it', async () => {
+  test('a key write (not a last-use flush) drops the key it changes: the next request reloads it', async () => {
     const w = seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)

@@ -47,11 +47,6 @@ function bootstrap(core: Core, docsUrl: string): void {
   )
 }
 
-/**
- * Before stopping, keep serving for a moment with `Connection: close` on every answer: a
- * request already written on a keep-alive connection (a proxy's, say) gets its answer
- * instead of a reset. Ends when nothing is in flight, within DRAIN_MAX_MS.
- */
 /** How often young garbage is collected (see `serve`): about 0.5 ms each, 0.25% of the time. */
 const YOUNG_GC_MS = 200
 
@@ -60,6 +55,12 @@ const USAGE_FLUSH_STEP = 200
 
 const DRAIN_MIN_MS = 250
 const DRAIN_MAX_MS = 3000
+
+/**
+ * Before stopping, keep serving for a moment with `Connection: close` on every answer: a
+ * request already written on a keep-alive connection (a proxy's, say) gets its answer
+ * instead of a reset. Ends when nothing is in flight, within DRAIN_MAX_MS.
+ */
 async function drain(server: { pendingRequests: number }): Promise<void> {
   const started = Date.now()
   while (Date.now() - started < DRAIN_MAX_MS) {

@@ -24,7 +24,7 @@ function clockText(): () => string {
 }
 
 /** How long a line may wait in the buffer, at most. */
-export const LOG_FLUSH_MS = 50
+const LOG_FLUSH_MS = 50
 /** Past this many buffered characters the buffer is written at once. */
 const LOG_FLUSH_CHARS = 64 * 1024
 

@@ -19,7 +19,7 @@ interface KeptList {
 
 /** Kept texts per caller and query, at most this many per user (then that user's start over). */
 const MAX_KEPT_PER_USER = 8
-/** At most this many characters of kept text in all (then all start over): memory stays bounded. */
+/** At most this many characters of kept text and signatures in all (then all start over): memory stays bounded. */
 const MAX_KEPT_CHARS = 2_000_000
 
 /**
@@ -41,12 +41,14 @@ export function listApiKeysJson(core: Core, principal: Principal, filters: ApiKe
   const known = texts.get(signature)
   if (known !== undefined && known.writes === writes) return known.text
   const text = `{"data":${apiKeyViewsJson(listApiKeys(core, principal, filters), core.usage)}}`
-  if (keptChars + text.length > MAX_KEPT_CHARS) {
+  // The signature counts too: it holds the caller's query (an app_id may be long).
+  const size = text.length + signature.length
+  if (keptChars + size > MAX_KEPT_CHARS) {
     kept = new WeakMap()
     keptChars = 0
     kept.set(keys, (texts = new Map()))
   } else if (texts.size >= MAX_KEPT_PER_USER) texts.clear()
   texts.set(signature, { writes, text })
-  keptChars += text.length
+  keptChars += size
   return text
 }

@@ -7,11 +7,6 @@ import type { RateLimit } from '../../access/rate-limit'
 import type { Actor, Core } from '../../core'
 import { inTransactionKeepingCaches } from '../../db/database'
 
-/**
- * The transaction of a key write. The key repository forgets the cached entries each write
- * changes (that key, its user's key list); every other cached key stays.
- */
-const keyWrite = inTransactionKeepingCaches
 import { conflict, notFound, validationError } from '../../errors'
 import { recordAudit } from '../audit/service'
 import { checkExpiry, earlier, policyBound } from './expiry'
@@ -22,6 +17,12 @@ import { normalizeName, parseFutureInstant } from './validate'
 import { toApiKeyView } from './view'
 
 export const MAX_KEYS_PER_USER = 1000
+
+/**
+ * The transaction of a key write. The key repository forgets the cached entries each write
+ * changes (that key, its user's key list); every other cached key stays.
+ */
+const keyWrite = inTransactionKeepingCaches
 
 export interface KeySettings extends KeyLimits {
   name: string

@@ -38,7 +38,7 @@ export function createAppFor(core: Core, principal: Principal, actor: Actor, inp
 /**
  * Apps within the key's reach, optionally of one org. What a key reaches depends on its user's
  * memberships and apps, its mode and its limits, and changes only with a write, so it is kept in
- * the store's read cache (which every write empties) under exactly those: keys alike share one
+ * the store's read cache (which every write but a key write empties) under exactly those: keys alike share one
  * entry (10,000 keys of 100 users made 10,000 copies, 6 MB). Each request only filters by org.
  */
 export function listApps(core: Core, principal: Principal, filter: { org_id?: string }): AppRecord[] {
