@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import { createApp } from '../src/app'
 import { generateKey, hashKey, keyStart } from '../src/access/key-format'
 import { inTransactionKeepingCaches, openDatabase } from '../src/db/database'
-import { keyCacheKey } from '../src/modules/apikey/repository'
 import { migrate } from '../src/db/migrate'
 import { DATA_VERSION_CHECK_MS } from '../src/db/read-cache'
 import { jsonLogger } from '../src/http/logger'
@@ -199,7 +198,7 @@ describe('key writes forget only the key they change', () => {
     const w = seededWorld()
     const key = generateKey()
     const hash = hashKey(key)
-    const lookup = () => w.core.store.cache.get(keyCacheKey(hash), () => w.core.store.apikeys.findByHash(hash), true)
+    const lookup = () => w.core.store.apikeys.cachedByHash(hash, () => w.core.store.apikeys.findByHash(hash))
     expect(lookup()).toBeNull()
     const now = '2026-01-01T00:00:00.000Z'
     inTransactionKeepingCaches(w.db, () =>

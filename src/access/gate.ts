@@ -4,7 +4,6 @@
  */
 import type { Core } from '../core'
 import { AppError } from '../errors'
-import { keyCacheKey } from '../modules/apikey/repository'
 import { authenticate, loadKey } from './authenticate'
 import type { Principal } from './principal'
 import { rateLimited, rateLimitHeaders, TokenBuckets, type RateLimit } from './rate-limit'
@@ -46,7 +45,7 @@ export class Gate {
     try {
       // The fast path: stored keys by hash, from the store's read cache, which also remembers
       // hashes of no key (a client retrying a deleted key need not ask the database each time).
-      principal = authenticate(this.core, authorization, (hash) => this.core.store.cache.get(keyCacheKey(hash), () => loadKey(this.core, hash), true))
+      principal = authenticate(this.core, authorization, (hash) => this.core.store.apikeys.cachedByHash(hash, () => loadKey(this.core, hash)))
     } catch (error) {
       if (error instanceof AppError && error.status === 401) {
         const throttle = this.failures.take(ip() ?? 'unknown', this.limits.authFailureLimit)

@@ -38,8 +38,8 @@ interface ApiKeyRow extends Omit<ApiKeyRecord, 'limited_to_apps' | 'limited_to_o
 const COLUMNS = `id, user_id, name, mode, limited_to_apps, limited_to_orgs, key_start, created_at, updated_at,
   expires_at, enabled, last_used_at, last_used_ip, rotated_from, rate_limit`
 
-/** Where the read cache keeps the stored key of a hash (with its principal, see `Gate`). */
-export const keyCacheKey = (hash: string) => `key:${hash}`
+/** Where the read cache keeps what the gate made of the key with a hash (see `cachedByHash`). */
+const keyCacheKey = (hash: string) => `key:${hash}`
 const keysOfCacheKey = (userId: string) => `keys-of:${userId}`
 
 function toRecord(row: ApiKeyRow | null): ApiKeyRecord | null {
@@ -116,6 +116,11 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
       expire.run(expiresAt, at, id)
     },
     findByHash: (hash: string) => toRecord(byHash.get(hash)),
+    /**
+     * What `load` makes of the key with this hash (the gate's principal), or that there is no
+     * such key, kept in the read cache until a write of that key forgets it (see above).
+     */
+    cachedByHash: <T>(hash: string, load: () => T): T => cache.get(keyCacheKey(hash), load, true),
     findById: (id: number) => toRecord(byId.get(id)),
     /** The user's keys, newest first (cached; read-only). */
     listByUser: (userId: string) => cache.get(keysOfCacheKey(userId), () => byUser.all(userId).map((row) => toRecord(row)!)),
