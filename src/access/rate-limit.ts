@@ -57,7 +57,6 @@ export class TokenBuckets<Id> {
     return this.decision(bucket, limit, allowed)
   }
 
-
   private store(id: Id, bucket: Bucket): void {
     this.buckets.delete(id)
     this.buckets.set(id, bucket)

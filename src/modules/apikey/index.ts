@@ -9,14 +9,14 @@ import {
   ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, errors,
   ApiKeyOne, ApiKeyUpdate, RotateBody, Rotated, Verified, VerifyQuery,
 } from './model'
-import { createApiKey, deleteApiKey, getApiKey, rotateApiKey, updateApiKey } from './service'
-import { refuseRepeatedParameters, verifyAccess } from './verify'
-import { listApiKeysJson } from './list-text'
-import { apiKeyViewJson } from './view'
-import { AnswerText } from '../../http/json-text'
-import { parseKeyId } from './validate'
 import { jsonBody } from '../../http/body'
+import { AnswerText } from '../../http/json-text'
 import { responses, Success } from '../../http/schemas'
+import { listApiKeysJson } from './list-text'
+import { createApiKey, deleteApiKey, getApiKey, rotateApiKey, updateApiKey } from './service'
+import { parseKeyId } from './validate'
+import { refuseRepeatedParameters, verifyAccess } from './verify'
+import { apiKeyViewJson } from './view'
 
 /**
  * POST accepts its fields as query parameters too (the documentation calls them so). Arrays
@@ -50,9 +50,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     .use(auth)
     .get(
       '/',
-      ({ principal, query }) => {
-        return new AnswerText<ApiKeyList>(listApiKeysJson(core, principal, query))
-      },
+      ({ principal, query }) => new AnswerText<ApiKeyList>(listApiKeysJson(core, principal, query)),
       {
         access: 'manage-keys',
         query: ApiKeyListQuery,

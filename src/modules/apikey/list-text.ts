@@ -1,8 +1,8 @@
 /**
- * GET /apikey/'s whole answer (`{"data": [...]}`) as JSON text, kept for callers that ask again. A dashboard or script
- * polling its keys gets the same list over and over, and making a new 7 KB answer string each
- * time was a fifth of the request (bench/RESULTS.md, scenario b); the same string goes out at
- * a tenth of the cost.
+ * GET /apikey/'s whole answer (`{"data": [...]}`) as JSON text, kept for callers that ask
+ * again. A dashboard or script polling its keys gets the same list over and over, and making a
+ * new 7 KB answer string each time was a fifth of the request (bench/RESULTS.md, scenario b);
+ * the same string goes out at a tenth of the cost.
  */
 import type { Principal } from '../../access/principal'
 import type { Core } from '../../core'

@@ -6,7 +6,6 @@ import type { KeyLimits, Principal } from '../../access/principal'
 import type { RateLimit } from '../../access/rate-limit'
 import type { Actor, Core } from '../../core'
 import { inTransactionKeepingCaches } from '../../db/database'
-
 import { conflict, notFound, validationError } from '../../errors'
 import { recordAudit } from '../audit/service'
 import { checkExpiry, earlier, policyBound } from './expiry'

@@ -1,7 +1,7 @@
 import { maskKey } from '../../access/key-format'
-import type { ApiKeyRecord } from './repository'
 import { jsonArray } from '../../http/json-text'
 import type { ApiKeyView } from './model'
+import type { ApiKeyRecord } from './repository'
 import type { LastUse, UsageTracker } from './usage'
 
 /**

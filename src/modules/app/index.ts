@@ -16,9 +16,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
     .use(auth)
     .get(
       '/',
-      ({ principal, query }) => {
-        return new AnswerText<AppList>(`{"data":${jsonArray(listApps(core, principal, query), readOnlyJson)}}`)
-      },
+      ({ principal, query }) => new AnswerText<AppList>(`{"data":${jsonArray(listApps(core, principal, query), readOnlyJson)}}`),
       {
         access: 'read',
         query: AppListQuery,
