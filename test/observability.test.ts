@@ -76,4 +76,27 @@ describe('jsonLogger', () => {
     expect(new Date(first!.time as string).toISOString()).toBe(first!.time as string)
     expect(second).toEqual({ time: expect.any(String), level: 'error' })
   })
+
+  test('a request line is the line `info` writes of the same fields, whatever the strings hold', () => {
+    const lines: string[] = []
+    const log = jsonLogger((line) => lines.push(line))
+    const cases = [
+      { method: 'GET', route: '/apikey/verify', status: 200, duration_ms: 0.123, key_id: 7 },
+      { method: 'DELETE', route: null, status: 404, duration_ms: 0, key_id: null },
+      { method: 'WEIRD"\\\n', route: '/a"b\\c\u0001', status: 500, duration_ms: 12.5, key_id: null },
+    ]
+    for (const fields of cases) {
+      // Twice: the second line comes from the kept literals.
+      log.request(fields)
+      log.request(fields)
+      log.info(fields)
+    }
+    const withoutTime = (line: string) => line.replace(/^\{"time":"[^"]*",/, '{')
+    for (let i = 0; i < cases.length; i++) {
+      const [first, again, info] = lines.slice(3 * i, 3 * i + 3).map(withoutTime)
+      expect(first).toBe(info!)
+      expect(again).toBe(info!)
+      expect(JSON.parse(lines[3 * i]!)).toMatchObject({ level: 'info', ...cases[i] })
+    }
+  })
 })

@@ -3,10 +3,41 @@
  * duration and key id, never a key or a header value.
  */
 export interface Logger {
+  /** The line of one answered request. */
+  request(line: RequestLine): void
   info(fields: Record<string, unknown>): void
   error(fields: Record<string, unknown>): void
   /** Writes out whatever is buffered (call before exiting). */
   flush(): void
+}
+
+/** What the log says of each request (SPEC §9): the route pattern, never the raw path or a key. */
+export interface RequestLine {
+  method: string
+  route: string | null
+  status: number
+  duration_ms: number
+  key_id: number | null
+}
+
+/** How many distinct strings `quotedOnce` keeps. */
+const MAX_QUOTED = 256
+
+/**
+ * JSON string literals of the few strings a request line repeats (methods, route patterns),
+ * made once each: serialising the line's object cost a tenth of a verify (bench/RESULTS.md).
+ * Bounded, as a method is whatever the client sent.
+ */
+function quotedOnce(): (text: string) => string {
+  const quoted = new Map<string, string>()
+  return (text) => {
+    let literal = quoted.get(text)
+    if (literal === undefined) {
+      literal = JSON.stringify(text)
+      if (quoted.size < MAX_QUOTED) quoted.set(text, literal)
+    }
+    return literal
+  }
 }
 
 /** The ISO time of the current millisecond, formatted once per millisecond however many lines share it. */
@@ -35,6 +66,7 @@ const LOG_FLUSH_CHARS = 64 * 1024
  */
 export function jsonLogger(write?: (line: string) => void): Logger {
   const time = clockText()
+  const quoted = quotedOnce()
   let pending: string[] = []
   let pendingChars = 0
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -62,6 +94,12 @@ export function jsonLogger(write?: (line: string) => void): Logger {
     sink(`{"time":"${time()}","level":"${level}"${json === '{}' ? '' : ','}${json.slice(1)}\n`)
   }
   return {
+    // The same keys in the same order as `info` would write them, built as text.
+    request: (line) =>
+      sink(
+        `{"time":"${time()}","level":"info","method":${quoted(line.method)},"route":${line.route === null ? 'null' : quoted(line.route)},` +
+          `"status":${line.status},"duration_ms":${line.duration_ms},"key_id":${line.key_id ?? 'null'}}\n`,
+      ),
     info: (fields) => emit('info', fields),
     // An error is written at once: it may be the last thing the process says.
     error: (fields) => {

@@ -61,7 +61,7 @@ export function respond({ log, metrics, draining }: RespondOptions) {
       const principal = (ctx as { principal?: { keyId: number } }).principal
       // The route pattern (`/apikey/:id`), not the raw path: no ids or odd input in logs.
       const route = ctx.route || null
-      log.info({
+      log.request({
         method: ctx.request.method,
         route,
         status: response.status,
