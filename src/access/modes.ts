@@ -2,10 +2,21 @@
 export const MODES = ['read', 'upload', 'write', 'all'] as const
 export type Mode = (typeof MODES)[number]
 
-const RANK: Record<Mode, number> = { read: 0, upload: 1, write: 2, all: 3 }
-
-/** True when `held` may do what `needed` requires. */
-export function modeAtLeast(held: Mode, needed: Mode): boolean {
-  return RANK[held] >= RANK[needed]
+/**
+ * A mode's step on the scale, or -1 for anything else. Compared, not looked up as a property:
+ * modes come from database rows and URLs as fresh strings, and looking up a property by a
+ * fresh string first interns it (bench/RESULTS.md).
+ */
+function rank(mode: string): number {
+  if (mode === 'read') return 0
+  if (mode === 'upload') return 1
+  if (mode === 'write') return 2
+  if (mode === 'all') return 3
+  return -1
 }
 
+/** True when `held` may do what `needed` requires; never for a mode off the scale. */
+export function modeAtLeast(held: Mode, needed: Mode): boolean {
+  const need = rank(needed)
+  return need !== -1 && rank(held) >= need
+}
