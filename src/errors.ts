@@ -58,11 +58,24 @@ export const invalidJson = () => new AppError(400, 'invalid_json', 'Request body
 export const invalidId = () => new AppError(400, 'invalid_id', 'API key id must be a positive integer')
 export const invalidExpiresAt = (why = 'expires_at must be a future ISO 8601 date') =>
   new AppError(400, 'invalid_expires_at', why)
-export const missingApiKey = () => new AppError(401, 'missing_api_key', 'Missing API key: send it in the authorization header')
+
+/**
+ * An error made once and thrown by every request that fails the same way: authentication's
+ * refusals say nothing of the request, and a client sending bad keys (or somebody guessing
+ * them) should cost as little as possible; an Error records its stack when made. Frozen, as
+ * all requests share it. Its stack (of the first call) is never shown: 4xx are not logged in full.
+ */
+function madeOnce(error: AppError): () => AppError {
+  Object.freeze(error.headers)
+  Object.freeze(error)
+  return () => error
+}
+
+export const missingApiKey = madeOnce(new AppError(401, 'missing_api_key', 'Missing API key: send it in the authorization header'))
 /** One message for malformed, unknown and deleted keys, so the answer is no oracle. */
-export const invalidApiKey = () => new AppError(401, 'invalid_api_key', 'Invalid API key')
-export const apiKeyDisabled = () => new AppError(401, 'api_key_disabled', 'API key is disabled')
-export const apiKeyExpired = () => new AppError(401, 'api_key_expired', 'API key has expired')
+export const invalidApiKey = madeOnce(new AppError(401, 'invalid_api_key', 'Invalid API key'))
+export const apiKeyDisabled = madeOnce(new AppError(401, 'api_key_disabled', 'API key is disabled'))
+export const apiKeyExpired = madeOnce(new AppError(401, 'api_key_expired', 'API key has expired'))
 export const forbidden = (message: string = MESSAGES.manageKeysDenied) =>
   new AppError(403, 'insufficient_permissions', message)
 export const notFound = (message: string = MESSAGES.keyNotFound) => new AppError(404, 'not_found', message)
