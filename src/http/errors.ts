@@ -4,6 +4,7 @@
  */
 import { Elysia, ValidationError } from 'elysia'
 import { AppError, internalError, invalidJson, invalidMode, validationError } from '../errors'
+import { JsonText } from './json-text'
 import type { Logger } from './logger'
 import type { Metrics } from './metrics'
 
@@ -30,6 +31,21 @@ export function toAppError(code: string | number, error: unknown): AppError | nu
   return null
 }
 
+/**
+ * Error bodies as JSON text, kept as long as their error lives: authentication's refusals are
+ * made once (errors.ts), so the 401s every bad key gets are written out once too.
+ */
+const bodyTexts = new WeakMap<AppError, JsonText>()
+
+function bodyOf(error: AppError): JsonText {
+  let text = bodyTexts.get(error)
+  if (text === undefined) {
+    text = new JsonText(JSON.stringify(error.body))
+    bodyTexts.set(error, text)
+  }
+  return text
+}
+
 /** Renders every error as the envelope; logs the unexpected ones (and only those) in full. */
 export function errorHandler(log: Logger, metrics: Metrics | null) {
   return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
@@ -42,6 +58,6 @@ export function errorHandler(log: Logger, metrics: Metrics | null) {
     // The body, status and headers; `respond` makes the response (and logs it).
     set.status = known.status
     Object.assign(set.headers, known.headers)
-    return known.body
+    return bodyOf(known)
   })
 }
