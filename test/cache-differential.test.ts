@@ -89,8 +89,9 @@ for (const seed of Array.from({ length: SEEDS }, (_, i) => i + 1)) {
         const want = fresh(() => listApiKeys(w.core, p, filters as never).map((x) => toApiKeyView(x, w.core.usage)))
         expect(list.status).toBe(200)
         expect(list.json.data).toEqual(JSON.parse(JSON.stringify(want)))
-        const apps = await w.request('GET', '/app/', { key: k.key })
-        const wantApps = fresh(() => listApps(w.core, p, {}))
+        const appFilter = r() < 0.3 ? { org_id: pick([w.orgs.aliceMain, w.orgs.aliceSide]) } : {}
+        const apps = await w.request('GET', `/app/${appFilter.org_id ? `?org_id=${appFilter.org_id}` : ''}`, { key: k.key })
+        const wantApps = fresh(() => listApps(w.core, p, appFilter))
         expect(apps.json.data).toEqual(JSON.parse(JSON.stringify(wantApps)))
       }
     }
