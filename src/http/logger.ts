@@ -25,8 +25,9 @@ const MAX_QUOTED = 256
 
 /**
  * JSON string literals of the few strings a request line repeats (methods, route patterns),
- * made once each: serialising the line's object cost a tenth of a verify (bench/RESULTS.md).
- * Bounded, as a method is whatever the client sent.
+ * made once each. Serialising each line's fields object was half the cost of the log line,
+ * which was a tenth of a verify's JavaScript time (bench/RESULTS.md). Bounded, as a method
+ * is whatever the client sent.
  */
 function quotedOnce(): (text: string) => string {
   const quoted = new Map<string, string>()

@@ -36,8 +36,8 @@ const reaches = new WeakMap<Principal, string>()
 
 /**
  * What a kept text depends on besides the key list: the caller's reach, the page, and the
- * filters when there are any. Serialising all of it on every request was an eighth of the
- * request (bench/RESULTS.md). The reach is a JSON array, the page two numbers, the filters
+ * filters when there are any. Serialising all of it on every request was 13.5% of a GET
+ * /apikey/'s JavaScript time (bench/RESULTS.md). The reach is a JSON array, the page two numbers, the filters
  * another JSON array or nothing: no two different inputs make the same signature.
  */
 function signatureOf(principal: Principal, filters: ApiKeyListFilters): string {

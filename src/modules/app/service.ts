@@ -54,9 +54,9 @@ export function listApps(core: Core, principal: Principal, filter: { org_id?: st
 const reachKeys = new WeakMap<Principal, string>()
 
 /**
- * The read-cache key of what `principal` reaches. Kept, it is not built again on every request,
- * and it is the same string each time, whose hash the cache's map need not compute again:
- * about 8% of a GET /app/ (bench/RESULTS.md).
+ * The read-cache key of what `principal` reaches. Kept, it is not built again on every request
+ * (two joins and a template), and it is the same string each time, whose hash the cache's map
+ * need not compute again.
  */
 function reachKeyOf(principal: Principal): string {
   let key = reachKeys.get(principal)
