@@ -3,6 +3,7 @@
  * become 4xx with a code; anything else is a 500 whose details go to the log only.
  */
 import { Elysia, ValidationError } from 'elysia'
+import { derivedOnce } from '../derived-once'
 import { AppError, internalError, invalidJson, invalidMode, validationError } from '../errors'
 import { JsonText } from './json-text'
 import type { Logger } from './logger'
@@ -35,16 +36,7 @@ export function toAppError(code: string | number, error: unknown): AppError | nu
  * Error bodies as JSON text, kept as long as their error lives: authentication's refusals are
  * made once (errors.ts), so the 401s every bad key gets are written out once too.
  */
-const bodyTexts = new WeakMap<AppError, JsonText>()
-
-function bodyOf(error: AppError): JsonText {
-  let text = bodyTexts.get(error)
-  if (text === undefined) {
-    text = new JsonText(JSON.stringify(error.body))
-    bodyTexts.set(error, text)
-  }
-  return text
-}
+const bodyOf = derivedOnce((error: AppError) => new JsonText(JSON.stringify(error.body)))
 
 /** Renders every error as the envelope; logs the unexpected ones (and only those) in full. */
 export function errorHandler(log: Logger, metrics: Metrics | null) {

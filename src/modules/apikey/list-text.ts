@@ -6,6 +6,7 @@
  */
 import type { Principal } from '../../access/principal'
 import type { Core } from '../../core'
+import { derivedOnce } from '../../derived-once'
 import type { ApiKeyListFilters } from './model'
 import type { ApiKeyRecord } from './repository'
 import { listApiKeys } from './service'
@@ -32,22 +33,20 @@ let kept = new WeakMap<readonly ApiKeyRecord[], Map<string, KeptList>>()
 let keptChars = 0
 
 /** The JSON of a caller's mode and limits, made once per cached principal (which never changes). */
-const reaches = new WeakMap<Principal, string>()
+const reachOf = derivedOnce((principal: Principal) =>
+  JSON.stringify([principal.mode, principal.limits.limited_to_apps, principal.limits.limited_to_orgs]),
+)
 
 /**
  * What a kept text depends on besides the key list: the caller's reach, the page, and the
  * filters when there are any. Serialising all of it on every request was 13.5% of a GET
- * /apikey/'s JavaScript time (bench/RESULTS.md). The reach is a JSON array, the page two numbers, the filters
- * another JSON array or nothing: no two different inputs make the same signature.
+ * /apikey/'s JavaScript time (bench/RESULTS.md). The reach is a JSON array, the page two
+ * numbers, the filters another JSON array or nothing: no two different inputs make the same
+ * signature.
  */
 function signatureOf(principal: Principal, filters: ApiKeyListFilters): string {
-  let reach = reaches.get(principal)
-  if (reach === undefined) {
-    reach = JSON.stringify([principal.mode, principal.limits.limited_to_apps, principal.limits.limited_to_orgs])
-    reaches.set(principal, reach)
-  }
   const { mode, app_id, org_id, limit, page } = filters
-  const paged = `${reach} ${limit} ${page}`
+  const paged = `${reachOf(principal)} ${limit} ${page}`
   return mode === undefined && app_id === undefined && org_id === undefined ? paged : paged + JSON.stringify([mode, app_id, org_id])
 }
 

@@ -3,6 +3,7 @@ import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Actor, Core } from '../../core'
+import { derivedOnce } from '../../derived-once'
 import { inTransaction } from '../../db/database'
 import { conflict, notFound, validationError } from '../../errors'
 import { normalizeName } from '../apikey/validate'
@@ -36,6 +37,16 @@ export function createAppFor(core: Core, principal: Principal, actor: Actor, inp
 }
 
 /**
+ * The read-cache key of what `principal` reaches, made once per cached principal (which never
+ * changes): not built again on every request (two joins and a template), and the same string
+ * each time, whose hash the cache's map need not compute again.
+ */
+const reachKeyOf = derivedOnce((principal: Principal) => {
+  const { limited_to_apps: apps, limited_to_orgs: orgs } = principal.limits
+  return `apps-reached:${principal.userId}:${principal.mode}:${apps.join(',')}:${orgs.join(',')}`
+})
+
+/**
  * Apps within the key's reach, optionally of one org. What a key reaches depends on its user's
  * memberships and apps, its mode and its limits, and changes only with a write, so it is kept in
  * the store's read cache (which every write but a key write empties) under exactly those: keys alike share one
@@ -48,24 +59,6 @@ export function listApps(core: Core, principal: Principal, filter: { org_id?: st
       .filter((app) => isAllowed(principal, { mode: 'read', on: 'app', orgId: app.org_id, appId: app.app_id })),
   )
   return filter.org_id === undefined ? reached : reached.filter((app) => app.org_id === filter.org_id)
-}
-
-/** Cache keys of the apps a principal reaches, made once per cached principal (which never changes). */
-const reachKeys = new WeakMap<Principal, string>()
-
-/**
- * The read-cache key of what `principal` reaches. Kept, it is not built again on every request
- * (two joins and a template), and it is the same string each time, whose hash the cache's map
- * need not compute again.
- */
-function reachKeyOf(principal: Principal): string {
-  let key = reachKeys.get(principal)
-  if (key === undefined) {
-    const { limited_to_apps: apps, limited_to_orgs: orgs } = principal.limits
-    key = `apps-reached:${principal.userId}:${principal.mode}:${apps.join(',')}:${orgs.join(',')}`
-    reachKeys.set(principal, key)
-  }
-  return key
 }
 
 /** The app, once `principal` may do `mode` on it (404 when unknown or beyond reach). */
