@@ -89,16 +89,18 @@ export function jsonLogger(write?: (line: string) => void): Logger {
       // Unref'd: a buffered line never keeps the process alive; shutdown flushes it.
       else timer ??= setTimeout(flush, LOG_FLUSH_MS).unref()
     })
-  // The fields serialised as they are, behind the time and level: no merged copy of them per line.
+  /** Every line starts with the time and the level. */
+  const opening = (level: string) => `{"time":"${time()}","level":"${level}"`
+  // The fields serialised as they are, behind the opening: no merged copy of them per line.
   const emit = (level: string, fields: Record<string, unknown>) => {
     const json = JSON.stringify(fields)
-    sink(`{"time":"${time()}","level":"${level}"${json === '{}' ? '' : ','}${json.slice(1)}\n`)
+    sink(`${opening(level)}${json === '{}' ? '' : ','}${json.slice(1)}\n`)
   }
   return {
     // The same keys in the same order as `info` would write them, built as text.
     request: (line) =>
       sink(
-        `{"time":"${time()}","level":"info","method":${quoted(line.method)},"route":${line.route === null ? 'null' : quoted(line.route)},` +
+        `${opening('info')},"method":${quoted(line.method)},"route":${line.route === null ? 'null' : quoted(line.route)},` +
           `"status":${line.status},"duration_ms":${line.duration_ms},"key_id":${line.key_id ?? 'null'}}\n`,
       ),
     info: (fields) => emit('info', fields),
