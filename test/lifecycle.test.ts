@@ -260,18 +260,60 @@ describe('rate limits', () => {
 })
 
 describe('last use: flushing in steps', () => {
-  test('flush(limit) writes at most that many keys, longest waiting first, and keeps the rest', async () => {
+  const lastUsed = (w: ReturnType<typeof seededWorld>, ids: number[]) =>
+    ids.map((id) => (w.db.query('SELECT last_used_at FROM apikeys WHERE id = ?').get(id) as { last_used_at: string | null }).last_used_at !== null)
+
+  test('flush(limit) writes at most that many keys per call, lowest id first, through a round', async () => {
+    const w = seededWorld()
+    const keys = [await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' })]
+    const ids = keys.map((k) => k.id)
+    w.core.usage.flush()
+    // Used newest first: the order of first use is not the order of writing.
+    for (const k of [...keys].reverse()) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+    expect(w.core.usage.pendingCount).toBe(3)
+    expect(w.core.usage.roundUnfinished).toBe(false)
+    expect(w.core.usage.flush(2)).toBe(2)
+    expect(lastUsed(w, ids)).toEqual([true, true, false])
+    expect(w.core.usage.roundUnfinished).toBe(true)
+    expect(w.core.usage.pendingCount).toBe(1)
+    expect(w.core.usage.flush(2)).toBe(1)
+    expect(lastUsed(w, ids)).toEqual([true, true, true])
+    expect(w.core.usage.roundUnfinished).toBe(false)
+    expect(w.core.usage.flush(2)).toBe(0)
+  })
+
+  test('a use that comes in during a round waits for the next round; one already in it is written fresher', async () => {
+    const w = seededWorld()
+    const keys = [await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' })]
+    const ids = keys.map((k) => k.id)
+    w.core.usage.flush()
+    for (const k of keys.slice(0, 2)) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+    expect(w.core.usage.flush(1)).toBe(1) // the round: keys 0 and 1; key 0 written
+    w.clock.advance(5_000)
+    for (const k of keys) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+    expect(w.core.usage.flush(1)).toBe(1) // key 1, with its newer use
+    expect(w.core.usage.roundUnfinished).toBe(false)
+    expect(lastUsed(w, ids)).toEqual([true, true, false])
+    const at = (id: number) => (w.db.query('SELECT last_used_at FROM apikeys WHERE id = ?').get(id) as { last_used_at: string }).last_used_at
+    expect(at(ids[1]!)).toBe(w.clock.now().toISOString())
+    expect(w.core.usage.pendingCount).toBe(2) // key 0 again, and key 2
+    expect(w.core.usage.flush(1)).toBe(1)
+    expect(w.core.usage.flush(1)).toBe(1)
+    expect(lastUsed(w, ids)).toEqual([true, true, true])
+    expect(at(ids[0]!)).toBe(w.clock.now().toISOString())
+  })
+
+  test('a failed step ends the round and keeps its uses', async () => {
     const w = seededWorld()
     const keys = [await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' })]
     w.core.usage.flush()
     for (const k of keys) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+    w.db.run("CREATE TRIGGER fail_once BEFORE UPDATE OF last_used_at ON apikeys BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    expect(() => w.core.usage.flush(2)).toThrow('disk full')
+    expect(w.core.usage.roundUnfinished).toBe(false)
     expect(w.core.usage.pendingCount).toBe(3)
-    const written = () => keys.map((k) => (w.db.query('SELECT last_used_at FROM apikeys WHERE id = ?').get(k.id) as { last_used_at: string | null }).last_used_at)
-    expect(w.core.usage.flush(2)).toBe(2)
-    expect(written().map((at) => at !== null)).toEqual([true, true, false])
-    expect(w.core.usage.pendingCount).toBe(1)
-    expect(w.core.usage.flush(2)).toBe(1)
-    expect(written().every((at) => at !== null)).toBe(true)
-    expect(w.core.usage.flush(2)).toBe(0)
+    w.db.run('DROP TRIGGER fail_once')
+    expect(w.core.usage.flush()).toBe(3)
+    expect(lastUsed(w, keys.map((k) => k.id))).toEqual([true, true, true])
   })
 })
