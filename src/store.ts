@@ -1,8 +1,9 @@
 /**
  * Every repository over one database, built once so their statements are prepared once, and
- * sharing one ReadCache for the lookups that every request makes.
+ * sharing one ReadCache for the lookups that every request makes and one GroupCommit.
  */
 import type { Database } from 'bun:sqlite'
+import { GroupCommit } from './db/group-commit'
 import { ReadCache } from './db/read-cache'
 import { apiKeyRepository } from './modules/apikey/repository'
 import { appRepository } from './modules/app/repository'
@@ -15,6 +16,8 @@ export function createStore(db: Database) {
   return {
     db,
     cache,
+    /** The transaction that key writes arriving together share (src/db/group-commit.ts). */
+    groupCommit: new GroupCommit(db),
     users: userRepository(db),
     orgs: organizationRepository(db, cache),
     apps: appRepository(db, cache),

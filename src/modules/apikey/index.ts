@@ -66,7 +66,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     )
     .post(
       '/',
-      ({ principal, actor, body, status }) => status(201, { apikey: createApiKey(core, principal, actor, body) }),
+      async ({ principal, actor, body, status }) => status(201, { apikey: await createApiKey(core, principal, actor, body) }),
       {
         access: 'manage-keys',
         body: ApiKeyCreate,
@@ -125,8 +125,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     )
     .delete(
       '/:id',
-      ({ principal, actor, params }) => {
-        deleteApiKey(core, principal, actor, parseKeyId(params.id))
+      async ({ principal, actor, params }) => {
+        await deleteApiKey(core, principal, actor, parseKeyId(params.id))
         return { success: true as const }
       },
       {
@@ -150,7 +150,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     })
     .put(
       '/:id',
-      ({ principal, actor, params, body }) => ({ apikey: updateApiKey(core, principal, actor, parseKeyId(params.id), body) }),
+      async ({ principal, actor, params, body }) => ({ apikey: await updateApiKey(core, principal, actor, parseKeyId(params.id), body) }),
       {
         access: 'manage-keys',
         parse: jsonBody(),
@@ -168,8 +168,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     )
     .post(
       '/:id/rotate',
-      ({ principal, actor, params, body, status }) =>
-        status(201, rotateApiKey(core, principal, actor, parseKeyId(params.id), body?.grace_period_seconds ?? 0)),
+      async ({ principal, actor, params, body, status }) =>
+        status(201, await rotateApiKey(core, principal, actor, parseKeyId(params.id), body?.grace_period_seconds ?? 0)),
       {
         access: 'manage-keys',
         parse: jsonBody(),

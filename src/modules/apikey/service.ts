@@ -5,7 +5,6 @@ import { authorize, isAllowed } from '../../access/policy'
 import type { KeyLimits, Principal } from '../../access/principal'
 import type { RateLimit } from '../../access/rate-limit'
 import type { Actor, Core } from '../../core'
-import { inTransactionKeepingCaches } from '../../db/database'
 import { conflict, notFound, validationError } from '../../errors'
 import { recordAudit } from '../audit/service'
 import { checkExpiry, earlier, policyBound } from './expiry'
@@ -18,10 +17,12 @@ import { toApiKeyView } from './view'
 export const MAX_KEYS_PER_USER = 1000
 
 /**
- * The transaction of a key write. The key repository forgets the cached entries each write
- * changes (that key, its user's key list); every other cached key stays.
+ * The transaction of a key write: a savepoint in the transaction that the key writes arriving
+ * together share (src/db/group-commit.ts); it settles once that has committed. The key
+ * repository forgets the cached entries each write changes (that key, its user's key list);
+ * every other cached key stays.
  */
-const keyWrite = inTransactionKeepingCaches
+const keyWrite = <T>(core: Core, work: () => T): Promise<T> => core.store.groupCommit.run(work)
 
 export interface KeySettings extends KeyLimits {
   name: string
@@ -87,7 +88,7 @@ export function getApiKey(core: Core, principal: Principal, id: number): ApiKeyV
 }
 
 /** Creates a key within the caller's reach; the view carries the full key, once. */
-export function createApiKey(core: Core, principal: Principal, actor: Actor, input: ApiKeyCreateInput): ApiKeyView {
+export function createApiKey(core: Core, principal: Principal, actor: Actor, input: ApiKeyCreateInput): Promise<ApiKeyView> {
   const name = normalizeName(input.name)
   const limits = resolveLimits(core, principal, input)
   // Omitted, the rate limit is the caller's own, like the other limits.
@@ -96,7 +97,7 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
   // Omitted (or null), the expiry is the caller's own.
   const requested = input.expires_at == null ? principal.expiresAt : parseFutureInstant(input.expires_at, core.clock.now())
   const expires_at = checkExpiry(core, principal, requested)
-  return keyWrite(core.store.db, () => {
+  return keyWrite(core, () => {
     const settings = { name, mode: input.mode, expires_at, rate_limit, ...limits }
     const { record, key } = issueKey(core, principal.userId, settings)
     recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, settings)
@@ -105,10 +106,10 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
 }
 
 /** Changes a key within the caller's reach; the result must stay within it (SPEC §6). */
-export function updateApiKey(core: Core, principal: Principal, actor: Actor, id: number, input: ApiKeyUpdateInput): ApiKeyView {
+export function updateApiKey(core: Core, principal: Principal, actor: Actor, id: number, input: ApiKeyUpdateInput): Promise<ApiKeyView> {
   if (Object.keys(input).length === 0)
     throw validationError('Nothing to update: send at least one of name, mode, limited_to_apps, limited_to_orgs, expires_at, enabled, rate_limit')
-  return keyWrite(core.store.db, () => {
+  return keyWrite(core, () => {
     const record = reachKey(core, principal, id)
     const changesLimits = input.limited_to_apps !== undefined || input.limited_to_orgs !== undefined
     const limits = changesLimits ? resolveLimits(core, principal, input, record) : record
@@ -139,8 +140,8 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
  * A new secret with the same settings and a new id; the old key stops at the earlier of its
  * own expiry and now + grace. Neither key outlives the caller, nor the server policy.
  */
-export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Rotated {
-  return keyWrite(core.store.db, () => {
+export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Promise<Rotated> {
+  return keyWrite(core, () => {
     const old = reachKey(core, principal, id)
     const now = core.clock.now()
     // A dead key has nothing left to hand over: its successor would be born expired.
@@ -164,8 +165,8 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
 }
 
 /** Deletes (revokes) a key within the caller's reach; a key may delete itself. */
-export function deleteApiKey(core: Core, principal: Principal, actor: Actor, id: number): void {
-  keyWrite(core.store.db, () => {
+export function deleteApiKey(core: Core, principal: Principal, actor: Actor, id: number): Promise<void> {
+  return keyWrite(core, () => {
     const record = reachKey(core, principal, id)
     core.store.apikeys.delete(id)
     recordAudit(core, actor, 'apikey.delete', { type: 'apikey', id }, { name: record.name, mode: record.mode })

@@ -1,0 +1,139 @@
+/**
+ * Group commit (src/db/group-commit.ts): key writes that arrive together share one
+ * transaction, each in its own savepoint, and are answered only once it has committed.
+ */
+import { Database } from 'bun:sqlite'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DATABASE_FILE, openDatabase } from '../src/db/database'
+import { GroupCommit } from '../src/db/group-commit'
+import { seededWorld } from './helpers/world'
+
+const dirs: string[] = []
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A database on disk, a GroupCommit over it, and a second connection that sees only what is committed. */
+function onDisk() {
+  const dir = mkdtempSync(join(tmpdir(), 'codepushgo-group-commit-'))
+  dirs.push(dir)
+  const db = openDatabase(dir)
+  db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
+  const other = new Database(join(dir, DATABASE_FILE), { readonly: true })
+  const committed = () => (other.query('SELECT v FROM t ORDER BY id').all() as { v: string }[]).map((row) => row.v)
+  const dataVersion = () => (other.query('PRAGMA data_version').get() as { data_version: number }).data_version
+  const insert = (v: string) => () => db.query('INSERT INTO t (v) VALUES (?) RETURNING id').get(v) as { id: number }
+  return { db, group: new GroupCommit(db), committed, dataVersion, insert }
+}
+
+const failWith = (message: string) => {
+  throw new Error(message)
+}
+
+describe('GroupCommit', () => {
+  test('writes queued in one turn share one commit, and each gets its own result', async () => {
+    const { group, committed, dataVersion, insert } = onDisk()
+    const before = dataVersion()
+    const results = await Promise.all(['a', 'b', 'c'].map((v) => group.run(insert(v))))
+    expect(results.map((row) => row.id)).toEqual([1, 2, 3])
+    expect(committed()).toEqual(['a', 'b', 'c'])
+    // Seen from another connection: one commit, not three.
+    expect(dataVersion() - before).toBe(1)
+    expect(group.commits).toBe(1)
+  })
+
+  test('nothing is committed, and nothing settles, before the turn ends; then the answer follows the commit', async () => {
+    const { group, committed, insert } = onDisk()
+    let settled = false
+    const written = group.run(insert('a')).then(() => {
+      settled = true
+      return committed()
+    })
+    expect(committed()).toEqual([])
+    await Promise.resolve()
+    expect(settled).toBe(false)
+    expect(await written).toEqual(['a'])
+  })
+
+  test('a write that throws undoes only its own changes and fails only its own promise', async () => {
+    const { db, group, committed, insert } = onDisk()
+    const outcomes = await Promise.allSettled([
+      group.run(insert('a')),
+      group.run(() => {
+        insert('half-done')()
+        failWith('no')
+      }),
+      group.run(insert('c')),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect((outcomes[1] as PromiseRejectedResult).reason.message).toBe('no')
+    expect(committed()).toEqual(['a', 'c'])
+    expect(db.inTransaction).toBe(false)
+  })
+
+  test('a commit that fails keeps none of the writes, and fails each (a failed one with its own error)', async () => {
+    const { db, group, committed, insert } = onDisk()
+    // A deferred foreign key is checked at COMMIT: the savepoints succeed, the commit does not.
+    db.run('PRAGMA foreign_keys = ON')
+    db.run('CREATE TABLE parent (id INTEGER PRIMARY KEY)')
+    db.run('CREATE TABLE child (parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)')
+    const outcomes = await Promise.allSettled([
+      group.run(insert('a')),
+      group.run(() => failWith('own error')),
+      group.run(() => db.run('INSERT INTO child VALUES (42)')),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected'])
+    const reasons = outcomes.map((outcome) => String((outcome as PromiseRejectedResult).reason))
+    expect(reasons[0]).toContain('FOREIGN KEY constraint failed')
+    expect(reasons[1]).toContain('own error')
+    expect(reasons[2]).toContain('FOREIGN KEY constraint failed')
+    expect(committed()).toEqual([])
+    expect(db.inTransaction).toBe(false)
+    expect(group.commits).toBe(0)
+    // And the next turn's writes go through.
+    await group.run(insert('b'))
+    expect(committed()).toEqual(['b'])
+  })
+
+  test('a write queued while a group settles goes into the next transaction', async () => {
+    const { group, committed, insert } = onDisk()
+    const second = await group.run(insert('a')).then(() => group.run(insert('b')))
+    expect(second.id).toBe(2)
+    expect(committed()).toEqual(['a', 'b'])
+    expect(group.commits).toBe(2)
+  })
+})
+
+describe('key writes arriving together', () => {
+  test('concurrent creates and deletes: each answered as if alone, in fewer commits than writes', async () => {
+    const w = seededWorld()
+    const auditRows = () => (w.db.query('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n
+    const auditBefore = auditRows()
+    const commitsBefore = w.core.store.groupCommit.commits
+    const created = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => w.request('POST', '/apikey/', { key: w.alice.key, body: { name: `together ${i}`, mode: 'read' } })),
+    )
+    expect(created.map((res) => res.status)).toEqual(Array(12).fill(201))
+    const ids = created.map((res) => res.json.apikey.id as number)
+    expect(new Set(ids).size).toBe(12)
+    // Each key works on the very next request.
+    for (const res of created) expect((await w.request('GET', '/apikey/verify', { key: res.json.apikey.key })).status).toBe(200)
+
+    // Every id twice, an unknown id, and one with a bad id, all at once: each id is deleted exactly once.
+    const deletions = [...ids, ...ids, 999_999].map((id) => w.request('DELETE', `/apikey/${id}`, { key: w.alice.key }))
+    const deleted = await Promise.all([...deletions, w.request('DELETE', '/apikey/x', { key: w.alice.key })])
+    const statuses = deleted.map((res) => res.status)
+    expect(statuses.slice(0, 12)).toEqual(Array(12).fill(200))
+    expect(statuses.slice(12, 25)).toEqual(Array(13).fill(404))
+    expect(statuses[25]).toBe(400)
+    for (const res of deleted) expect(res.text).not.toMatch(/at .*\.ts|SQLITE|savepoint/i)
+    for (const res of created) expect((await w.request('GET', '/apikey/verify', { key: res.json.apikey.key })).status).toBe(401)
+
+    expect(auditRows() - auditBefore).toBe(24)
+    // Shared: far fewer commits than the 24 writes that succeeded.
+    expect(w.core.store.groupCommit.commits - commitsBefore).toBeLessThan(6)
+  })
+})
