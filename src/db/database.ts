@@ -48,7 +48,8 @@ export function inTransaction<T>(db: Database, fn: () => T): T {
 /**
  * A transaction that leaves the read caches as they are: only for writes whose every change
  * the cached readers see by other means (the last-use batches of UsageTracker, which views
- * overlay) or that forget what they change (the key repository's writes: `ReadCache.forget`).
+ * overlay) or that forget what they change (`ReadCache.forget`; the key repository's writes,
+ * which run in the shared transaction of `GroupCommit`, another that keeps the caches).
  * Anything else goes through `inTransaction`.
  */
 export function inTransactionKeepingCaches<T>(db: Database, fn: () => T): T {

@@ -9,7 +9,9 @@
  * rejects only its own promise. The promises settle after the commit, so no answer is sent
  * for a change that is not written. If the transaction cannot begin or commit, no write in it
  * is kept, and each fails: with the commit's error, or its own if it had already failed.
- * Reads inside the transaction bypass the read cache (`ReadCache.get`), as in any transaction.
+ * The shared transaction leaves the read caches as they are: a write in it forgets what it
+ * changes (the key repository's do), or runs in `inTransaction`, which empties them. Reads
+ * inside it bypass the read cache (`ReadCache.get`), as in any transaction.
  */
 import type { Database } from 'bun:sqlite'
 

@@ -57,9 +57,10 @@ export class ReadCache {
 
   /**
    * Drops one entry (or remembered absence) that a write under way changes. For writes that
-   * name everything they change, run with `inTransactionKeepingCaches`: the key repository's
-   * (each forgets its key and its user's key list). Reads inside the transaction bypass the
-   * cache, so forgetting before the commit is the same as after it.
+   * name everything they change, in a transaction that keeps the caches: the key repository's
+   * (each forgets its key and its user's key list; they run in `GroupCommit`'s transaction).
+   * Reads inside the transaction bypass the cache, so forgetting before the commit is the same
+   * as after it.
    */
   forget(key: string): void {
     this.entries.delete(key)
