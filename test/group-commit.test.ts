@@ -4,11 +4,11 @@
  */
 import { Database } from 'bun:sqlite'
 import { afterAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DATABASE_FILE, openDatabase } from '../src/db/database'
-import { GroupCommit } from '../src/db/group-commit'
+import { GroupCommit, MAX_GROUP } from '../src/db/group-commit'
 import { seededWorld } from './helpers/world'
 
 const dirs: string[] = []
@@ -24,9 +24,11 @@ function onDisk() {
   db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)')
   const other = new Database(join(dir, DATABASE_FILE), { readonly: true })
   const committed = () => (other.query('SELECT v FROM t ORDER BY id').all() as { v: string }[]).map((row) => row.v)
-  const dataVersion = () => (other.query('PRAGMA data_version').get() as { data_version: number }).data_version
+  // Frames appended to the WAL: each commit appends the pages it changed. All rows of `t` fit in
+  // one page, so each commit that inserts appends one frame.
+  const walFrames = () => (statSync(join(dir, `${DATABASE_FILE}-wal`)).size - 32) / (24 + 4096)
   const insert = (v: string) => () => db.query('INSERT INTO t (v) VALUES (?) RETURNING id').get(v) as { id: number }
-  return { db, group: new GroupCommit(db), committed, dataVersion, insert }
+  return { db, group: new GroupCommit(db), committed, walFrames, insert }
 }
 
 const failWith = (message: string) => {
@@ -35,13 +37,13 @@ const failWith = (message: string) => {
 
 describe('GroupCommit', () => {
   test('writes queued in one turn share one commit, and each gets its own result', async () => {
-    const { group, committed, dataVersion, insert } = onDisk()
-    const before = dataVersion()
+    const { group, committed, walFrames, insert } = onDisk()
+    const before = walFrames()
     const results = await Promise.all(['a', 'b', 'c'].map((v) => group.run(insert(v))))
     expect(results.map((row) => row.id)).toEqual([1, 2, 3])
     expect(committed()).toEqual(['a', 'b', 'c'])
-    // Seen from another connection: one commit, not three.
-    expect(dataVersion() - before).toBe(1)
+    // In the WAL: one commit of the page, not three.
+    expect(walFrames() - before).toBe(1)
     expect(group.commits).toBe(1)
   })
 
@@ -96,6 +98,17 @@ describe('GroupCommit', () => {
     // And the next turn's writes go through.
     await group.run(insert('b'))
     expect(committed()).toEqual(['b'])
+  })
+
+  test('a burst is committed in pieces of at most MAX_GROUP writes, in order', async () => {
+    const { group, committed, walFrames, insert } = onDisk()
+    const before = walFrames()
+    const values = Array.from({ length: MAX_GROUP * 2 + 1 }, (_, i) => `v${i}`)
+    const results = await Promise.all(values.map((v) => group.run(insert(v))))
+    expect(results.map((row) => row.id)).toEqual(values.map((_, i) => i + 1))
+    expect(committed()).toEqual(values)
+    expect(group.commits).toBe(3)
+    expect(walFrames() - before).toBe(3)
   })
 
   test('a write queued while a group settles goes into the next transaction', async () => {

@@ -23,6 +23,12 @@ interface Queued {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown }
 
+/**
+ * At most this many writes per transaction: a burst of writes is committed in pieces, one per
+ * turn, so requests that only read are served between them.
+ */
+export const MAX_GROUP = 64
+
 export class GroupCommit {
   private queue: Queued[] = []
   /** Shared transactions committed so far (tests). */
@@ -44,8 +50,9 @@ export class GroupCommit {
   }
 
   private readonly commit = (): void => {
-    const batch = this.queue
-    this.queue = []
+    const batch = this.queue.length <= MAX_GROUP ? this.queue : this.queue.slice(0, MAX_GROUP)
+    this.queue = batch === this.queue ? [] : this.queue.slice(MAX_GROUP)
+    if (this.queue.length > 0) setImmediate(this.commit)
     const outcomes: Outcome[] = []
     try {
       this.db
