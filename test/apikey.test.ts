@@ -406,6 +406,23 @@ describe('secrets never leak', () => {
     }
   })
 
+  test('a request line names the key it got in with, also when the route then refused it', async () => {
+    const w = seededWorld()
+    const reader = await w.aliceKey({ mode: 'read' })
+    for (const [path, key, status, keyId] of [
+      ['/apikey/', w.alice.key, 200, w.alice.keyId],
+      ['/apikey/', reader.key, 403, reader.id],
+      ['/apikey/verify', reader.key, 200, reader.id],
+      ['/apikey/', 'ak_unknown', 401, null],
+      ['/apikey/', null, 401, null],
+    ] as const) {
+      const before = w.logs.length
+      expect((await w.request('GET', path, { key })).status).toBe(status)
+      const logged = w.logs.slice(before).map((line) => JSON.parse(line)).filter((entry) => entry.method)
+      expect(logged).toEqual([expect.objectContaining({ method: 'GET', route: path, status, key_id: keyId })])
+    }
+  })
+
   test('the database holds only the hash and the first 8 characters', async () => {
     const w = seededWorld()
     const k = await w.aliceKey({ mode: 'read' })

@@ -62,6 +62,17 @@ const ADMITTED = Symbol('admitted')
 type WithAdmission = { [ADMITTED]?: Admitted }
 
 /**
+ * The id of the key a request got in with, left on the context for the request log, which
+ * needs it also when the route then refused the key (a 403 from `authorize`, before `resolve`
+ * hands out the principal). A plain property: Elysia's source analysis reads a hook that
+ * passes its whole context to a function as needing everything, the body too, and makes
+ * every route async (test/compiled-routes.test.ts).
+ */
+export interface AdmittedKey {
+  admittedKeyId?: number
+}
+
+/**
  * Built once per app and shared by every module, so all routes share the gate's buckets.
  *
  * Elysia reads a hook's source text to guess whether it is async (a `return f(` or `=> f(`
@@ -80,6 +91,7 @@ export function authPlugin(gate: Gate, clientAddress: ClientAddress) {
         const admission = gate.admit(ctx.request.headers.get('authorization'), clientIp.get)
         if (admission.headers !== null) Object.assign(ctx.set.headers, admission.headers)
         ;(ctx as WithAdmission)[ADMITTED] = { principal: admission.principal, actor: new RequestActor(admission.principal, ctx.request, clientIp) }
+        ;(ctx as AdmittedKey).admittedKeyId = admission.principal.keyId
       },
       resolve: (ctx) => {
         const { principal, actor } = (ctx as WithAdmission)[ADMITTED]!

@@ -8,6 +8,7 @@
  * request (bench/RESULTS.md).
  */
 import { Elysia } from 'elysia'
+import type { AdmittedKey } from '../access/auth-plugin'
 import type { Logger } from './logger'
 import type { Metrics } from './metrics'
 import { JsonText } from './json-text'
@@ -58,7 +59,6 @@ export function respond({ log, metrics, draining }: RespondOptions) {
       if (draining?.() === true) response.headers.set('connection', 'close')
       const start = (ctx as Timed).startedAt
       const ms = start === undefined ? 0 : performance.now() - start
-      const principal = (ctx as { principal?: { keyId: number } }).principal
       // The route pattern (`/apikey/:id`), not the raw path: no ids or odd input in logs.
       const route = ctx.route || null
       log.request({
@@ -66,7 +66,7 @@ export function respond({ log, metrics, draining }: RespondOptions) {
         route,
         status: response.status,
         duration_ms: Math.round(ms * 1000) / 1000,
-        key_id: principal?.keyId ?? null,
+        key_id: (ctx as AdmittedKey).admittedKeyId ?? null,
       })
       metrics?.observeRequest(ctx.request.method, route, response.status, ms / 1000)
       return response
