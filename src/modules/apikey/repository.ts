@@ -35,6 +35,12 @@ interface ApiKeyRow extends Omit<ApiKeyRecord, 'limited_to_apps' | 'limited_to_o
   rate_limit: string | null
 }
 
+/** What the read cache knows a key by. */
+interface KeyIdentity {
+  key_hash: string
+  user_id: string
+}
+
 const COLUMNS = `id, user_id, name, mode, limited_to_apps, limited_to_orgs, key_start, created_at, updated_at,
   expires_at, enabled, last_used_at, last_used_ip, rotated_from, rate_limit`
 
@@ -61,31 +67,34 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
        $updated_at, $expires_at, $enabled, $rotated_from, $rate_limit)
      RETURNING id`,
   )
-  const update = db.prepare<never, Record<string, string | number | null>>(
+  // Key writes return what the cache knows the key by (its hash, its user), to forget it.
+  const update = db.prepare<KeyIdentity, Record<string, string | number | null>>(
     `UPDATE apikeys SET name = $name, mode = $mode, limited_to_apps = $limited_to_apps, limited_to_orgs = $limited_to_orgs,
        expires_at = $expires_at, enabled = $enabled, rate_limit = $rate_limit, updated_at = $updated_at
-     WHERE id = $id`,
+     WHERE id = $id RETURNING key_hash, user_id`,
   )
-  const expire = db.prepare<never, [string | null, string, number]>('UPDATE apikeys SET expires_at = ?, updated_at = ? WHERE id = ?')
+  const expire = db.prepare<KeyIdentity, [string | null, string, number]>(
+    'UPDATE apikeys SET expires_at = ?, updated_at = ? WHERE id = ? RETURNING key_hash, user_id',
+  )
   const byHash = db.prepare<ApiKeyRow, [string]>(`SELECT ${COLUMNS} FROM apikeys WHERE key_hash = ?`)
   const byId = db.prepare<ApiKeyRow, [number]>(`SELECT ${COLUMNS} FROM apikeys WHERE id = ?`)
   const byUser = db.prepare<ApiKeyRow, [string]>(`SELECT ${COLUMNS} FROM apikeys WHERE user_id = ? ORDER BY id DESC`)
   const countByUser = db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM apikeys WHERE user_id = ?')
-  const remove = db.prepare<never, [number]>('DELETE FROM apikeys WHERE id = ?')
-  const identity = db.prepare<{ key_hash: string; user_id: string }, [number]>('SELECT key_hash, user_id FROM apikeys WHERE id = ?')
+  const remove = db.prepare<KeyIdentity, [number]>('DELETE FROM apikeys WHERE id = ? RETURNING key_hash, user_id')
 
   /**
    * Every write below changes one key of one user, and nothing else that is cached: it forgets
    * that key and the user's key list, and the other cached keys stay (a write emptied the
    * whole cache before: 10,000 keys reloaded after each key created, bench/RESULTS.md).
+   * Reads inside the write's transaction bypass the cache, so forgetting after the statement
+   * is the same as before it.
    */
   const forgetKeyOf = (hash: string, userId: string) => {
     cache.forget(keyCacheKey(hash))
     cache.forget(keysOfCacheKey(userId))
   }
-  const forgetKey = (id: number) => {
-    const key = identity.get(id)
-    if (key) forgetKeyOf(key.key_hash, key.user_id)
+  const forgetKey = (written: KeyIdentity | null) => {
+    if (written) forgetKeyOf(written.key_hash, written.user_id)
   }
 
   return {
@@ -100,8 +109,7 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
       })!.id
     },
     update(id: number, changes: ApiKeyChanges): void {
-      forgetKey(id)
-      update.run({
+      const written = update.get({
         ...changes,
         id,
         limited_to_apps: JSON.stringify(changes.limited_to_apps),
@@ -109,11 +117,11 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
         enabled: changes.enabled ? 1 : 0,
         rate_limit: changes.rate_limit === null ? null : JSON.stringify(changes.rate_limit),
       })
+      forgetKey(written)
     },
     /** Sets when the key stops working (rotation's grace period). */
     setExpiry(id: number, expiresAt: string | null, at: string): void {
-      forgetKey(id)
-      expire.run(expiresAt, at, id)
+      forgetKey(expire.get(expiresAt, at, id))
     },
     findByHash: (hash: string) => toRecord(byHash.get(hash)),
     /**
@@ -126,8 +134,7 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
     listByUser: (userId: string) => cache.get(keysOfCacheKey(userId), () => byUser.all(userId).map((row) => toRecord(row)!)),
     countByUser: (userId: string) => countByUser.get(userId)!.n,
     delete(id: number): void {
-      forgetKey(id)
-      remove.run(id)
+      forgetKey(remove.get(id))
     },
   }
 }
