@@ -60,12 +60,12 @@ function toRecord(row: ApiKeyRow | null): ApiKeyRecord | null {
 }
 
 export function apiKeyRepository(db: Database, cache: ReadCache) {
-  const insert = db.prepare<{ id: number }, Record<string, string | number | null>>(
+  const insert = db.prepare<ApiKeyRow, Record<string, string | number | null>>(
     `INSERT INTO apikeys (user_id, name, mode, limited_to_apps, limited_to_orgs, key_hash, key_start, created_at,
        updated_at, expires_at, enabled, rotated_from, rate_limit)
      VALUES ($user_id, $name, $mode, $limited_to_apps, $limited_to_orgs, $key_hash, $key_start, $created_at,
        $updated_at, $expires_at, $enabled, $rotated_from, $rate_limit)
-     RETURNING id`,
+     RETURNING ${COLUMNS}`,
   )
   // Key writes return what the cache knows the key by (its hash, its user), to forget it.
   const update = db.prepare<KeyIdentity, Record<string, string | number | null>>(
@@ -98,15 +98,16 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
   }
 
   return {
-    insert(key: NewApiKey): number {
+    /** Stores a new key and returns it as stored. */
+    insert(key: NewApiKey): ApiKeyRecord {
       forgetKeyOf(key.key_hash, key.user_id)
-      return insert.get({
+      return toRecord(insert.get({
         ...key,
         limited_to_apps: JSON.stringify(key.limited_to_apps),
         limited_to_orgs: JSON.stringify(key.limited_to_orgs),
         enabled: key.enabled ? 1 : 0,
         rate_limit: key.rate_limit === null ? null : JSON.stringify(key.rate_limit),
-      })!.id
+      }))!
     },
     update(id: number, changes: ApiKeyChanges): void {
       const written = update.get({

@@ -42,7 +42,7 @@ export function issueKey(core: Core, userId: string, settings: KeySettings): { r
     throw conflict(`Too many API keys: at most ${MAX_KEYS_PER_USER} per user`)
   const key = generateKey()
   const now = core.clock.now().toISOString()
-  const id = core.store.apikeys.insert({
+  const record = core.store.apikeys.insert({
     user_id: userId,
     name: settings.name,
     mode: settings.mode,
@@ -57,7 +57,7 @@ export function issueKey(core: Core, userId: string, settings: KeySettings): { r
     enabled: settings.enabled ?? true,
     rotated_from: settings.rotated_from ?? null,
   })
-  return { record: core.store.apikeys.findById(id)!, key }
+  return { record, key }
 }
 
 /** The caller's keys within its reach, newest first, filtered and paginated. */
