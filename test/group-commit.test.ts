@@ -100,6 +100,21 @@ describe('GroupCommit', () => {
     expect(committed()).toEqual(['b'])
   })
 
+  test('a write whose error rolls back the whole transaction fails the group, and no later write commits alone', async () => {
+    const { db, group, committed, insert } = onDisk()
+    db.run('CREATE UNIQUE INDEX t_v ON t (v)')
+    const outcomes = await Promise.allSettled([
+      group.run(insert('a')),
+      group.run(() => db.run("INSERT OR ROLLBACK INTO t (v) VALUES ('a')")),
+      group.run(insert('e')),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected'])
+    expect(committed()).toEqual([])
+    expect(db.inTransaction).toBe(false)
+    await group.run(insert('b'))
+    expect(committed()).toEqual(['b'])
+  })
+
   test('a burst is committed in pieces of at most MAX_GROUP writes, in order', async () => {
     const { group, committed, walFrames, insert } = onDisk()
     const before = walFrames()
@@ -121,6 +136,30 @@ describe('GroupCommit', () => {
 })
 
 describe('key writes arriving together', () => {
+  test('a write queued behind the revocation, disabling or narrowing of its own key writes nothing', async () => {
+    for (const [change, status, code] of [
+      [{ method: 'DELETE', body: undefined }, 401, 'invalid_api_key'],
+      [{ method: 'PUT', body: { enabled: false } }, 401, 'api_key_disabled'],
+      [{ method: 'PUT', body: { mode: 'read' } }, 409, 'conflict'],
+    ] as const) {
+      const w = seededWorld()
+      const k = await w.aliceKey({ mode: 'all' })
+      const keysBefore = (w.db.query('SELECT count(*) AS n FROM apikeys').get() as { n: number }).n
+      // Started in this order, in one turn: the change is queued before the create.
+      const changed = w.request(change.method, `/apikey/${k.id}`, { key: w.alice.key, body: change.body })
+      const created = w.request('POST', '/apikey/', { key: k.key, body: { name: 'late', mode: 'all' } })
+      expect((await changed).status).toBe(200)
+      const res = await created
+      expect(res.status).toBe(status)
+      expect(res.json.code).toBe(code)
+      expect(res.text).not.toContain('ak_')
+      const keysAfter = (w.db.query('SELECT count(*) AS n FROM apikeys').get() as { n: number }).n
+      expect(keysAfter).toBe(change.method === 'DELETE' ? keysBefore - 1 : keysBefore)
+      expect(w.db.query("SELECT count(*) AS n FROM audit_events WHERE action = 'apikey.create' AND actor_key_id = ?").get(k.id)).toEqual({ n: 0 })
+    }
+  })
+
+
   test('concurrent creates and deletes: each answered as if alone, in fewer commits than writes', async () => {
     const w = seededWorld()
     const auditRows = () => (w.db.query('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n

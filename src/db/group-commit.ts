@@ -62,6 +62,10 @@ export class GroupCommit {
               // Nested in the shared transaction, bun:sqlite's transaction is a savepoint.
               outcomes.push({ ok: true, value: this.db.transaction(work)() })
             } catch (error) {
+              // Some errors (ON CONFLICT ROLLBACK, a full disk) roll back the whole shared
+              // transaction, not the savepoint: then nothing of the group is kept, and the
+              // writes after it must not run in transactions of their own.
+              if (!this.db.inTransaction) throw error
               outcomes.push({ ok: false, error })
             }
           }

@@ -5,7 +5,7 @@ import { authorize, isAllowed } from '../../access/policy'
 import type { KeyLimits, Principal } from '../../access/principal'
 import type { RateLimit } from '../../access/rate-limit'
 import type { Actor, Core } from '../../core'
-import { conflict, notFound, validationError } from '../../errors'
+import { apiKeyDisabled, apiKeyExpired, conflict, invalidApiKey, notFound, validationError } from '../../errors'
 import { recordAudit } from '../audit/service'
 import { checkExpiry, earlier, policyBound } from './expiry'
 import { resolveLimits } from './limits'
@@ -21,8 +21,30 @@ export const MAX_KEYS_PER_USER = 1000
  * together share (src/db/group-commit.ts); it settles once that has committed. The key
  * repository forgets the cached entries each write changes (that key, its user's key list);
  * every other cached key stays.
+ *
+ * The write runs a turn or more after its caller's key was admitted: first the key is read
+ * again, so that a key revoked, disabled or narrowed meanwhile (and answered so) writes
+ * nothing after that answer.
  */
-const keyWrite = <T>(core: Core, work: () => T): Promise<T> => core.store.groupCommit.run(work)
+const keyWrite = <T>(core: Core, principal: Principal, work: () => T): Promise<T> =>
+  core.store.groupCommit.run(() => {
+    stillAdmitted(core, principal)
+    return work()
+  })
+
+/** Throws the 401 the key would get now, or a 409 when what it may do changed since it got in. */
+function stillAdmitted(core: Core, principal: Principal): void {
+  const now = core.store.apikeys.findById(principal.keyId)
+  if (now === null) throw invalidApiKey()
+  if (!now.enabled) throw apiKeyDisabled()
+  if (now.expires_at !== null && Date.parse(now.expires_at) <= core.clock.now().getTime()) throw apiKeyExpired()
+  const then = principal.record
+  const same =
+    now.mode === then.mode &&
+    now.expires_at === then.expires_at &&
+    JSON.stringify([now.limited_to_apps, now.limited_to_orgs, now.rate_limit]) === JSON.stringify([then.limited_to_apps, then.limited_to_orgs, then.rate_limit])
+  if (!same) throw conflict('The calling API key was changed while this request waited; send it again')
+}
 
 export interface KeySettings extends KeyLimits {
   name: string
@@ -97,7 +119,7 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
   // Omitted (or null), the expiry is the caller's own.
   const requested = input.expires_at == null ? principal.expiresAt : parseFutureInstant(input.expires_at, core.clock.now())
   const expires_at = checkExpiry(core, principal, requested)
-  return keyWrite(core, () => {
+  return keyWrite(core, principal, () => {
     const settings = { name, mode: input.mode, expires_at, rate_limit, ...limits }
     const { record, key } = issueKey(core, principal.userId, settings)
     recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, settings)
@@ -109,7 +131,7 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
 export function updateApiKey(core: Core, principal: Principal, actor: Actor, id: number, input: ApiKeyUpdateInput): Promise<ApiKeyView> {
   if (Object.keys(input).length === 0)
     throw validationError('Nothing to update: send at least one of name, mode, limited_to_apps, limited_to_orgs, expires_at, enabled, rate_limit')
-  return keyWrite(core, () => {
+  return keyWrite(core, principal, () => {
     const record = reachKey(core, principal, id)
     const changesLimits = input.limited_to_apps !== undefined || input.limited_to_orgs !== undefined
     const limits = changesLimits ? resolveLimits(core, principal, input, record) : record
@@ -141,7 +163,7 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
  * own expiry and now + grace. Neither key outlives the caller, nor the server policy.
  */
 export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Promise<Rotated> {
-  return keyWrite(core, () => {
+  return keyWrite(core, principal, () => {
     const old = reachKey(core, principal, id)
     const now = core.clock.now()
     // A dead key has nothing left to hand over: its successor would be born expired.
@@ -166,7 +188,7 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
 
 /** Deletes (revokes) a key within the caller's reach; a key may delete itself. */
 export function deleteApiKey(core: Core, principal: Principal, actor: Actor, id: number): Promise<void> {
-  return keyWrite(core, () => {
+  return keyWrite(core, principal, () => {
     const record = reachKey(core, principal, id)
     core.store.apikeys.delete(id)
     recordAudit(core, actor, 'apikey.delete', { type: 'apikey', id }, { name: record.name, mode: record.mode })
