@@ -13,11 +13,28 @@ export function keyFromHeader(header: string | null | undefined): string | null 
   return bearer ? value.slice(bearer[0].length).trim() : value
 }
 
-/** What authentication needs to know of a stored key: who it makes the caller, and whether it is on. */
-export interface StoredKey {
-  principal: Principal
+/** Whether a stored key may get in now: it is on, and until when. */
+export interface Standing {
   enabled: boolean
+  /** When it expires, in ms since the epoch; Infinity for never. */
+  expiresAtMs: number
 }
+
+/** What authentication needs to know of a stored key: who it makes the caller, and its standing. */
+export interface StoredKey extends Standing {
+  principal: Principal
+}
+
+/** Throws the 401 that fits a stored key (null: none) as of now; returns when it may get in. */
+export function checkStanding<K extends Standing>(core: Core, key: K | null): asserts key is K {
+  if (!key) throw invalidApiKey()
+  if (!key.enabled) throw apiKeyDisabled()
+  // Checked on every request, cached or not: time moves on.
+  if (key.expiresAtMs <= core.clock.nowMs()) throw apiKeyExpired()
+}
+
+/** When a key with this `expires_at` expires, in ms since the epoch. */
+export const expiryMs = (expiresAt: string | null): number => (expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(expiresAt))
 
 /** Finds a stored key by the hash of its secret. */
 export type KeyLookup = (hash: string) => StoredKey | null
@@ -35,7 +52,7 @@ export function loadKey(core: Core, hash: string): StoredKey | null {
     mode: record.mode,
     limits: { limited_to_apps: record.limited_to_apps, limited_to_orgs: record.limited_to_orgs },
     expiresAt: record.expires_at,
-    expiresAtMs: record.expires_at === null ? Number.POSITIVE_INFINITY : Date.parse(record.expires_at),
+    expiresAtMs: expiryMs(record.expires_at),
     record,
     rateLimit: record.rate_limit ?? core.policy.keyRateLimit,
     memberships: core.store.orgs.membershipsOf(record.user_id),
@@ -49,7 +66,7 @@ export function loadKey(core: Core, hash: string): StoredKey | null {
             }),
           ),
   }
-  return { principal, enabled: record.enabled }
+  return { principal, enabled: record.enabled, expiresAtMs: principal.expiresAtMs }
 }
 
 export function authenticate(core: Core, header: string | null | undefined, lookup: KeyLookup = (hash) => loadKey(core, hash)): Principal {
@@ -59,9 +76,6 @@ export function authenticate(core: Core, header: string | null | undefined, look
   if (!isWellFormedKey(key)) throw invalidApiKey()
   // Lookup by hash: no secret is compared, so there is nothing to time.
   const stored = lookup(hashKey(key))
-  if (!stored) throw invalidApiKey()
-  if (!stored.enabled) throw apiKeyDisabled()
-  // Checked on every request, cached or not: time moves on.
-  if (stored.principal.expiresAtMs <= core.clock.nowMs()) throw apiKeyExpired()
+  checkStanding(core, stored)
   return stored.principal
 }

@@ -5,7 +5,8 @@ import { authorize, isAllowed } from '../../access/policy'
 import type { KeyLimits, Principal } from '../../access/principal'
 import type { RateLimit } from '../../access/rate-limit'
 import type { Actor, Core } from '../../core'
-import { apiKeyDisabled, apiKeyExpired, conflict, invalidApiKey, notFound, validationError } from '../../errors'
+import { checkStanding, expiryMs } from '../../access/authenticate'
+import { conflict, notFound, validationError } from '../../errors'
 import { recordAudit } from '../audit/service'
 import { checkExpiry, earlier, policyBound } from './expiry'
 import { resolveLimits } from './limits'
@@ -35,14 +36,14 @@ const keyWrite = <T>(core: Core, principal: Principal, work: () => T): Promise<T
 /** Throws the 401 the key would get now, or a 409 when what it may do changed since it got in. */
 function stillAdmitted(core: Core, principal: Principal): void {
   const now = core.store.apikeys.findById(principal.keyId)
-  if (now === null) throw invalidApiKey()
-  if (!now.enabled) throw apiKeyDisabled()
-  if (now.expires_at !== null && Date.parse(now.expires_at) <= core.clock.now().getTime()) throw apiKeyExpired()
+  checkStanding(core, now && { enabled: now.enabled, expiresAtMs: expiryMs(now.expires_at) })
+  // Gone, checkStanding has thrown.
+  const { mode, expires_at, limited_to_apps, limited_to_orgs, rate_limit } = now!
   const then = principal.record
   const same =
-    now.mode === then.mode &&
-    now.expires_at === then.expires_at &&
-    JSON.stringify([now.limited_to_apps, now.limited_to_orgs, now.rate_limit]) === JSON.stringify([then.limited_to_apps, then.limited_to_orgs, then.rate_limit])
+    mode === then.mode &&
+    expires_at === then.expires_at &&
+    JSON.stringify([limited_to_apps, limited_to_orgs, rate_limit]) === JSON.stringify([then.limited_to_apps, then.limited_to_orgs, then.rate_limit])
   if (!same) throw conflict('The calling API key was changed while this request waited; send it again')
 }
 
