@@ -33,7 +33,8 @@ for (const seed of Array.from({ length: SEEDS }, (_, i) => i + 1)) {
     // Fresh: inside a transaction the ReadCache is bypassed.
     const fresh = <T>(fn: () => T): T => inTransactionKeepingCaches(w.db, fn)
     const freshAuth = (key: string) => {
-      try { return { p: fresh(() => authenticate(w.core, key, (h) => loadKey(w.core, h))) } } catch (e) { return { e: (e as AppError).status + ':' + (e as AppError).code } }
+      const result = fresh(() => authenticate(w.core, key, (h) => loadKey(w.core, h)))
+      return result instanceof AppError ? { e: `${result.status}:${result.code}` } : { p: result }
     }
     for (let step = 0; step < STEPS; step++) {
       const op = r()

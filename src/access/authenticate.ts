@@ -1,6 +1,6 @@
 /** Turns the `authorization` header into a Principal, or the 401 of SPEC §5 that fits. */
 import type { Core } from '../core'
-import { apiKeyDisabled, apiKeyExpired, invalidApiKey, missingApiKey } from '../errors'
+import { apiKeyDisabled, apiKeyExpired, AppError, invalidApiKey, missingApiKey } from '../errors'
 import { hashKey, isWellFormedKey } from './key-format'
 import type { Principal } from './principal'
 
@@ -25,12 +25,19 @@ export interface StoredKey extends Standing {
   principal: Principal
 }
 
+/** The 401 that fits a stored key (null: none) as of now, or null when it may get in. */
+function standingRefusal(core: Core, key: Standing | null): AppError | null {
+  if (!key) return invalidApiKey()
+  if (!key.enabled) return apiKeyDisabled()
+  // Checked on every request, cached or not: time moves on.
+  if (key.expiresAtMs <= core.clock.nowMs()) return apiKeyExpired()
+  return null
+}
+
 /** Throws the 401 that fits a stored key (null: none) as of now; returns when it may get in. */
 export function checkStanding<K extends Standing>(core: Core, key: K | null): asserts key is K {
-  if (!key) throw invalidApiKey()
-  if (!key.enabled) throw apiKeyDisabled()
-  // Checked on every request, cached or not: time moves on.
-  if (key.expiresAtMs <= core.clock.nowMs()) throw apiKeyExpired()
+  const refusal = standingRefusal(core, key)
+  if (refusal !== null) throw refusal
 }
 
 /** When a key with this `expires_at` expires, in ms since the epoch. */
@@ -69,13 +76,17 @@ export function loadKey(core: Core, hash: string): StoredKey | null {
   return { principal, enabled: record.enabled, expiresAtMs: principal.expiresAtMs }
 }
 
-export function authenticate(core: Core, header: string | null | undefined, lookup: KeyLookup = (hash) => loadKey(core, hash)): Principal {
+/**
+ * The caller, or the 401 that fits, returned rather than thrown: refusals are what a client
+ * guessing keys gets on every request, and throwing them up through the gate cost about a
+ * tenth of a refused request (bench/RESULTS.md).
+ */
+export function authenticate(core: Core, header: string | null | undefined, lookup: KeyLookup = (hash) => loadKey(core, hash)): Principal | AppError {
   const key = keyFromHeader(header)
-  if (key === null) throw missingApiKey()
+  if (key === null) return missingApiKey()
   // Shape and checksum first: garbage never reaches the database.
-  if (!isWellFormedKey(key)) throw invalidApiKey()
+  if (!isWellFormedKey(key)) return invalidApiKey()
   // Lookup by hash: no secret is compared, so there is nothing to time.
   const stored = lookup(hashKey(key))
-  checkStanding(core, stored)
-  return stored.principal
+  return standingRefusal(core, stored) ?? stored!.principal
 }

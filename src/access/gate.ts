@@ -41,17 +41,13 @@ export class Gate {
    * of a cached authentication): on a failure, and now and then for the key's last use.
    */
   admit(authorization: string | null, ip: () => string | null): Admission {
-    let principal: Principal
-    try {
-      // The fast path: stored keys by hash, from the store's read cache, which also remembers
-      // hashes of no key (a client retrying a deleted key need not ask the database each time).
-      principal = authenticate(this.core, authorization, (hash) => this.core.store.apikeys.cachedByHash(hash, () => loadKey(this.core, hash)))
-    } catch (error) {
-      if (error instanceof AppError && error.status === 401) {
-        const throttle = this.failures.take(ip() ?? 'unknown', this.limits.authFailureLimit)
-        if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
-      }
-      throw error
+    // The fast path: stored keys by hash, from the store's read cache, which also remembers
+    // hashes of no key (a client retrying a deleted key need not ask the database each time).
+    const principal = authenticate(this.core, authorization, (hash) => this.core.store.apikeys.cachedByHash(hash, () => loadKey(this.core, hash)))
+    if (principal instanceof AppError) {
+      const throttle = this.failures.take(ip() ?? 'unknown', this.limits.authFailureLimit)
+      if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
+      throw principal
     }
     const limit = principal.rateLimit
     let headers: Record<string, string> | null = null
