@@ -1,13 +1,39 @@
 /**
- * The benchmark's baseline: a bare Bun.serve answering a constant small JSON body, run in its
- * own process. Prints `{"port": N}` on stdout once listening; stops on SIGTERM/SIGINT.
+ * The benchmark's baselines: a bare Bun.serve in its own process. Prints `{"port": N}` on
+ * stdout once listening; stops on SIGTERM/SIGINT.
+ *
+ * - No argument: a constant small JSON body, `{"ok":true}`, reading nothing from the request.
+ * - A file (`bun bench/baseline.ts answer.json`): the answer in it (`status`, `headers`, `body`:
+ *   what the server answered one request of a scenario), after reading what any server has to
+ *   read to route and authenticate a request: its URL and its `authorization` header. Loaded
+ *   like the scenario, it shows what the answer alone costs (its size, its headers) and so
+ *   what part of the gap to the constant baseline is the server's own work.
  */
-const body = '{"ok":true}'
-const server = Bun.serve({
-  hostname: '127.0.0.1',
-  port: 0,
-  fetch: () => new Response(body, { headers: { 'content-type': 'application/json' } }),
-})
+import { readFileSync } from 'node:fs'
+
+/** One recorded answer, as the bench writes it for the replay. */
+export interface RecordedAnswer {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+const file = process.argv[2]
+let fetch: (request: Request) => Response
+if (file === undefined) {
+  const body = '{"ok":true}'
+  fetch = () => new Response(body, { headers: { 'content-type': 'application/json' } })
+} else {
+  const answer = JSON.parse(readFileSync(file, 'utf8')) as RecordedAnswer
+  const init = { status: answer.status, headers: new Headers(answer.headers) }
+  fetch = (request) => {
+    // Read, and dropped: a native getter's call is never optimised away.
+    void request.url
+    void request.headers.get('authorization')
+    return new Response(answer.body, init)
+  }
+}
+const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch })
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`)
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {

@@ -20,6 +20,8 @@ export interface ScenarioResult {
   cpu: number | null
   /** The baseline, measured right before this scenario: the ratio is to this run. */
   baseline: BaselineResult
+  /** The server's answer replayed by a bare Bun.serve, right after (null: not replayed). */
+  replay: BaselineResult | null
 }
 
 /** A run of the bare Bun.serve baseline, with the CPU its process used. */
@@ -146,6 +148,20 @@ function rows(s: Omit<Summary, 'info'>): { rows: Row[]; failures: string[] } {
       target: targetText(scenario.target),
       result: mark(v.pass),
     })
+    const r = scenario.replay
+    if (r) {
+      out.push({
+        name: `(${scenario.id})'s answer from a bare Bun.serve (no work)`,
+        rps: num(requestsPerSecond(r)),
+        ratio: pct(requestsPerSecond(r) / requestsPerSecond(b)),
+        p50: ms(r.latency_us.p50 / 1000),
+        p99: ms(r.latency_us.p99 / 1000),
+        statuses: statusText(r),
+        cpu: cpuText(r.cpu),
+        target: '—',
+        result: '—',
+      })
+    }
   }
   const startupPass = s.startupMs <= STARTUP_TARGET_MS
   if (!startupPass) failures.push(`startup ${Math.round(s.startupMs)} ms > ${STARTUP_TARGET_MS} ms`)
@@ -222,6 +238,13 @@ The server runs with \`--auth-failure-limit 999999999/1\` so that (e) measures t
 path rather than the per-address throttle (which would answer 429 after 100 failures a minute),
 and with \`--usage-flush-seconds 5\` (the default). A scenario also fails when it gets responses
 other than the expected ones (2xx for (a)–(d), 401 for (e)) or socket errors.
+
+"(x)'s answer from a bare Bun.serve (no work)" (since 2026-11-27 22:00): right after the
+scenario, its load against a bare \`Bun.serve\` that reads the request's URL and \`authorization\`
+header and answers what the server answered one of the scenario's requests (same status,
+headers and body): what the answer alone costs. The distance from it to the scenario's row is
+the server's own work; from the baseline to it, the answer's size and headers and the larger
+requests, which no implementation avoids.
 
 "server CPU" is the CPU the server (for the baseline rows: the baseline process) used during the
 measured run, as a share of one core (Bun's GC and I/O threads can take it past 100%): near or

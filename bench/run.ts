@@ -1,13 +1,14 @@
 /**
  * `npm run bench` (after `npm run build`): seeds a temporary data directory, starts the built
  * binary on it, loads it with wrk in five scenarios and a bare Bun.serve baseline in the same
- * run, prints the numbers against the targets and appends them to bench/RESULTS.md.
+ * run (and, after each read scenario, a bare Bun.serve replaying the server's answer), prints
+ * the numbers against the targets and appends them to bench/RESULTS.md.
  * Everything it starts is killed and every temporary directory removed, also on failure.
  *
  * Environment: BENCH_SECONDS (per scenario, default 8), BENCH_WARMUP_SECONDS (default 1),
  * BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_WRK (path to wrk), BENCH_KEEP_TMP=1 (keep
  * the temporary directory: data, Lua scripts, server log), BENCH_STRICT=1 (exit 1 when a
- * target is missed). With the defaults a run takes about 100 s including the build.
+ * target is missed). With the defaults a run takes about 140 s including the build.
  */
 import type { Subprocess } from 'bun'
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -16,6 +17,7 @@ import { join, resolve } from 'node:path'
 import { generateKey } from '../src/access/key-format'
 import { machineCpu, processCpuUs, selfCpuUs } from './cpu'
 import { constantGet, createThenDelete, rotatingGet } from './lua'
+import type { RecordedAnswer } from './baseline'
 import { appendResults, cpuText, pct, printSummary, type BaselineResult, type ScenarioResult, type Target } from './report'
 import { seed } from './seed'
 import { findWrk, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion } from './wrk'
@@ -132,8 +134,10 @@ async function stopProcess(child: Subprocess): Promise<number | null> {
   return child.exitCode
 }
 
-async function startBaseline(): Promise<{ child: Subprocess<'ignore', 'pipe', 'pipe'>; url: string }> {
-  const child = Bun.spawn([process.execPath, join(import.meta.dir, 'baseline.ts')], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+/** A bare Bun.serve (bench/baseline.ts): the constant `{"ok":true}`, or the answer in `answerFile`. */
+async function startBaseline(answerFile?: string): Promise<{ child: Subprocess<'ignore', 'pipe', 'pipe'>; url: string }> {
+  const args = [process.execPath, join(import.meta.dir, 'baseline.ts'), ...(answerFile === undefined ? [] : [answerFile])]
+  const child = Bun.spawn(args, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   children.add(child)
   const reader = child.stdout.getReader()
   let text = ''
@@ -245,6 +249,16 @@ interface ScenarioDef {
   script: string
   expected: number[]
   target: Target
+  /** The `authorization` of one of the script's requests, whose answer is replayed; none: no replay. */
+  sample?: string
+}
+
+/** The server's answer to one request, as bench/baseline.ts replays it (Bun sets date and length itself). */
+async function recordAnswer(url: string, authorization: string): Promise<RecordedAnswer> {
+  const response = await fetch(url, { headers: { authorization } })
+  const headers: Record<string, string> = {}
+  for (const [name, value] of response.headers) if (name !== 'date' && name !== 'content-length') headers[name] = value
+  return { status: response.status, headers, body: await response.text() }
 }
 
 async function main(): Promise<number> {
@@ -312,14 +326,17 @@ async function main(): Promise<number> {
     {
       id: 'a', title: 'GET /apikey/verify?mode=read&app_id=…, rotating valid keys', path: verifyPath,
       script: write('a.lua', rotatingGet(verifyPath, seeded.verifyKeys)), expected: [200], target: { ratio: 0.6, p99Ms: 5 },
+      sample: seeded.verifyKeys[0],
     },
     {
       id: 'b', title: 'GET /apikey/ (user with 20 keys)', path: '/apikey/',
       script: write('b.lua', constantGet('/apikey/', { authorization: seeded.listKey })), expected: [200], target: { ratio: 0.4, p99Ms: 5 },
+      sample: seeded.listKey,
     },
     {
       id: 'c', title: 'GET /app/, rotating valid keys', path: '/app/',
       script: write('c.lua', rotatingGet('/app/', seeded.validKeys)), expected: [200], target: { ratio: 0.4, p99Ms: 5 },
+      sample: seeded.validKeys[0],
     },
     {
       id: 'd', title: 'POST /apikey/ then DELETE /apikey/:id/, alternating', path: '/apikey/',
@@ -328,6 +345,7 @@ async function main(): Promise<number> {
     {
       id: 'e', title: 'invalid keys (unknown well-formed + garbage) → 401', path: '/apikey/verify',
       script: write('e.lua', rotatingGet('/apikey/verify', invalid)), expected: [401], target: { ratio: 0.5 },
+      sample: invalid[0],
     },
   ]
 
@@ -346,6 +364,22 @@ async function main(): Promise<number> {
         `p99 ${(result.latency_us.p99 / 1000).toFixed(2)} ms, baseline CPU ${cpuText(cpu)}`,
     )
     return { ...result, cpu }
+  }
+  /**
+   * The server's answer to one of the scenario's requests, replayed by a bare Bun.serve under
+   * the scenario's load, right after it: the cost of the answer itself, without the work.
+   */
+  const measureReplay = async (s: ScenarioDef, url: string, authorization: string): Promise<BaselineResult> => {
+    const replay = await startBaseline(write(`${s.id}.answer.json`, JSON.stringify(await recordAnswer(url, authorization))))
+    try {
+      const replayUrl = replay.url + s.path
+      if (WARMUP_SECONDS > 0) await runWrk(wrk, replayUrl, s.script, wrkOptions(WARMUP_SECONDS))
+      const { result, cpu } = await measured(replayUrl, s.script, replay.child.pid)
+      console.log(`bench: (${s.id})'s answer from a bare Bun.serve: ${Math.round(requestsPerSecond(result))} req/s, statuses ${JSON.stringify(result.statuses)}`)
+      return { ...result, cpu }
+    } finally {
+      await stopProcess(replay.child)
+    }
   }
   // 4. The server.
   const server = await startServer(dataDir, work)
@@ -370,7 +404,8 @@ async function main(): Promise<number> {
           `statuses ${JSON.stringify(result.statuses)}, server CPU ${cpuText(cpu)}, ` +
           `server RSS ${memory?.rss.toFixed(1) ?? '?'} MB (peak so far ${memory?.hwm.toFixed(1) ?? '?'} MB)`,
       )
-      results.push({ id: s.id, title: s.title, result, expected: s.expected, target: s.target, cpu, baseline: baselineRun })
+      const replay = s.sample === undefined ? null : await measureReplay(s, url, s.sample)
+      results.push({ id: s.id, title: s.title, result, expected: s.expected, target: s.target, cpu, baseline: baselineRun, replay })
     }
   } finally {
     peakRssMb = serverRss.stop()
