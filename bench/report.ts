@@ -239,7 +239,7 @@ path rather than the per-address throttle (which would answer 429 after 100 fail
 and with \`--usage-flush-seconds 5\` (the default). A scenario also fails when it gets responses
 other than the expected ones (2xx for (a)–(d), 401 for (e)) or socket errors.
 
-"(x)'s answer from a bare Bun.serve (no work)" (since 2026-11-27 22:00): right after the
+"(x)'s answer from a bare Bun.serve (no work)" (since 2026-11-27 21:30): right after the
 scenario, its load against a bare \`Bun.serve\` that reads the request's URL and \`authorization\`
 header and answers what the server answered one of the scenario's requests (same status,
 headers and body): what the answer alone costs. The distance from it to the scenario's row is

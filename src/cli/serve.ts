@@ -1,9 +1,9 @@
-import { edenGC } from 'bun:jsc'
 import { createApp } from '../app'
 import { resolveServeConfig } from '../config'
 import type { Core } from '../core'
 import { closeDatabase } from '../db/database'
 import { jsonLogger } from '../http/logger'
+import { keepMemoryDown } from '../memory'
 import { createUser } from '../modules/user/service'
 import { VERSION } from '../version'
 import { parseFlags, type Command } from './args'
@@ -46,12 +46,6 @@ function bootstrap(core: Core, docsUrl: string): void {
       `  Docs:    ${docsUrl}\n${line}\n`,
   )
 }
-
-/**
- * How often young garbage is collected (see `serve`): about 0.5 ms each, 0.5% of the time.
- * Every 200 ms, GET /app/ under load (3 KB of answer per request) peaked about 10 MB higher.
- */
-const YOUNG_GC_MS = 100
 
 /**
  * Keys written per transaction by the periodic last-use flush. In id order, a step of 200 keys
@@ -116,11 +110,7 @@ export const serve: Command = {
       if (core.usage.roundUnfinished) setImmediate(flushInSteps)
     }
     const flusher = setInterval(flushInSteps, config.usageFlushSeconds * 1000)
-    // Young garbage is collected every YOUNG_GC_MS. A dead request's native memory (its
-    // Request and Response) is released only when the garbage collector finds it, and JSC
-    // waits longer the more the caches hold: with 10,000 cached keys, a burst of refused keys
-    // raised the peak RSS by 20-30 MB. A collection of the young generation takes about 0.5 ms.
-    setInterval(edenGC, YOUNG_GC_MS).unref()
+    keepMemoryDown()
     const server = app.server!
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
