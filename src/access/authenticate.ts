@@ -25,9 +25,8 @@ export interface StoredKey extends Standing {
   principal: Principal
 }
 
-/** The 401 that fits a stored key (null: none) as of now, or null when it may get in. */
-function standingRefusal(core: Core, key: Standing | null): AppError | null {
-  if (!key) return invalidApiKey()
+/** The 401 that fits a stored key as of now, or null when it may get in. */
+function standingRefusal(core: Core, key: Standing): AppError | null {
   if (!key.enabled) return apiKeyDisabled()
   // Checked on every request, cached or not: time moves on.
   if (key.expiresAtMs <= core.clock.nowMs()) return apiKeyExpired()
@@ -36,7 +35,7 @@ function standingRefusal(core: Core, key: Standing | null): AppError | null {
 
 /** Throws the 401 that fits a stored key (null: none) as of now; returns when it may get in. */
 export function checkStanding<K extends Standing>(core: Core, key: K | null): asserts key is K {
-  const refusal = standingRefusal(core, key)
+  const refusal = key === null ? invalidApiKey() : standingRefusal(core, key)
   if (refusal !== null) throw refusal
 }
 
@@ -88,5 +87,6 @@ export function authenticate(core: Core, header: string | null | undefined, look
   if (!isWellFormedKey(key)) return invalidApiKey()
   // Lookup by hash: no secret is compared, so there is nothing to time.
   const stored = lookup(hashKey(key))
-  return standingRefusal(core, stored) ?? stored!.principal
+  if (stored === null) return invalidApiKey()
+  return standingRefusal(core, stored) ?? stored.principal
 }

@@ -43,20 +43,21 @@ export class Gate {
   admit(authorization: string | null, ip: () => string | null): Admission {
     // The fast path: stored keys by hash, from the store's read cache, which also remembers
     // hashes of no key (a client retrying a deleted key need not ask the database each time).
-    const principal = authenticate(this.core, authorization, (hash) => this.core.store.apikeys.cachedByHash(hash, () => loadKey(this.core, hash)))
-    if (principal instanceof AppError) {
+    const caller = authenticate(this.core, authorization, (hash) => this.core.store.apikeys.cachedByHash(hash, () => loadKey(this.core, hash)))
+    // A refusal is one of authentication's 401s, each counted against the client's address.
+    if (caller instanceof AppError) {
       const throttle = this.failures.take(ip() ?? 'unknown', this.limits.authFailureLimit)
       if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
-      throw principal
+      throw caller
     }
-    const limit = principal.rateLimit
+    const limit = caller.rateLimit
     let headers: Record<string, string> | null = null
     if (limit) {
-      const decision = this.keys.take(principal.keyId, limit)
+      const decision = this.keys.take(caller.keyId, limit)
       if (!decision.allowed) throw rateLimited(decision, 'Rate limit exceeded for this API key; retry later')
       headers = rateLimitHeaders(decision)
     }
-    this.core.usage.record(principal.keyId, ip)
-    return { principal, headers }
+    this.core.usage.record(caller.keyId, ip)
+    return { principal: caller, headers }
   }
 }
