@@ -10,7 +10,7 @@ import { Metrics, metricsRoute } from './http/metrics'
 import { errorHandler } from './http/errors'
 import type { Logger } from './http/logger'
 import { openapiPlugin } from './http/openapi'
-import { respond } from './http/respond'
+import { respond, type Activity } from './http/respond'
 import { apikeyModule } from './modules/apikey'
 import { appModule } from './modules/app'
 import { auditModule } from './modules/audit'
@@ -26,6 +26,8 @@ export interface AppDeps extends Core {
   metrics?: boolean
   /** True once the server is shutting down: answers then close their connection. */
   draining?: () => boolean
+  /** Counts the answered requests (serve uses it to tell when the server is idle). */
+  activity?: Activity
 }
 
 export function createApp(deps: AppDeps) {
@@ -36,7 +38,7 @@ export function createApp(deps: AppDeps) {
   // The server exists once `serve` has called listen(); `app.handle` in tests has none.
   const auth = authPlugin(gate, (request) => app.server?.requestIP(request)?.address ?? null)
   return app
-    .use(respond({ log: deps.log, metrics, draining: deps.draining }))
+    .use(respond({ log: deps.log, metrics, draining: deps.draining, activity: deps.activity }))
     .use(errorHandler(deps.log, metrics))
     .use(openapiPlugin(deps.version))
     .use(healthModule(deps, deps.version))

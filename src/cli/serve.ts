@@ -85,8 +85,9 @@ export const serve: Command = {
     const core = openCore(config.dir, config.policy)
     const log = jsonLogger()
     let stopping = false
+    const activity = { answered: 0 }
     const app = createApp({
-      ...core, log, version: VERSION, limits: config.limits, metrics: config.metrics, draining: () => stopping,
+      ...core, log, version: VERSION, limits: config.limits, metrics: config.metrics, draining: () => stopping, activity,
     }).listen({
       hostname: config.http.hostname,
       port: config.http.port,
@@ -110,7 +111,7 @@ export const serve: Command = {
       if (core.usage.roundUnfinished) setImmediate(flushInSteps)
     }
     const flusher = setInterval(flushInSteps, config.usageFlushSeconds * 1000)
-    keepMemoryDown()
+    keepMemoryDown(() => activity.answered)
     const server = app.server!
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host

@@ -25,14 +25,21 @@ interface Timed {
   startedAt?: number
 }
 
+/** How many requests have been answered (src/memory.ts tells from it when the server is idle). */
+export interface Activity {
+  answered: number
+}
+
 export interface RespondOptions {
   log: Logger
   metrics: Metrics | null
   /** True once the server is shutting down: answers then close their connection. */
   draining?: () => boolean
+  /** Counts every answer, errors included. */
+  activity?: Activity
 }
 
-export function respond({ log, metrics, draining }: RespondOptions) {
+export function respond({ log, metrics, draining, activity }: RespondOptions) {
   return new Elysia({ name: 'respond' })
     // The clock starts before authentication and validation. A request refused while its body
     // is read (413, bad JSON), or one that matches no route, logs a duration of 0.
@@ -69,6 +76,7 @@ export function respond({ log, metrics, draining }: RespondOptions) {
         key_id: (ctx as AdmittedKey).admittedKeyId ?? null,
       })
       metrics?.observeRequest(ctx.request.method, route, response.status, ms / 1000)
+      if (activity) activity.answered++
       return response
     })
 }
