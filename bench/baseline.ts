@@ -10,13 +10,7 @@
  *   what part of the gap to the constant baseline is the server's own work.
  */
 import { readFileSync } from 'node:fs'
-
-/** One recorded answer, as the bench writes it for the replay. */
-export interface RecordedAnswer {
-  status: number
-  headers: Record<string, string>
-  body: string
-}
+import type { RecordedAnswer } from './answer'
 
 const file = process.argv[2]
 let fetch: (request: Request) => Response

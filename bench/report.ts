@@ -21,11 +21,14 @@ export interface ScenarioResult {
   /** The baseline, measured right before this scenario: the ratio is to this run. */
   baseline: BaselineResult
   /** The server's answer replayed by a bare Bun.serve, right after (null: not replayed). */
-  replay: BaselineResult | null
+  replay: ReplayResult | null
 }
 
 /** A run of the bare Bun.serve baseline, with the CPU its process used. */
 export type BaselineResult = WrkResult & { cpu: number | null }
+
+/** A run of the replay: a baseline answering a recorded answer of `bodyBytes`. */
+export type ReplayResult = BaselineResult & { bodyBytes: number }
 
 export interface Verdict {
   rps: number
@@ -151,7 +154,7 @@ function rows(s: Omit<Summary, 'info'>): { rows: Row[]; failures: string[] } {
     const r = scenario.replay
     if (r) {
       out.push({
-        name: `(${scenario.id})'s answer from a bare Bun.serve (no work)`,
+        name: `(${scenario.id})'s answer (${num(r.bodyBytes)} bytes) from a bare Bun.serve (no work)`,
         rps: num(requestsPerSecond(r)),
         ratio: pct(requestsPerSecond(r) / requestsPerSecond(b)),
         p50: ms(r.latency_us.p50 / 1000),
@@ -239,10 +242,11 @@ path rather than the per-address throttle (which would answer 429 after 100 fail
 and with \`--usage-flush-seconds 5\` (the default). A scenario also fails when it gets responses
 other than the expected ones (2xx for (a)–(d), 401 for (e)) or socket errors.
 
-"(x)'s answer from a bare Bun.serve (no work)" (since 2026-11-27 21:30): right after the
-scenario, its load against a bare \`Bun.serve\` that reads the request's URL and \`authorization\`
-header and answers what the server answered one of the scenario's requests (same status,
-headers and body): what the answer alone costs. The distance from it to the scenario's row is
+"(x)'s answer (N bytes) from a bare Bun.serve (no work)", for (a), (b), (c) and (e) (since
+2026-11-27 21:30): right after the scenario, its load against a bare \`Bun.serve\` that reads the
+request's URL and \`authorization\` header and answers what the server answered one of the
+scenario's requests (same status, headers and body; since 22:20 the answer of median size
+among 25 of them): what the answer alone costs. The distance from it to the scenario's row is
 the server's own work; from the baseline to it, the answer's size and headers and the larger
 requests, which no implementation avoids.
 

@@ -17,8 +17,8 @@ import { join, resolve } from 'node:path'
 import { generateKey } from '../src/access/key-format'
 import { machineCpu, processCpuUs, selfCpuUs } from './cpu'
 import { constantGet, createThenDelete, rotatingGet } from './lua'
-import type { RecordedAnswer } from './baseline'
-import { appendResults, cpuText, pct, printSummary, type BaselineResult, type ScenarioResult, type Target } from './report'
+import { typicalAnswer } from './answer'
+import { appendResults, cpuText, pct, printSummary, type BaselineResult, type ReplayResult, type ScenarioResult, type Target } from './report'
 import { seed } from './seed'
 import { findWrk, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion } from './wrk'
 
@@ -249,17 +249,12 @@ interface ScenarioDef {
   script: string
   expected: number[]
   target: Target
-  /** The `authorization` of one of the script's requests, whose answer is replayed; none: no replay. */
-  sample?: string
+  /** `authorization`s of some of the script's requests, whose typical answer is replayed; none: no replay. */
+  samples?: readonly string[]
 }
 
-/** The server's answer to one request, as bench/baseline.ts replays it (Bun sets date and length itself). */
-async function recordAnswer(url: string, authorization: string): Promise<RecordedAnswer> {
-  const response = await fetch(url, { headers: { authorization } })
-  const headers: Record<string, string> = {}
-  for (const [name, value] of response.headers) if (name !== 'date' && name !== 'content-length') headers[name] = value
-  return { status: response.status, headers, body: await response.text() }
-}
+/** How many of a scenario's requests are asked, to replay the answer of median size. */
+const REPLAY_SAMPLES = 25
 
 async function main(): Promise<number> {
   const wrk = findWrk()
@@ -326,17 +321,17 @@ async function main(): Promise<number> {
     {
       id: 'a', title: 'GET /apikey/verify?mode=read&app_id=…, rotating valid keys', path: verifyPath,
       script: write('a.lua', rotatingGet(verifyPath, seeded.verifyKeys)), expected: [200], target: { ratio: 0.6, p99Ms: 5 },
-      sample: seeded.verifyKeys[0],
+      samples: seeded.verifyKeys.slice(0, REPLAY_SAMPLES),
     },
     {
       id: 'b', title: 'GET /apikey/ (user with 20 keys)', path: '/apikey/',
       script: write('b.lua', constantGet('/apikey/', { authorization: seeded.listKey })), expected: [200], target: { ratio: 0.4, p99Ms: 5 },
-      sample: seeded.listKey,
+      samples: [seeded.listKey],
     },
     {
       id: 'c', title: 'GET /app/, rotating valid keys', path: '/app/',
       script: write('c.lua', rotatingGet('/app/', seeded.validKeys)), expected: [200], target: { ratio: 0.4, p99Ms: 5 },
-      sample: seeded.validKeys[0],
+      samples: seeded.validKeys.slice(0, REPLAY_SAMPLES),
     },
     {
       id: 'd', title: 'POST /apikey/ then DELETE /apikey/:id/, alternating', path: '/apikey/',
@@ -345,7 +340,7 @@ async function main(): Promise<number> {
     {
       id: 'e', title: 'invalid keys (unknown well-formed + garbage) → 401', path: '/apikey/verify',
       script: write('e.lua', rotatingGet('/apikey/verify', invalid)), expected: [401], target: { ratio: 0.5 },
-      sample: invalid[0],
+      samples: invalid.slice(0, REPLAY_SAMPLES),
     },
   ]
 
@@ -366,17 +361,18 @@ async function main(): Promise<number> {
     return { ...result, cpu }
   }
   /**
-   * The server's answer to one of the scenario's requests, replayed by a bare Bun.serve under
+   * The server's typical answer to the scenario's requests, replayed by a bare Bun.serve under
    * the scenario's load, right after it: the cost of the answer itself, without the work.
    */
-  const measureReplay = async (s: ScenarioDef, url: string, authorization: string): Promise<BaselineResult> => {
-    const replay = await startBaseline(write(`${s.id}.answer.json`, JSON.stringify(await recordAnswer(url, authorization))))
+  const measureReplay = async (s: ScenarioDef, url: string, samples: readonly string[]): Promise<ReplayResult> => {
+    const answer = await typicalAnswer(url, samples, s.expected)
+    const replay = await startBaseline(write(`${s.id}.answer.json`, JSON.stringify(answer)))
     try {
       const replayUrl = replay.url + s.path
       if (WARMUP_SECONDS > 0) await runWrk(wrk, replayUrl, s.script, wrkOptions(WARMUP_SECONDS))
       const { result, cpu } = await measured(replayUrl, s.script, replay.child.pid)
-      console.log(`bench: (${s.id})'s answer from a bare Bun.serve: ${Math.round(requestsPerSecond(result))} req/s, statuses ${JSON.stringify(result.statuses)}`)
-      return { ...result, cpu }
+      console.log(`bench: (${s.id})'s answer (${answer.body.length} bytes) from a bare Bun.serve: ${Math.round(requestsPerSecond(result))} req/s, statuses ${JSON.stringify(result.statuses)}`)
+      return { ...result, cpu, bodyBytes: answer.body.length }
     } finally {
       await stopProcess(replay.child)
     }
@@ -404,7 +400,7 @@ async function main(): Promise<number> {
           `statuses ${JSON.stringify(result.statuses)}, server CPU ${cpuText(cpu)}, ` +
           `server RSS ${memory?.rss.toFixed(1) ?? '?'} MB (peak so far ${memory?.hwm.toFixed(1) ?? '?'} MB)`,
       )
-      const replay = s.sample === undefined ? null : await measureReplay(s, url, s.sample)
+      const replay = s.samples === undefined ? null : await measureReplay(s, url, s.samples)
       results.push({ id: s.id, title: s.title, result, expected: s.expected, target: s.target, cpu, baseline: baselineRun, replay })
     }
   } finally {
