@@ -245,7 +245,7 @@ other than the expected ones (2xx for (a)–(d), 401 for (e)) or socket errors.
 "(x)'s answer (N bytes) from a bare Bun.serve (no work)", for (a), (b), (c) and (e) (since
 2026-11-27 21:30): right after the scenario, its load against a bare \`Bun.serve\` that reads the
 request's URL and \`authorization\` header and answers what the server answered one of the
-scenario's requests (same status, headers and body; since 22:20 the answer of median size
+scenario's requests (same status, headers and body; since 21:53 the answer of median size
 among 25 of them): what the answer alone costs. The distance from it to the scenario's row is
 the server's own work; from the baseline to it, the answer's size and headers and the larger
 requests, which no implementation avoids.
