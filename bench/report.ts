@@ -122,22 +122,27 @@ interface Row {
   result: string
 }
 
+/** The row of a bare Bun.serve run (the baseline, a replay): no target, its ratio to `baseline`. */
+function bareRow(name: string, run: BaselineResult, baseline: BaselineResult): Row {
+  return {
+    name,
+    rps: num(requestsPerSecond(run)),
+    ratio: pct(requestsPerSecond(run) / requestsPerSecond(baseline)),
+    p50: ms(run.latency_us.p50 / 1000),
+    p99: ms(run.latency_us.p99 / 1000),
+    statuses: statusText(run),
+    cpu: cpuText(run.cpu),
+    target: '—',
+    result: '—',
+  }
+}
+
 function rows(s: Omit<Summary, 'info'>): { rows: Row[]; failures: string[] } {
   const out: Row[] = []
   const failures: string[] = []
   for (const scenario of s.scenarios) {
     const b = scenario.baseline
-    out.push({
-      name: `baseline for (${scenario.id}): bare Bun.serve \`{"ok":true}\``,
-      rps: num(requestsPerSecond(b)),
-      ratio: '100%',
-      p50: ms(b.latency_us.p50 / 1000),
-      p99: ms(b.latency_us.p99 / 1000),
-      statuses: statusText(b),
-      cpu: cpuText(b.cpu),
-      target: '—',
-      result: '—',
-    })
+    out.push(bareRow(`baseline for (${scenario.id}): bare Bun.serve \`{"ok":true}\``, b, b))
     const v = judge(scenario)
     if (v.pass === false) failures.push(`(${scenario.id}) ${v.why.join('; ')}`)
     out.push({
@@ -152,19 +157,7 @@ function rows(s: Omit<Summary, 'info'>): { rows: Row[]; failures: string[] } {
       result: mark(v.pass),
     })
     const r = scenario.replay
-    if (r) {
-      out.push({
-        name: `(${scenario.id})'s answer (${num(r.bodyBytes)} bytes) from a bare Bun.serve (no work)`,
-        rps: num(requestsPerSecond(r)),
-        ratio: pct(requestsPerSecond(r) / requestsPerSecond(b)),
-        p50: ms(r.latency_us.p50 / 1000),
-        p99: ms(r.latency_us.p99 / 1000),
-        statuses: statusText(r),
-        cpu: cpuText(r.cpu),
-        target: '—',
-        result: '—',
-      })
-    }
+    if (r) out.push(bareRow(`(${scenario.id})'s answer (${num(r.bodyBytes)} bytes) from a bare Bun.serve (no work)`, r, b))
   }
   const startupPass = s.startupMs <= STARTUP_TARGET_MS
   if (!startupPass) failures.push(`startup ${Math.round(s.startupMs)} ms > ${STARTUP_TARGET_MS} ms`)
