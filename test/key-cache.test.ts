@@ -7,6 +7,8 @@ import { describe, expect, spyOn, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp } from '../src/app'
+import { key } from '../src/cli/key'
+import { openCore } from '../src/cli/open'
 import { generateKey, hashKey, keyStart } from '../src/access/key-format'
 import { inTransactionKeepingCaches, openDatabase } from '../src/db/database'
 import { migrate } from '../src/db/migrate'
@@ -136,6 +138,26 @@ describe('key cache invalidation: the very next request sees the change', () => 
       expect((await verify()).status).toBe(401)
       db.close()
     } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('`key revoke` (the offline CLI) answers only once a running server refuses the key', async () => {
+    const dir = tempDir()
+    const output = spyOn(process.stdout, 'write').mockImplementation(() => true)
+    try {
+      const core = openCore(dir)
+      const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'test' })
+      const { apikey } = createUser(core, { email: 'x@example.com' })
+      const verify = () => app.handle(new Request('http://localhost/apikey/verify', { headers: { authorization: apikey.key } }))
+      // Cached, and the server has just looked for other processes' commits.
+      expect([(await verify()).status, (await verify()).status]).toEqual([200, 200])
+      expect(await key.run(['revoke', String(apikey.id), '--dir', dir])).toBe(0)
+      expect(output).toHaveBeenCalledWith(`${JSON.stringify({ success: true, revoked: apikey.id })}\n`)
+      expect((await verify()).status).toBe(401)
+      core.store.db.close()
+    } finally {
+      output.mockRestore()
       rmSync(dir, { recursive: true, force: true })
     }
   })

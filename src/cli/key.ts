@@ -1,10 +1,19 @@
 import { ConfigError, resolveDir } from '../config'
 import { closeDatabase } from '../db/database'
+import { DATA_VERSION_CHECK_MS } from '../db/read-cache'
 import { listKeysOfUser, revokeKey } from '../modules/apikey/admin'
 import { parseKeyId } from '../modules/apikey/validate'
 import { notFound } from '../errors'
 import { parseFlags, type Command } from './args'
 import { openCore } from './open'
+
+/**
+ * How long a revocation waits before it reports success: a running server notices another
+ * process's commit within DATA_VERSION_CHECK_MS (src/db/read-cache.ts), so once `key revoke`
+ * has answered, the very next request with the key is refused, cached or not. (Answering at
+ * the commit let a request sent right after it still get in.) The margin covers timer slack.
+ */
+const REVOCATION_SEEN_MS = DATA_VERSION_CHECK_MS + 20
 
 const help = `Usage: codepushgo key list --email EMAIL [--dir DIR]
        codepushgo key revoke ID [--dir DIR]
@@ -12,8 +21,9 @@ const help = `Usage: codepushgo key list --email EMAIL [--dir DIR]
 Offline administration, for when a key is lost or leaked (works while serve runs).
 
   list    Prints the user's keys as JSON on stdout, masked (ak_XXXXX...), newest first.
-  revoke  Deletes key ID (the numeric id from "key list"); it stops working at once.
-          The revocation is recorded in the audit log.
+  revoke  Deletes key ID (the numeric id from "key list"). It answers once a running
+          server refuses the key (about a tenth of a second after the deletion), so the
+          very next request with it fails. The revocation is recorded in the audit log.
 
 Options:
   --email EMAIL  the user whose keys to list
@@ -37,6 +47,7 @@ export const key: Command = {
         process.stdout.write(`${JSON.stringify({ data: listKeysOfUser(core, owner.id) }, null, 2)}\n`)
       } else {
         revokeKey(core, parseKeyId(id!))
+        await Bun.sleep(REVOCATION_SEEN_MS)
         process.stdout.write(`${JSON.stringify({ success: true, revoked: Number(id) })}\n`)
       }
       return 0
