@@ -2,15 +2,15 @@
  * Reads kept in memory while nothing that could change them has been written. A write
  * transaction of this process (the write epoch of `inTransaction`) empties the cache, so an
  * API change is seen by the very next request; the few writes that name what they change
- * forget just that (`forget`). A commit by another process (the offline
- * CLI's `key revoke`) moves SQLite's `data_version`, which is read at most every
- * DATA_VERSION_CHECK_MS: reading it means a WAL read lock, and on every request that was half
- * of the server's time (bench/RESULTS.md). `key revoke` waits that long before it answers
- * (src/cli/key.ts), so from its answer on the key is refused. (Watching the commit counter in
- * the WAL index's `-shm` file instead would need no wait, but mapping that file means opening and
- * closing it, which drops the POSIX locks SQLite holds on it: another process then took the
- * server for gone and truncated the file under it, a SIGBUS in test/e2e/backup.test.ts.) Inside a transaction nothing is cached: a read
- * there may follow a write that has not been committed yet.
+ * forget just that (`forget`). A commit by another process (the offline CLI's `key revoke`)
+ * moves SQLite's `data_version`, which is read at most every DATA_VERSION_CHECK_MS: reading it
+ * means a WAL read lock, and on every request that was half of the server's time
+ * (bench/RESULTS.md). `key revoke` waits that long before it answers (src/cli/key.ts), so from
+ * its answer on the key is refused. (Watching the commit counter in the WAL index's `-shm` file
+ * instead would need no wait, but mapping that file means opening and closing it, which drops
+ * the POSIX locks SQLite holds on it: another process then took the server for gone and
+ * truncated the file under it, a SIGBUS in test/e2e/backup.test.ts.) Inside a transaction
+ * nothing is cached: a read there may follow a write that has not been committed yet.
  *
  * Cached values are shared between callers: treat them as read-only.
  */
