@@ -9,19 +9,28 @@ export interface Target {
   p99Ms?: number
 }
 
+/**
+ * One round of a scenario: a run of the baseline, then the scenario's run, then (for the read
+ * scenarios) the replay's. A scenario's ratio is the median of its rounds' own ratios: a round's
+ * runs follow each other within seconds, so a machine whose speed drifts (these are shared)
+ * moves both sides of each ratio together, and one disturbed run moves only the extreme.
+ */
+export interface Round {
+  baseline: BaselineResult
+  result: WrkResult
+  /** CPU the server used during the scenario's run, as a fraction of one core (null: unknown). */
+  cpu: number | null
+  /** The server's answer replayed by a bare Bun.serve (null: not replayed). */
+  replay: ReplayResult | null
+}
+
 export interface ScenarioResult {
   id: string
   title: string
-  result: WrkResult
   /** Statuses this scenario should answer; anything else is counted as unexpected. */
   expected: number[]
   target: Target | null
-  /** CPU the server used during the measured run, as a fraction of one core (null: unknown). */
-  cpu: number | null
-  /** The baseline, measured right before this scenario: the ratio is to this run. */
-  baseline: BaselineResult
-  /** The server's answer replayed by a bare Bun.serve, right after (null: not replayed). */
-  replay: ReplayResult | null
+  rounds: Round[]
 }
 
 /** A run of the bare Bun.serve baseline, with the CPU its process used. */
@@ -30,11 +39,52 @@ export type BaselineResult = WrkResult & { cpu: number | null }
 /** A run of the replay: a baseline answering a recorded answer of `bodyBytes`. */
 export type ReplayResult = BaselineResult & { bodyBytes: number }
 
-export interface Verdict {
+/** The median of some numbers (the mean of the middle two for an even count; NaN for none). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+/** Medians over the rounds' runs of one kind, each run's req/s taken relative to its round's baseline. */
+export interface RunsSummary {
   rps: number
+  /** The median of the rounds' ratios, and their range. */
   ratio: number
+  ratioMin: number
+  ratioMax: number
   p50Ms: number
   p99Ms: number
+  cpu: number | null
+  /** Statuses and socket errors over all the runs. */
+  statuses: Record<string, number>
+  errors: WrkResult['errors']
+}
+
+export function summarise(runs: readonly (WrkResult & { cpu: number | null })[], baselines: readonly WrkResult[]): RunsSummary {
+  const ratios = runs.map((run, i) => requestsPerSecond(run) / requestsPerSecond(baselines[i]!))
+  const cpus = runs.flatMap((run) => (run.cpu === null ? [] : [run.cpu]))
+  const statuses: Record<string, number> = {}
+  const errors = { connect: 0, read: 0, write: 0, status: 0, timeout: 0 }
+  for (const run of runs) {
+    for (const [status, n] of Object.entries(run.statuses)) statuses[status] = (statuses[status] ?? 0) + n
+    for (const kind of Object.keys(errors) as (keyof typeof errors)[]) errors[kind] += run.errors[kind]
+  }
+  return {
+    rps: median(runs.map(requestsPerSecond)),
+    ratio: median(ratios),
+    ratioMin: Math.min(...ratios),
+    ratioMax: Math.max(...ratios),
+    p50Ms: median(runs.map((run) => run.latency_us.p50)) / 1000,
+    p99Ms: median(runs.map((run) => run.latency_us.p99)) / 1000,
+    cpu: cpus.length === 0 ? null : median(cpus),
+    statuses,
+    errors,
+  }
+}
+
+export interface Verdict extends RunsSummary {
   unexpected: number
   pass: boolean | null
   why: string[]
@@ -43,23 +93,24 @@ export interface Verdict {
 export const STARTUP_TARGET_MS = 300
 export const RSS_TARGET_MB = 150
 
+/** The scenario against its target: the median ratio and the median p99 over its rounds. */
 export function judge(s: ScenarioResult): Verdict {
-  const rps = requestsPerSecond(s.result)
-  const ratio = rps / requestsPerSecond(s.baseline)
-  const p50Ms = s.result.latency_us.p50 / 1000
-  const p99Ms = s.result.latency_us.p99 / 1000
-  const { connect, read, write, timeout } = s.result.errors
-  const unexpectedStatuses = Object.entries(s.result.statuses)
+  const summary = summarise(
+    s.rounds.map((round) => ({ ...round.result, cpu: round.cpu })),
+    s.rounds.map((round) => round.baseline),
+  )
+  const { connect, read, write, timeout } = summary.errors
+  const unexpectedStatuses = Object.entries(summary.statuses)
     .filter(([status]) => !s.expected.includes(Number(status)))
     .reduce((sum, [, n]) => sum + n, 0)
   const unexpected = unexpectedStatuses + connect + read + write + timeout
   const why: string[] = []
   if (s.target) {
-    if (ratio < s.target.ratio) why.push(`req/s ${pct(ratio)} < ${pct(s.target.ratio)} of baseline`)
-    if (s.target.p99Ms !== undefined && p99Ms > s.target.p99Ms) why.push(`p99 ${p99Ms.toFixed(2)} ms > ${s.target.p99Ms} ms`)
+    if (summary.ratio < s.target.ratio) why.push(`req/s ${pct(summary.ratio)} < ${pct(s.target.ratio)} of baseline`)
+    if (s.target.p99Ms !== undefined && summary.p99Ms > s.target.p99Ms) why.push(`p99 ${summary.p99Ms.toFixed(2)} ms > ${s.target.p99Ms} ms`)
   }
   if (unexpected > 0) why.push(`${unexpected} unexpected responses/errors`)
-  return { rps, ratio, p50Ms, p99Ms, unexpected, pass: s.target ? why.length === 0 : null, why }
+  return { ...summary, unexpected, pass: s.target ? why.length === 0 : null, why }
 }
 
 export const cpuText = (cpu: number | null) => (cpu === null ? '?' : `${Math.round(cpu * 100)}%`)
@@ -69,13 +120,18 @@ const num = (x: number) => Math.round(x).toLocaleString('en-US')
 const ms = (x: number) => x.toFixed(2)
 const mark = (pass: boolean | null) => (pass === null ? '—' : pass ? 'pass' : '**FAIL**')
 
-export function statusText(r: WrkResult): string {
+export function statusText(r: Pick<WrkResult, 'statuses' | 'errors'>): string {
   const parts = Object.entries(r.statuses)
     .sort(([a], [b]) => Number(a) - Number(b))
     .map(([status, n]) => `${status}×${num(n)}`)
   const { connect, read, write, timeout } = r.errors
   const errors = Object.entries({ connect, read, write, timeout }).filter(([, n]) => n > 0).map(([k, n]) => `${k} errors×${n}`)
   return [...parts, ...errors].join(', ') || 'none'
+}
+
+/** The median ratio, and with more than one round the range of the rounds' ratios. */
+export function ratioText(s: Pick<RunsSummary, 'ratio' | 'ratioMin' | 'ratioMax'>, rounds: number): string {
+  return rounds > 1 ? `${pct(s.ratio)} (${Math.round(s.ratioMin * 100)}-${pct(s.ratioMax)})` : pct(s.ratio)
 }
 
 export function targetText(t: Target | null): string {
@@ -93,6 +149,7 @@ export interface RunInfo {
   connections: number
   threads: number
   seconds: number
+  rounds: number
   warmupSeconds: number
   serverFlags: string
   seed: string
@@ -122,18 +179,18 @@ interface Row {
   result: string
 }
 
-/** The row of a bare Bun.serve run (the baseline, a replay): no target, its ratio to `baseline`. */
-function bareRow(name: string, run: BaselineResult, baseline: BaselineResult): Row {
+/** A row from the summary of some runs. */
+function summaryRow(name: string, summary: RunsSummary, rounds: number, target: Target | null, result: string): Row {
   return {
     name,
-    rps: num(requestsPerSecond(run)),
-    ratio: pct(requestsPerSecond(run) / requestsPerSecond(baseline)),
-    p50: ms(run.latency_us.p50 / 1000),
-    p99: ms(run.latency_us.p99 / 1000),
-    statuses: statusText(run),
-    cpu: cpuText(run.cpu),
-    target: '—',
-    result: '—',
+    rps: num(summary.rps),
+    ratio: ratioText(summary, rounds),
+    p50: ms(summary.p50Ms),
+    p99: ms(summary.p99Ms),
+    statuses: statusText(summary),
+    cpu: cpuText(summary.cpu),
+    target: targetText(target),
+    result,
   }
 }
 
@@ -141,23 +198,18 @@ function rows(s: Omit<Summary, 'info'>): { rows: Row[]; failures: string[] } {
   const out: Row[] = []
   const failures: string[] = []
   for (const scenario of s.scenarios) {
-    const b = scenario.baseline
-    out.push(bareRow(`baseline for (${scenario.id}): bare Bun.serve \`{"ok":true}\``, b, b))
+    const baselines = scenario.rounds.map((round) => round.baseline)
+    const n = scenario.rounds.length
+    // Each baseline run is its round's 100%: no range to show.
+    out.push(summaryRow(`baseline for (${scenario.id}): bare Bun.serve \`{"ok":true}\``, summarise(baselines, baselines), 1, null, '—'))
     const v = judge(scenario)
     if (v.pass === false) failures.push(`(${scenario.id}) ${v.why.join('; ')}`)
-    out.push({
-      name: `(${scenario.id}) ${scenario.title}`,
-      rps: num(v.rps),
-      ratio: pct(v.ratio),
-      p50: ms(v.p50Ms),
-      p99: ms(v.p99Ms),
-      statuses: statusText(scenario.result),
-      cpu: cpuText(scenario.cpu),
-      target: targetText(scenario.target),
-      result: mark(v.pass),
-    })
-    const r = scenario.replay
-    if (r) out.push(bareRow(`(${scenario.id})'s answer (${num(r.bodyBytes)} bytes) from a bare Bun.serve (no work)`, r, b))
+    out.push(summaryRow(`(${scenario.id}) ${scenario.title}`, v, n, scenario.target, mark(v.pass)))
+    const replays = scenario.rounds.flatMap((round) => (round.replay === null ? [] : [round.replay]))
+    if (replays.length > 0) {
+      const name = `(${scenario.id})'s answer (${num(replays[0]!.bodyBytes)} bytes) from a bare Bun.serve (no work)`
+      out.push(summaryRow(name, summarise(replays, baselines), n, null, '—'))
+    }
   }
   const startupPass = s.startupMs <= STARTUP_TARGET_MS
   if (!startupPass) failures.push(`startup ${Math.round(s.startupMs)} ms > ${STARTUP_TARGET_MS} ms`)
@@ -212,11 +264,15 @@ const HEADER = `# Benchmark results
 Run with \`npm run bench\` (needs \`wrk\`: \`apt-get install wrk\`). It builds \`dist/codepushgo\`, seeds a
 temporary data directory (100 users, 10 orgs, 100 apps, 10,000 keys of mixed modes and limits)
 directly with bun:sqlite, starts the binary on it and loads it over loopback with wrk, and loads a
-bare \`Bun.serve\` answering \`{"ok":true}\` with the same settings in the same run as the baseline:
-right before each scenario, which is compared with that run only, so that a machine whose speed
-drifts (these are shared) moves both sides of each ratio together.
-Each run appends a section below. Settings: \`BENCH_SECONDS\` (per scenario, default 8),
-\`BENCH_WARMUP_SECONDS\` (default 1), \`BENCH_CONNECTIONS\` (default 32), \`BENCH_THREADS\` (default 2).
+bare \`Bun.serve\` answering \`{"ok":true}\` with the same settings in the same run as the baseline.
+Each scenario runs in rounds (default 3): the baseline, right before the scenario, then the
+scenario, then (for the read scenarios) the replay below. Each round's ratio is to its own
+baseline run, so that a machine whose speed drifts (these are shared) moves both sides of it
+together, and the scenario is judged by the median of its rounds (req/s, ratio, p50 and p99 are
+medians; the ratio's range is shown in brackets), so that one disturbed run decides nothing.
+Each run appends a section below. Settings: \`BENCH_ROUNDS\` (default 3), \`BENCH_SECONDS\` (per
+run, default 4), \`BENCH_WARMUP_SECONDS\` (before a scenario's first round, default 1),
+\`BENCH_CONNECTIONS\` (default 32), \`BENCH_THREADS\` (default 2).
 
 Scenarios and targets (req/s as a share of the baseline's req/s in the same run):
 
@@ -239,7 +295,8 @@ other than the expected ones (2xx for (a)–(d), 401 for (e)) or socket errors.
 2026-11-27 21:30): right after the scenario, its load against a bare \`Bun.serve\` that reads the
 request's URL and \`authorization\` header and answers what the server answered one of the
 scenario's requests (same status, headers and body; since 21:53 the answer of median size
-among 25 of them): what the answer alone costs. The distance from it to the scenario's row is
+among 25 of them; since 2026-11-27 23:10 in each round, after the scenario): what the answer
+alone costs. The distance from it to the scenario's row is
 the server's own work; from the baseline to it, the answer's size and headers and the larger
 requests, which no implementation avoids.
 
@@ -262,7 +319,8 @@ export function appendResults(path: string, s: Summary): void {
     `## ${date} UTC — commit ${i.commit}`,
     '',
     `Machine: nproc ${i.nproc} (${i.cpu}), bun ${i.bunVersion}, wrk ${i.wrkVersion}; ${i.connections} connections, ` +
-      `${i.threads} threads, ${i.seconds} s per scenario after a ${i.warmupSeconds} s warm-up; server flags \`${i.serverFlags}\`; ` +
+      `${i.threads} threads; ${i.rounds} rounds of ${i.seconds} s runs per scenario (baseline, scenario, replay), after a ` +
+      `${i.warmupSeconds} s warm-up of each; server flags \`${i.serverFlags}\`; ` +
       `seed: ${i.seed}; 1-min load average at start ${i.load}; ` +
       `other processes used ${i.otherCpu} during the measurements.`,
     '',

@@ -5,10 +5,16 @@
  * the numbers against the targets and appends them to bench/RESULTS.md.
  * Everything it starts is killed and every temporary directory removed, also on failure.
  *
- * Environment: BENCH_SECONDS (per scenario, default 8), BENCH_WARMUP_SECONDS (default 1),
- * BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_WRK (path to wrk), BENCH_KEEP_TMP=1 (keep
- * the temporary directory: data, Lua scripts, server log), BENCH_STRICT=1 (exit 1 when a
- * target is missed). With the defaults a run takes about 140 s including the build.
+ * Each scenario runs in BENCH_ROUNDS rounds (the baseline, the scenario, the replay), and is
+ * judged by the median of its rounds: a single pair of runs moved by more than 10 points from
+ * one run to the next on these shared machines, and one disturbed baseline run (a third slower
+ * than the others of the same run) once passed a scenario by 19 points.
+ *
+ * Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (per run, default 4),
+ * BENCH_WARMUP_SECONDS (before a scenario's first round, default 1), BENCH_CONNECTIONS (32),
+ * BENCH_THREADS (2), BENCH_WRK (path to wrk), BENCH_KEEP_TMP=1 (keep the temporary directory:
+ * data, Lua scripts, server log), BENCH_STRICT=1 (exit 1 when a target is missed). With the
+ * defaults a run takes about 190 s including the build.
  */
 import type { Subprocess } from 'bun'
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -18,7 +24,7 @@ import { generateKey } from '../src/access/key-format'
 import { machineCpu, processCpuUs, selfCpuUs } from './cpu'
 import { constantGet, createThenDelete, rotatingGet } from './lua'
 import { typicalAnswer } from './answer'
-import { appendResults, cpuText, pct, printSummary, type BaselineResult, type ReplayResult, type ScenarioResult, type Target } from './report'
+import { appendResults, cpuText, pct, printSummary, type BaselineResult, type ReplayResult, type Round, type ScenarioResult, type Target } from './report'
 import { seed } from './seed'
 import { findWrk, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion } from './wrk'
 
@@ -37,7 +43,8 @@ function envNumber(name: string, fallback: number, min: number, max: number): nu
   return n
 }
 
-const SECONDS = envNumber('BENCH_SECONDS', 8, 1, 600)
+const ROUNDS = envNumber('BENCH_ROUNDS', 3, 1, 100)
+const SECONDS = envNumber('BENCH_SECONDS', 4, 1, 600)
 const WARMUP_SECONDS = envNumber('BENCH_WARMUP_SECONDS', 1, 0, 60)
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 32, 1, 10_000)
 const THREADS = envNumber('BENCH_THREADS', 2, 1, 256)
@@ -287,7 +294,10 @@ async function main(): Promise<number> {
     return { result, cpu }
   }
 
-  console.log(`bench: wrk ${wrkVersion(wrk)}, ${CONNECTIONS} connections, ${THREADS} threads, ${SECONDS} s per scenario (+${WARMUP_SECONDS} s warm-up)`)
+  console.log(
+    `bench: wrk ${wrkVersion(wrk)}, ${CONNECTIONS} connections, ${THREADS} threads, ${ROUNDS} rounds of ${SECONDS} s runs per scenario ` +
+      `(+${WARMUP_SECONDS} s warm-up)`,
+  )
   console.log(`bench: server flags ${SERVER_FLAGS.join(' ')}; (e) runs with the failed-authentication throttle raised to ${AUTH_FAILURE_LIMIT} so it measures the rejection path, not 429s`)
 
   // 1. Seed.
@@ -344,37 +354,36 @@ async function main(): Promise<number> {
     },
   ]
 
-  // 3. Baseline, in its own process, by the same wrk settings: measured right before each
-  // scenario (it idles meanwhile), and each scenario is compared with its own baseline run.
+  // 3. Baseline, in its own process, by the same wrk settings: measured in each round right
+  // before the scenario (it idles meanwhile), and each round's ratio is to that run.
   const baselineScript = write('baseline.lua', constantGet('/'))
   // The CPU window: from here until both the baseline and the server have exited.
   const windowStart = { machine: machineCpu(), self: selfCpuUs(), at: performance.now() }
   const baseline = await startBaseline()
   const baselineRss = rssSampler(baseline.child.pid)
-  const measureBaseline = async (when: string): Promise<BaselineResult> => {
-    if (WARMUP_SECONDS > 0) await runWrk(wrk, baseline.url, baselineScript, wrkOptions(WARMUP_SECONDS))
-    const { result, cpu } = await measured(baseline.url, baselineScript, baseline.child.pid)
+  /** A run of `script` against `url`, after a warm-up when asked; `label` names it on the console. */
+  const timedRun = async (label: string, url: string, script: string, pid: number, warmUp: boolean) => {
+    if (warmUp && WARMUP_SECONDS > 0) await runWrk(wrk, url, script, wrkOptions(WARMUP_SECONDS))
+    const { result, cpu } = await measured(url, script, pid)
     console.log(
-      `bench: baseline (${when}) ${Math.round(requestsPerSecond(result))} req/s, p50 ${(result.latency_us.p50 / 1000).toFixed(2)} ms, ` +
-        `p99 ${(result.latency_us.p99 / 1000).toFixed(2)} ms, baseline CPU ${cpuText(cpu)}`,
+      `bench: ${label} ${Math.round(requestsPerSecond(result))} req/s, p50 ${(result.latency_us.p50 / 1000).toFixed(2)} ms, ` +
+        `p99 ${(result.latency_us.p99 / 1000).toFixed(2)} ms, statuses ${JSON.stringify(result.statuses)}, CPU ${cpuText(cpu)}`,
     )
     return { ...result, cpu }
   }
   /**
    * The server's typical answer to the scenario's requests, replayed by a bare Bun.serve under
-   * the scenario's load, right after it: the cost of the answer itself, without the work.
+   * the scenario's load: the cost of the answer itself, without the work.
    */
-  const measureReplay = async (s: ScenarioDef, url: string, samples: readonly string[]): Promise<ReplayResult> => {
+  const startReplay = async (s: ScenarioDef, url: string, samples: readonly string[]) => {
     const answer = await typicalAnswer(url, samples, s.expected)
     const replay = await startBaseline(write(`${s.id}.answer.json`, JSON.stringify(answer)))
-    try {
-      const replayUrl = replay.url + s.path
-      if (WARMUP_SECONDS > 0) await runWrk(wrk, replayUrl, s.script, wrkOptions(WARMUP_SECONDS))
-      const { result, cpu } = await measured(replayUrl, s.script, replay.child.pid)
-      console.log(`bench: (${s.id})'s answer (${answer.body.length} bytes) from a bare Bun.serve: ${Math.round(requestsPerSecond(result))} req/s, statuses ${JSON.stringify(result.statuses)}`)
-      return { ...result, cpu, bodyBytes: answer.body.length }
-    } finally {
-      await stopProcess(replay.child)
+    return {
+      run: async (round: number): Promise<ReplayResult> => ({
+        ...(await timedRun(`(${s.id})'s answer (${answer.body.length} bytes) from a bare Bun.serve, round ${round}:`, replay.url + s.path, s.script, replay.child.pid, round === 1)),
+        bodyBytes: answer.body.length,
+      }),
+      stop: () => stopProcess(replay.child),
     }
   }
   // 4. The server.
@@ -388,20 +397,24 @@ async function main(): Promise<number> {
   let serverStderr = ''
   try {
     for (const s of scenarios) {
-      const baselineRun = await measureBaseline(`for (${s.id})`)
       const url = server.url + s.path
-      if (WARMUP_SECONDS > 0) await runWrk(wrk, url, s.script, wrkOptions(WARMUP_SECONDS))
-      const { result, cpu } = await measured(url, s.script, server.child.pid)
-      const rps = requestsPerSecond(result)
-      const memory = memoryMb(server.child.pid)
-      console.log(
-        `bench: (${s.id}) ${Math.round(rps)} req/s (${pct(rps / requestsPerSecond(baselineRun))} of its baseline), ` +
-          `p50 ${(result.latency_us.p50 / 1000).toFixed(2)} ms, p99 ${(result.latency_us.p99 / 1000).toFixed(2)} ms, ` +
-          `statuses ${JSON.stringify(result.statuses)}, server CPU ${cpuText(cpu)}, ` +
-          `server RSS ${memory?.rss.toFixed(1) ?? '?'} MB (peak so far ${memory?.hwm.toFixed(1) ?? '?'} MB)`,
-      )
-      const replay = s.samples === undefined ? null : await measureReplay(s, url, s.samples)
-      results.push({ id: s.id, title: s.title, result, expected: s.expected, target: s.target, cpu, baseline: baselineRun, replay })
+      const replay = s.samples === undefined ? null : await startReplay(s, url, s.samples)
+      try {
+        const rounds: Round[] = []
+        for (let round = 1; round <= ROUNDS; round++) {
+          const baselineRun: BaselineResult = await timedRun(`baseline for (${s.id}), round ${round}:`, baseline.url, baselineScript, baseline.child.pid, round === 1)
+          const { cpu, ...result } = await timedRun(`(${s.id}), round ${round}:`, url, s.script, server.child.pid, round === 1)
+          const memory = memoryMb(server.child.pid)
+          console.log(
+            `bench: (${s.id}), round ${round}: ${pct(requestsPerSecond(result) / requestsPerSecond(baselineRun))} of the baseline; ` +
+              `server RSS ${memory?.rss.toFixed(1) ?? '?'} MB (peak so far ${memory?.hwm.toFixed(1) ?? '?'} MB)`,
+          )
+          rounds.push({ baseline: baselineRun, result, cpu, replay: replay === null ? null : await replay.run(round) })
+        }
+        results.push({ id: s.id, title: s.title, expected: s.expected, target: s.target, rounds })
+      } finally {
+        await replay?.stop()
+      }
     }
   } finally {
     peakRssMb = serverRss.stop()
@@ -449,6 +462,7 @@ async function main(): Promise<number> {
       connections: CONNECTIONS,
       threads: THREADS,
       seconds: SECONDS,
+      rounds: ROUNDS,
       warmupSeconds: WARMUP_SECONDS,
       serverFlags: SERVER_FLAGS.join(' '),
       seed: seedText,
