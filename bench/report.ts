@@ -106,7 +106,8 @@ export function judge(s: ScenarioResult): Verdict {
   const unexpected = unexpectedStatuses + connect + read + write + timeout
   const why: string[] = []
   if (s.target) {
-    if (summary.ratio < s.target.ratio) why.push(`req/s ${pct(summary.ratio)} < ${pct(s.target.ratio)} of baseline`)
+    // One decimal: 49.7% must not read as "50% < 50%".
+    if (summary.ratio < s.target.ratio) why.push(`req/s ${(summary.ratio * 100).toFixed(1)}% < ${pct(s.target.ratio)} of baseline`)
     if (s.target.p99Ms !== undefined && summary.p99Ms > s.target.p99Ms) why.push(`p99 ${summary.p99Ms.toFixed(2)} ms > ${s.target.p99Ms} ms`)
   }
   if (unexpected > 0) why.push(`${unexpected} unexpected responses/errors`)
@@ -295,7 +296,7 @@ other than the expected ones (2xx for (a)–(d), 401 for (e)) or socket errors.
 2026-11-27 21:30): right after the scenario, its load against a bare \`Bun.serve\` that reads the
 request's URL and \`authorization\` header and answers what the server answered one of the
 scenario's requests (same status, headers and body; since 21:53 the answer of median size
-among 25 of them; since 2026-11-27 23:10 in each round, after the scenario): what the answer
+among 25 of them; since 2026-11-27 22:38 in each round, after the scenario): what the answer
 alone costs. The distance from it to the scenario's row is
 the server's own work; from the baseline to it, the answer's size and headers and the larger
 requests, which no implementation avoids.

@@ -49,6 +49,10 @@ describe('a scenario in rounds', () => {
     expect(verdict.pass).toBe(pass)
   })
 
+  test('a ratio just under its target says so to one decimal', () => {
+    expect(judge(scenario(rounds([1000, 599], [1000, 598], [1000, 700]))).why).toEqual(['req/s 59.9% < 60% of baseline'])
+  })
+
   test('p99 is the median of the rounds\' p99', () => {
     expect(judge(scenario(rounds([100, 90, 4], [100, 90, 40], [100, 90, 4.5]))).p99Ms).toBe(4.5)
     expect(judge(scenario(rounds([100, 90, 6], [100, 90, 1], [100, 90, 5.5]))).why).toEqual(['p99 5.50 ms > 5 ms'])
