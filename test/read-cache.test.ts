@@ -102,6 +102,38 @@ describe('ReadCache', () => {
     })
   })
 
+  test('a value read before another process\'s commit is not kept when a read nested in its load notices that commit', () => {
+    const dir = tempDir()
+    try {
+      const db = openDatabase(dir)
+      db.run('CREATE TABLE t (x INTEGER)')
+      db.run('INSERT INTO t VALUES (1)')
+      const cache = new ReadCache(db)
+      const other = new Database(join(dir, 'codepushgo.db'))
+      // As a key's load reads its memberships through the cache after reading the key itself.
+      let meanwhile = () => {}
+      const read = () =>
+        cache.get('outer', () => {
+          const value = (db.query('SELECT x FROM t').get() as { x: number }).x
+          meanwhile()
+          cache.get('inner', () => 0)
+          return value
+        })
+      meanwhile = () => {
+        other.run('UPDATE t SET x = 5')
+        // The nested read's check for other processes' commits falls due, and empties the cache.
+        Bun.sleepSync(DATA_VERSION_CHECK_MS + 5)
+      }
+      expect(read()).toBe(1)
+      meanwhile = () => {}
+      expect(read()).toBe(5)
+      other.close()
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('a commit by another connection empties it (data_version)', () => {
     const dir = tempDir()
     try {

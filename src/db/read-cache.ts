@@ -30,6 +30,8 @@ export class ReadCache {
   private epoch = -1
   private dataVersion = -1
   private dataVersionCheckedAt = Number.NEGATIVE_INFINITY
+  /** How many times the cache has been emptied: a load that saw it emptied keeps nothing. */
+  private generation = 0
   private readonly readDataVersion
 
   constructor(private readonly db: Database) {
@@ -48,7 +50,11 @@ export class ReadCache {
     const cached = this.entries.get(key)
     if (cached !== undefined) return cached as T
     if (rememberAbsence && this.absences.has(key)) return null as T
+    const generation = this.generation
     const value = load()
+    // A read nested in `load` (a key's memberships) may have noticed another process's commit
+    // and emptied the cache; what `load` read before that commit must not outlive it.
+    if (generation !== this.generation) return value
     if (value !== null && value !== undefined) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.clear()
       this.entries.set(key, value)
@@ -89,6 +95,7 @@ export class ReadCache {
   }
 
   private clear(): void {
+    this.generation++
     this.entries.clear()
     this.absences.clear()
   }
