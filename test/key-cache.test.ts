@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp } from '../src/app'
 import { key } from '../src/cli/key'
+import * as admin from '../src/modules/apikey/admin'
 import { openCore } from '../src/cli/open'
 import { generateKey, hashKey, keyStart } from '../src/access/key-format'
 import { inTransactionKeepingCaches, openDatabase } from '../src/db/database'
@@ -144,9 +145,20 @@ describe('key cache invalidation: the very next request sees the change', () => 
 
   test('`key revoke` (the offline CLI) answers only once a running server refuses the key', async () => {
     const dir = tempDir()
-    const output = spyOn(process.stdout, 'write').mockImplementation(() => true)
+    const core = openCore(dir)
+    // When the revocation committed, and when the command answered.
+    let committedAt = Number.NaN
+    let answeredAt = Number.NaN
+    const revokeKey = admin.revokeKey
+    const revoke = spyOn(admin, 'revokeKey').mockImplementation((...args) => {
+      revokeKey(...args)
+      committedAt = performance.now()
+    })
+    const output = spyOn(process.stdout, 'write').mockImplementation(() => {
+      answeredAt = performance.now()
+      return true
+    })
     try {
-      const core = openCore(dir)
       const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'test' })
       const { apikey } = createUser(core, { email: 'x@example.com' })
       const verify = () => app.handle(new Request('http://localhost/apikey/verify', { headers: { authorization: apikey.key } }))
@@ -154,10 +166,14 @@ describe('key cache invalidation: the very next request sees the change', () => 
       expect([(await verify()).status, (await verify()).status]).toEqual([200, 200])
       expect(await key.run(['revoke', String(apikey.id), '--dir', dir])).toBe(0)
       expect(output).toHaveBeenCalledWith(`${JSON.stringify({ success: true, revoked: apikey.id })}\n`)
+      // A server notices another process's commit within DATA_VERSION_CHECK_MS: the command
+      // waits that long, whatever its own start-up took.
+      expect(answeredAt - committedAt).toBeGreaterThanOrEqual(DATA_VERSION_CHECK_MS)
       expect((await verify()).status).toBe(401)
-      core.store.db.close()
     } finally {
+      revoke.mockRestore()
       output.mockRestore()
+      core.store.db.close()
       rmSync(dir, { recursive: true, force: true })
     }
   })

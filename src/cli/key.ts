@@ -21,9 +21,9 @@ const help = `Usage: codepushgo key list --email EMAIL [--dir DIR]
 Offline administration, for when a key is lost or leaked (works while serve runs).
 
   list    Prints the user's keys as JSON on stdout, masked (ak_XXXXX...), newest first.
-  revoke  Deletes key ID (the numeric id from "key list"). It answers once a running
-          server refuses the key (about a tenth of a second after the deletion), so the
-          very next request with it fails. The revocation is recorded in the audit log.
+  revoke  Deletes key ID (the numeric id from "key list"). It waits 0.12 s after the
+          deletion before it answers, so that a running server refuses the key from the
+          next request on. The revocation is recorded in the audit log.
 
 Options:
   --email EMAIL  the user whose keys to list
