@@ -16,12 +16,10 @@ export interface Target {
  * moves both sides of each ratio together, and one disturbed run moves only the extreme.
  */
 export interface Round {
-  baseline: BaselineResult
-  result: WrkResult
-  /** CPU the server used during the scenario's run, as a fraction of one core (null: unknown). */
-  cpu: number | null
+  baseline: MeasuredRun
+  scenario: MeasuredRun
   /** The server's answer replayed by a bare Bun.serve (null: not replayed). */
-  replay: ReplayResult | null
+  replay: ReplayRun | null
 }
 
 export interface ScenarioResult {
@@ -33,11 +31,11 @@ export interface ScenarioResult {
   rounds: Round[]
 }
 
-/** A run of the bare Bun.serve baseline, with the CPU its process used. */
-export type BaselineResult = WrkResult & { cpu: number | null }
+/** A wrk run, with the CPU the loaded process used meanwhile, as a fraction of one core (null: unknown). */
+export type MeasuredRun = WrkResult & { cpu: number | null }
 
-/** A run of the replay: a baseline answering a recorded answer of `bodyBytes`. */
-export type ReplayResult = BaselineResult & { bodyBytes: number }
+/** A run of the replay: a bare Bun.serve answering a recorded answer of `bodyBytes`. */
+export type ReplayRun = MeasuredRun & { bodyBytes: number }
 
 /** The median of some numbers (the mean of the middle two for an even count; NaN for none). */
 export function median(values: readonly number[]): number {
@@ -47,7 +45,10 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
-/** Medians over the rounds' runs of one kind, each run's req/s taken relative to its round's baseline. */
+/**
+ * Medians over the rounds' runs of one kind (req/s, ratio, p50, p99, CPU), each run's req/s
+ * taken relative to its own round's baseline; statuses and errors are totals.
+ */
 export interface RunsSummary {
   rps: number
   /** The median of the rounds' ratios, and their range. */
@@ -62,7 +63,7 @@ export interface RunsSummary {
   errors: WrkResult['errors']
 }
 
-export function summarise(runs: readonly (WrkResult & { cpu: number | null })[], baselines: readonly WrkResult[]): RunsSummary {
+export function summarise(runs: readonly MeasuredRun[], baselines: readonly MeasuredRun[]): RunsSummary {
   const ratios = runs.map((run, i) => requestsPerSecond(run) / requestsPerSecond(baselines[i]!))
   const cpus = runs.flatMap((run) => (run.cpu === null ? [] : [run.cpu]))
   const statuses: Record<string, number> = {}
@@ -96,7 +97,7 @@ export const RSS_TARGET_MB = 150
 /** The scenario against its target: the median ratio and the median p99 over its rounds. */
 export function judge(s: ScenarioResult): Verdict {
   const summary = summarise(
-    s.rounds.map((round) => ({ ...round.result, cpu: round.cpu })),
+    s.rounds.map((round) => round.scenario),
     s.rounds.map((round) => round.baseline),
   )
   const { connect, read, write, timeout } = summary.errors
@@ -106,9 +107,11 @@ export function judge(s: ScenarioResult): Verdict {
   const unexpected = unexpectedStatuses + connect + read + write + timeout
   const why: string[] = []
   if (s.target) {
-    // One decimal: 49.7% must not read as "50% < 50%".
-    if (summary.ratio < s.target.ratio) why.push(`req/s ${(summary.ratio * 100).toFixed(1)}% < ${pct(s.target.ratio)} of baseline`)
-    if (s.target.p99Ms !== undefined && summary.p99Ms > s.target.p99Ms) why.push(`p99 ${summary.p99Ms.toFixed(2)} ms > ${s.target.p99Ms} ms`)
+    // Written so that what could not be measured (no rounds: NaN; a baseline that answered
+    // nothing: Infinity) fails rather than passes.
+    if (!Number.isFinite(summary.ratio)) why.push('req/s: no baseline to compare with')
+    else if (!(summary.ratio >= s.target.ratio)) why.push(`req/s ${percentDown(summary.ratio)} < ${pct(s.target.ratio)} of baseline`)
+    if (s.target.p99Ms !== undefined && !(summary.p99Ms <= s.target.p99Ms)) why.push(`p99 ${summary.p99Ms.toFixed(2)} ms > ${s.target.p99Ms} ms`)
   }
   if (unexpected > 0) why.push(`${unexpected} unexpected responses/errors`)
   return { ...summary, unexpected, pass: s.target ? why.length === 0 : null, why }
@@ -117,6 +120,8 @@ export function judge(s: ScenarioResult): Verdict {
 export const cpuText = (cpu: number | null) => (cpu === null ? '?' : `${Math.round(cpu * 100)}%`)
 
 export const pct = (x: number) => `${Math.round(x * 100)}%`
+/** A share to one decimal, rounded down: 59.97% is shown as 59.9%, never as a met 60%. */
+const percentDown = (x: number) => `${(Math.floor(x * 1000) / 10).toFixed(1)}%`
 const num = (x: number) => Math.round(x).toLocaleString('en-US')
 const ms = (x: number) => x.toFixed(2)
 const mark = (pass: boolean | null) => (pass === null ? '—' : pass ? 'pass' : '**FAIL**')
@@ -130,9 +135,9 @@ export function statusText(r: Pick<WrkResult, 'statuses' | 'errors'>): string {
   return [...parts, ...errors].join(', ') || 'none'
 }
 
-/** The median ratio, and with more than one round the range of the rounds' ratios. */
-export function ratioText(s: Pick<RunsSummary, 'ratio' | 'ratioMin' | 'ratioMax'>, rounds: number): string {
-  return rounds > 1 ? `${pct(s.ratio)} (${Math.round(s.ratioMin * 100)}-${pct(s.ratioMax)})` : pct(s.ratio)
+/** The median ratio (to one decimal, rounded down), and with `showRange` the range of the rounds' ratios. */
+export function ratioText(s: Pick<RunsSummary, 'ratio' | 'ratioMin' | 'ratioMax'>, showRange: boolean): string {
+  return showRange ? `${percentDown(s.ratio)} (${Math.round(s.ratioMin * 100)}-${pct(s.ratioMax)})` : percentDown(s.ratio)
 }
 
 export function targetText(t: Target | null): string {
@@ -181,11 +186,11 @@ interface Row {
 }
 
 /** A row from the summary of some runs. */
-function summaryRow(name: string, summary: RunsSummary, rounds: number, target: Target | null, result: string): Row {
+function summaryRow(name: string, summary: RunsSummary, showRange: boolean, target: Target | null, result: string): Row {
   return {
     name,
     rps: num(summary.rps),
-    ratio: ratioText(summary, rounds),
+    ratio: ratioText(summary, showRange),
     p50: ms(summary.p50Ms),
     p99: ms(summary.p99Ms),
     statuses: statusText(summary),
@@ -200,16 +205,18 @@ function rows(s: Omit<Summary, 'info'>): { rows: Row[]; failures: string[] } {
   const failures: string[] = []
   for (const scenario of s.scenarios) {
     const baselines = scenario.rounds.map((round) => round.baseline)
-    const n = scenario.rounds.length
-    // Each baseline run is its round's 100%: no range to show.
-    out.push(summaryRow(`baseline for (${scenario.id}): bare Bun.serve \`{"ok":true}\``, summarise(baselines, baselines), 1, null, '—'))
+    const showRange = scenario.rounds.length > 1
+    // Each baseline run is its own round's 100%: no range to show.
+    out.push(summaryRow(`baseline for (${scenario.id}): bare Bun.serve \`{"ok":true}\``, summarise(baselines, baselines), false, null, '—'))
     const v = judge(scenario)
     if (v.pass === false) failures.push(`(${scenario.id}) ${v.why.join('; ')}`)
-    out.push(summaryRow(`(${scenario.id}) ${scenario.title}`, v, n, scenario.target, mark(v.pass)))
-    const replays = scenario.rounds.flatMap((round) => (round.replay === null ? [] : [round.replay]))
-    if (replays.length > 0) {
-      const name = `(${scenario.id})'s answer (${num(replays[0]!.bodyBytes)} bytes) from a bare Bun.serve (no work)`
-      out.push(summaryRow(name, summarise(replays, baselines), n, null, '—'))
+    out.push(summaryRow(`(${scenario.id}) ${scenario.title}`, v, showRange, scenario.target, mark(v.pass)))
+    // Each replay against the baseline of its own round.
+    const replayed = scenario.rounds.flatMap(({ baseline, replay }) => (replay === null ? [] : [{ baseline, replay }]))
+    if (replayed.length > 0) {
+      const name = `(${scenario.id})'s answer (${num(replayed[0]!.replay.bodyBytes)} bytes) from a bare Bun.serve (no work)`
+      const summary = summarise(replayed.map((r) => r.replay), replayed.map((r) => r.baseline))
+      out.push(summaryRow(name, summary, replayed.length > 1, null, '—'))
     }
   }
   const startupPass = s.startupMs <= STARTUP_TARGET_MS
@@ -269,9 +276,10 @@ bare \`Bun.serve\` answering \`{"ok":true}\` with the same settings in the same 
 Each scenario runs in rounds (default 3): the baseline, right before the scenario, then the
 scenario, then (for the read scenarios) the replay below. Each round's ratio is to its own
 baseline run, so that a machine whose speed drifts (these are shared) moves both sides of it
-together, and the scenario is judged by the median of its rounds (req/s, ratio, p50 and p99 are
-medians; the ratio's range is shown in brackets), so that one disturbed run decides nothing.
-Each run appends a section below. Settings: \`BENCH_ROUNDS\` (default 3), \`BENCH_SECONDS\` (per
+together, and the scenario is judged by the median of its rounds (req/s, ratio, p50, p99 and
+CPU are medians, statuses are totals; the ratios' range is shown in brackets), so that one
+disturbed run decides nothing.
+Each run appends a section below. Settings: \`BENCH_ROUNDS\` (odd, default 3), \`BENCH_SECONDS\` (per
 run, default 4), \`BENCH_WARMUP_SECONDS\` (before a scenario's first round, default 1),
 \`BENCH_CONNECTIONS\` (default 32), \`BENCH_THREADS\` (default 2).
 
@@ -296,8 +304,9 @@ other than the expected ones (2xx for (a)–(d), 401 for (e)) or socket errors.
 2026-11-27 21:30): right after the scenario, its load against a bare \`Bun.serve\` that reads the
 request's URL and \`authorization\` header and answers what the server answered one of the
 scenario's requests (same status, headers and body; since 21:53 the answer of median size
-among 25 of them; since 2026-11-27 22:38 in each round, after the scenario): what the answer
-alone costs. The distance from it to the scenario's row is
+among 25 of them; since 2026-11-27 22:38 in each round, after the scenario, and recorded after
+its first run, with the keys' last use filled in as the scenario saw it: the runs of 22:41 to
+22:51 recorded it before, 29 bytes shorter for (a)): what the answer alone costs. The distance from it to the scenario's row is
 the server's own work; from the baseline to it, the answer's size and headers and the larger
 requests, which no implementation avoids.
 

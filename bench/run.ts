@@ -10,7 +10,7 @@
  * one run to the next on these shared machines, and one disturbed baseline run (a third slower
  * than the others of the same run) once passed a scenario by 19 points.
  *
- * Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (per run, default 4),
+ * Environment: BENCH_ROUNDS (odd, default 3), BENCH_SECONDS (per run, default 4),
  * BENCH_WARMUP_SECONDS (before a scenario's first round, default 1), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_WRK (path to wrk), BENCH_KEEP_TMP=1 (keep the temporary directory:
  * data, Lua scripts, server log), BENCH_STRICT=1 (exit 1 when a target is missed). With the
@@ -24,7 +24,7 @@ import { generateKey } from '../src/access/key-format'
 import { machineCpu, processCpuUs, selfCpuUs } from './cpu'
 import { constantGet, createThenDelete, rotatingGet } from './lua'
 import { typicalAnswer } from './answer'
-import { appendResults, cpuText, pct, printSummary, type BaselineResult, type ReplayResult, type Round, type ScenarioResult, type Target } from './report'
+import { appendResults, cpuText, pct, printSummary, type MeasuredRun, type ReplayRun, type Round, type ScenarioResult, type Target } from './report'
 import { seed } from './seed'
 import { findWrk, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion } from './wrk'
 
@@ -43,7 +43,12 @@ function envNumber(name: string, fallback: number, min: number, max: number): nu
   return n
 }
 
-const ROUNDS = envNumber('BENCH_ROUNDS', 3, 1, 100)
+const ROUNDS = envNumber('BENCH_ROUNDS', 3, 1, 99)
+if (ROUNDS % 2 === 0) {
+  // The median of an even count is a mean, which one disturbed run moves.
+  console.error('BENCH_ROUNDS must be odd')
+  process.exit(2)
+}
 const SECONDS = envNumber('BENCH_SECONDS', 4, 1, 600)
 const WARMUP_SECONDS = envNumber('BENCH_WARMUP_SECONDS', 1, 0, 60)
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 32, 1, 10_000)
@@ -362,7 +367,7 @@ async function main(): Promise<number> {
   const baseline = await startBaseline()
   const baselineRss = rssSampler(baseline.child.pid)
   /** A run of `script` against `url`, after a warm-up when asked; `label` names it on the console. */
-  const timedRun = async (label: string, url: string, script: string, pid: number, warmUp: boolean) => {
+  const timedRun = async (label: string, url: string, script: string, pid: number, warmUp: boolean): Promise<MeasuredRun> => {
     if (warmUp && WARMUP_SECONDS > 0) await runWrk(wrk, url, script, wrkOptions(WARMUP_SECONDS))
     const { result, cpu } = await measured(url, script, pid)
     console.log(
@@ -373,13 +378,14 @@ async function main(): Promise<number> {
   }
   /**
    * The server's typical answer to the scenario's requests, replayed by a bare Bun.serve under
-   * the scenario's load: the cost of the answer itself, without the work.
+   * the scenario's load: the cost of the answer itself, without the work. Recorded once the
+   * scenario has run, so that the answer is the one it got (with the keys' last use filled in).
    */
   const startReplay = async (s: ScenarioDef, url: string, samples: readonly string[]) => {
     const answer = await typicalAnswer(url, samples, s.expected)
     const replay = await startBaseline(write(`${s.id}.answer.json`, JSON.stringify(answer)))
     return {
-      run: async (round: number): Promise<ReplayResult> => ({
+      run: async (round: number): Promise<ReplayRun> => ({
         ...(await timedRun(`(${s.id})'s answer (${answer.body.length} bytes) from a bare Bun.serve, round ${round}:`, replay.url + s.path, s.script, replay.child.pid, round === 1)),
         bodyBytes: answer.body.length,
       }),
@@ -398,18 +404,20 @@ async function main(): Promise<number> {
   try {
     for (const s of scenarios) {
       const url = server.url + s.path
-      const replay = s.samples === undefined ? null : await startReplay(s, url, s.samples)
+      let replay: Awaited<ReturnType<typeof startReplay>> | null = null
       try {
         const rounds: Round[] = []
         for (let round = 1; round <= ROUNDS; round++) {
-          const baselineRun: BaselineResult = await timedRun(`baseline for (${s.id}), round ${round}:`, baseline.url, baselineScript, baseline.child.pid, round === 1)
-          const { cpu, ...result } = await timedRun(`(${s.id}), round ${round}:`, url, s.script, server.child.pid, round === 1)
+          const first = round === 1
+          const baselineRun = await timedRun(`baseline for (${s.id}), round ${round}:`, baseline.url, baselineScript, baseline.child.pid, first)
+          const scenarioRun = await timedRun(`(${s.id}), round ${round}:`, url, s.script, server.child.pid, first)
           const memory = memoryMb(server.child.pid)
           console.log(
-            `bench: (${s.id}), round ${round}: ${pct(requestsPerSecond(result) / requestsPerSecond(baselineRun))} of the baseline; ` +
+            `bench: (${s.id}), round ${round}: ${pct(requestsPerSecond(scenarioRun) / requestsPerSecond(baselineRun))} of the baseline; ` +
               `server RSS ${memory?.rss.toFixed(1) ?? '?'} MB (peak so far ${memory?.hwm.toFixed(1) ?? '?'} MB)`,
           )
-          rounds.push({ baseline: baselineRun, result, cpu, replay: replay === null ? null : await replay.run(round) })
+          if (first && s.samples !== undefined) replay = await startReplay(s, url, s.samples)
+          rounds.push({ baseline: baselineRun, scenario: scenarioRun, replay: replay === null ? null : await replay.run(round) })
         }
         results.push({ id: s.id, title: s.title, expected: s.expected, target: s.target, rounds })
       } finally {

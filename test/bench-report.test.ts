@@ -3,10 +3,13 @@
  * rounds' own ratios to their baselines, so that one disturbed run cannot pass or fail it.
  */
 import { describe, expect, test } from 'bun:test'
-import { judge, median, ratioText, summarise, type BaselineResult, type Round, type ScenarioResult } from '../bench/report'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { appendResults, judge, median, ratioText, summarise, type MeasuredRun, type Round, type ScenarioResult } from '../bench/report'
 
 /** A wrk result of `rps` requests a second over one second, with this p99 (ms) and these statuses. */
-function run(rps: number, p99Ms = 1, statuses: Record<string, number> = { 200: rps }): BaselineResult {
+function run(rps: number, p99Ms = 1, statuses: Record<string, number> = { 200: rps }): MeasuredRun {
   return {
     requests: rps,
     duration_us: 1e6,
@@ -20,7 +23,7 @@ function run(rps: number, p99Ms = 1, statuses: Record<string, number> = { 200: r
 
 /** Rounds from [baseline req/s, scenario req/s, scenario p99 ms] triples. */
 const rounds = (...triples: [number, number, number?][]): Round[] =>
-  triples.map(([baseline, rps, p99]) => ({ baseline: run(baseline), result: run(rps, p99), cpu: 1, replay: null }))
+  triples.map(([baseline, rps, p99]) => ({ baseline: run(baseline), scenario: run(rps, p99), replay: null }))
 
 const scenario = (r: Round[]): ScenarioResult => ({ id: 'a', title: 't', expected: [200], target: { ratio: 0.6, p99Ms: 5 }, rounds: r })
 
@@ -40,8 +43,8 @@ describe('a scenario in rounds', () => {
     // One baseline run a third slower than the others does not pass the scenario.
     ['a disturbed baseline run', rounds([100, 50], [66, 50], [100, 50]), 0.5, false],
     ['one slow scenario run does not fail it', rounds([100, 65], [100, 30], [100, 64]), 0.64, true],
-    // The median of the ratios, not the ratio of the medians (that would be 60/100).
-    ['ratios are taken within each round', rounds([100, 70], [50, 30], [200, 60]), 0.6, true],
+    // The median of the ratios (0.7, 0.9, 0.3), not the ratio of the medians (60/100).
+    ['ratios are taken within each round', rounds([100, 70], [50, 45], [200, 60]), 0.7, true],
     ['a single round is judged by itself', rounds([100, 59]), 0.59, false],
   ] as const)('%s', (_name, r, ratio, pass) => {
     const verdict = judge(scenario(r))
@@ -49,8 +52,18 @@ describe('a scenario in rounds', () => {
     expect(verdict.pass).toBe(pass)
   })
 
-  test('a ratio just under its target says so to one decimal', () => {
+  test('a ratio just under its target says so to one decimal, rounded down', () => {
     expect(judge(scenario(rounds([1000, 599], [1000, 598], [1000, 700]))).why).toEqual(['req/s 59.9% < 60% of baseline'])
+    expect(judge(scenario(rounds([10000, 5999]))).why).toEqual(['req/s 59.9% < 60% of baseline'])
+  })
+
+  test.each([
+    ['no rounds', [] as Round[], 'req/s: no baseline to compare with'],
+    ['a baseline that answered nothing', rounds([0, 90]), 'req/s: no baseline to compare with'],
+  ] as const)('what could not be measured fails: %s', (_name, r, why) => {
+    const verdict = judge(scenario([...r]))
+    expect(verdict.pass).toBe(false)
+    expect(verdict.why).toContain(why)
   })
 
   test('p99 is the median of the rounds\' p99', () => {
@@ -60,7 +73,7 @@ describe('a scenario in rounds', () => {
 
   test('unexpected statuses of any round are counted, and fail the scenario', () => {
     const r = rounds([100, 90], [100, 90], [100, 90])
-    r[1]!.result = run(90, 1, { 200: 89, 500: 1 })
+    r[1]!.scenario = run(90, 1, { 200: 89, 500: 1 })
     const verdict = judge(scenario(r))
     expect(verdict.statuses).toEqual({ 200: 269, 500: 1 })
     expect(verdict.unexpected).toBe(1)
@@ -70,7 +83,28 @@ describe('a scenario in rounds', () => {
   test('the range of the rounds\' ratios is kept and shown', () => {
     const summary = summarise([run(50), run(30), run(60)], [run(100), run(100), run(100)])
     expect([summary.ratioMin, summary.ratio, summary.ratioMax]).toEqual([0.3, 0.5, 0.6])
-    expect(ratioText(summary, 3)).toBe('50% (30-60%)')
-    expect(ratioText(summary, 1)).toBe('50%')
+    expect(ratioText(summary, true)).toBe('50.0% (30-60%)')
+    expect(ratioText(summary, false)).toBe('50.0%')
+    // Rounded down: a share just under a target never reads as the target.
+    expect(ratioText({ ratio: 0.5996, ratioMin: 0.59, ratioMax: 0.61 }, false)).toBe('59.9%')
   })
+})
+
+test('in the table, each replay is compared with the baseline of its own round', () => {
+  const r = rounds([100, 50], [50, 25], [100, 50])
+  r[0]!.replay = { ...run(90), bodyBytes: 10 }
+  r[2]!.replay = { ...run(90), bodyBytes: 10 }
+  const dir = mkdtempSync(join(tmpdir(), 'bench-report-'))
+  try {
+    const path = join(dir, 'RESULTS.md')
+    const info = {
+      date: new Date(0), commit: 'c', nproc: '2', cpu: 'cpu', bunVersion: 'b', wrkVersion: 'w', connections: 32, threads: 2,
+      seconds: 4, rounds: 3, warmupSeconds: 1, serverFlags: '', seed: '', otherCpu: '', load: '0',
+    }
+    appendResults(path, { info, scenarios: [scenario(r)], startupMs: 100, peakRssMb: 100, baselineRssMb: null })
+    const replayRow = readFileSync(path, 'utf8').split('\n').find((line) => line.startsWith("| (a)'s answer"))
+    expect(replayRow).toContain('| 90.0% (90-90%) |')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
