@@ -303,12 +303,12 @@ other than the expected ones (2xx for (a)–(d), 401 for (e)) or socket errors.
 "(x)'s answer (N bytes) from a bare Bun.serve (no work)", for (a), (b), (c) and (e) (since
 2026-11-27 21:30): right after the scenario, its load against a bare \`Bun.serve\` that reads the
 request's URL and \`authorization\` header and answers what the server answered one of the
-scenario's requests (same status, headers and body; since 21:53 the answer of median size
-among 25 of them; since 2026-11-27 22:38 in each round, after the scenario, and recorded after
-its first run, with the keys' last use filled in as the scenario saw it: the runs of 22:41 to
-22:51 recorded it before, 29 bytes shorter for (a)): what the answer alone costs. The distance from it to the scenario's row is
-the server's own work; from the baseline to it, the answer's size and headers and the larger
-requests, which no implementation avoids.
+scenario's requests (same status, headers and body; since 21:53 the answer of median size among 25
+of them; since the run of 2026-11-27 22:41 in each round, after the scenario, and recorded after
+its first run, with the keys' last use filled in as the scenario saw it: the runs of 22:41 to 22:53
+recorded it before, 29 bytes shorter for (a)): what the answer alone costs. The distance from it to
+the scenario's row is the server's own work; from the baseline to it, the answer's size and headers
+and the larger requests, which no implementation avoids.
 
 "server CPU" is the CPU the server (for the baseline rows: the baseline process) used during the
 measured run, as a share of one core (Bun's GC and I/O threads can take it past 100%): near or
