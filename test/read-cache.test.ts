@@ -16,6 +16,25 @@ function setup() {
   return { db, cache, read, loads: () => loads }
 }
 
+/**
+ * A database file with table t holding 1, its cache, and a second connection standing for
+ * another process; runs `body`, then closes both and removes the file.
+ */
+function onFile(body: (file: { db: Database; cache: ReadCache; other: Database }) => void): void {
+  const dir = tempDir()
+  const db = openDatabase(dir)
+  const other = new Database(join(dir, 'codepushgo.db'))
+  try {
+    db.run('CREATE TABLE t (x INTEGER)')
+    db.run('INSERT INTO t VALUES (1)')
+    body({ db, cache: new ReadCache(db), other })
+  } finally {
+    other.close()
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 describe('ReadCache', () => {
   test('serves repeated reads from memory', () => {
     const { read, loads } = setup()
@@ -70,22 +89,13 @@ describe('ReadCache', () => {
     })
 
     test('another process\'s commit forgets them too (data_version)', () => {
-      const dir = tempDir()
-      try {
-        const db = openDatabase(dir)
-        db.run('CREATE TABLE t (x INTEGER)')
-        const cache = new ReadCache(db)
+      onFile(({ db, cache, other }) => {
         const find = () => cache.get('x:7', () => db.query('SELECT x FROM t WHERE x = 7').get(), true)
         expect(find()).toBeNull()
-        const other = new Database(join(dir, 'codepushgo.db'))
         other.run('INSERT INTO t VALUES (7)')
-        other.close()
         Bun.sleepSync(DATA_VERSION_CHECK_MS + 20)
         expect(find()).toEqual({ x: 7 })
-        db.close()
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      })
     })
 
     test('past MAX_ABSENCES they start over, and never push out what was found', () => {
@@ -103,13 +113,7 @@ describe('ReadCache', () => {
   })
 
   test('a value read before another process\'s commit is not kept when a read nested in its load notices that commit', () => {
-    const dir = tempDir()
-    try {
-      const db = openDatabase(dir)
-      db.run('CREATE TABLE t (x INTEGER)')
-      db.run('INSERT INTO t VALUES (1)')
-      const cache = new ReadCache(db)
-      const other = new Database(join(dir, 'codepushgo.db'))
+    onFile(({ db, cache, other }) => {
       // As a key's load reads its memberships through the cache after reading the key itself.
       let meanwhile = () => {}
       const read = () =>
@@ -127,31 +131,17 @@ describe('ReadCache', () => {
       expect(read()).toBe(1)
       meanwhile = () => {}
       expect(read()).toBe(5)
-      other.close()
-      db.close()
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 
   test('a commit by another connection empties it (data_version)', () => {
-    const dir = tempDir()
-    try {
-      const db = openDatabase(dir)
-      db.run('CREATE TABLE t (x INTEGER)')
-      db.run('INSERT INTO t VALUES (1)')
-      const cache = new ReadCache(db)
+    onFile(({ db, cache, other }) => {
       const read = () => cache.get('t', () => (db.query('SELECT x FROM t').get() as { x: number }).x)
       expect(read()).toBe(1)
-      const other = new Database(join(dir, 'codepushgo.db'))
       other.run('UPDATE t SET x = 5')
-      other.close()
       // Another process's commit is noticed within DATA_VERSION_CHECK_MS.
       Bun.sleepSync(DATA_VERSION_CHECK_MS + 20)
       expect(read()).toBe(5)
-      db.close()
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 })
