@@ -10,12 +10,30 @@ export interface RecordedAnswer {
 /** Headers the replaying server sets itself (or that belong to one connection): not recorded. */
 const NOT_REPLAYED = new Set(['date', 'content-length', 'transfer-encoding', 'connection', 'keep-alive'])
 
-/** The server's answer to a GET of `url` with this `authorization`. */
-export async function recordAnswer(url: string, authorization: string): Promise<RecordedAnswer> {
-  const response = await fetch(url, { headers: { authorization } })
+/** A response as the replay sends it again. */
+export async function asRecorded(response: Response): Promise<RecordedAnswer> {
   const headers: Record<string, string> = {}
   for (const [name, value] of response.headers) if (!NOT_REPLAYED.has(name)) headers[name] = value
   return { status: response.status, headers, body: await response.text() }
+}
+
+/** The server's answer to a GET of `url` with this `authorization`. */
+export async function recordAnswer(url: string, authorization: string): Promise<RecordedAnswer> {
+  return asRecorded(await fetch(url, { headers: { authorization } }))
+}
+
+/**
+ * The replay's handler: reads what any server has to read to route and authenticate a
+ * request (its URL and its `authorization` header), then sends `answer`.
+ */
+export function replaying(answer: RecordedAnswer): (request: Request) => Response {
+  const init = { status: answer.status, headers: new Headers(answer.headers) }
+  return (request) => {
+    // Read, and dropped: a native getter's call is never optimised away.
+    void request.url
+    void request.headers.get('authorization')
+    return new Response(answer.body, init)
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
  *   what part of the gap to the constant baseline is the server's own work.
  */
 import { readFileSync } from 'node:fs'
-import type { RecordedAnswer } from './answer'
+import { replaying, type RecordedAnswer } from './answer'
 
 const file = process.argv[2]
 let fetch: (request: Request) => Response
@@ -18,14 +18,7 @@ if (file === undefined) {
   const body = '{"ok":true}'
   fetch = () => new Response(body, { headers: { 'content-type': 'application/json' } })
 } else {
-  const answer = JSON.parse(readFileSync(file, 'utf8')) as RecordedAnswer
-  const init = { status: answer.status, headers: new Headers(answer.headers) }
-  fetch = (request) => {
-    // Read, and dropped: a native getter's call is never optimised away.
-    void request.url
-    void request.headers.get('authorization')
-    return new Response(answer.body, init)
-  }
+  fetch = replaying(JSON.parse(readFileSync(file, 'utf8')) as RecordedAnswer)
 }
 const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch })
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`)

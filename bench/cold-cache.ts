@@ -18,6 +18,7 @@ import { createApp } from '../src/app'
 import { openCore } from '../src/cli/open'
 import { closeDatabase } from '../src/db/database'
 import { jsonLogger } from '../src/http/logger'
+import { asRecorded, replaying } from './answer'
 import { median } from './report'
 import { seed } from './seed'
 
@@ -56,14 +57,7 @@ try {
   const url = `http://localhost/apikey/verify?mode=read&app_id=${encodeURIComponent(seeded.verifyApp)}`
   const requests = () => Array.from({ length: REQUESTS }, (_, i) => new Request(url, { headers: { authorization: seeded.verifyKeys[i % seeded.verifyKeys.length]! } }))
 
-  const recorded = await app.handle(requests()[0]!)
-  const body = await recorded.text()
-  const init = { status: recorded.status, headers: new Headers(recorded.headers) }
-  const replay: Handler = (request) => {
-    void request.url
-    void request.headers.get('authorization')
-    return new Response(body, init)
-  }
+  const replay = replaying(await asRecorded(await app.handle(requests()[0]!)))
   const handlers: [string, Handler][] = [['the server (app.handle)', (request) => app.handle(request)], ["the replay's work", replay]]
 
   // Warm-up: every key cached, every function compiled.
