@@ -1,6 +1,7 @@
 /** Judging the measurements against the targets, printing them, and appending to RESULTS.md. */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs'
 import { requestsPerSecond, type WrkResult } from './wrk'
+import { mainThreadUs, type Breakdown } from './profile'
 
 export interface Target {
   /** Minimum req/s as a fraction of the baseline's. */
@@ -171,6 +172,38 @@ export interface Summary {
   startupMs: number
   peakRssMb: number
   baselineRssMb: number | null
+  /** With BENCH_PERF=1: round 1 of each scenario and of its replay, profiled. */
+  profiles?: ProfiledRun[]
+}
+
+/** One profiled run: what it was, and where its CPU time went. */
+export interface ProfiledRun {
+  label: string
+  breakdown: Breakdown
+}
+
+const microseconds = (x: number) => x.toFixed(1)
+
+/** A markdown table cell's text. */
+const escapeCell = (cell: string) => cell.replaceAll('|', '\\|')
+
+/** The profiles as markdown: a table of µs of CPU per request, then each run's top functions. */
+export function profileLines(profiles: readonly ProfiledRun[]): string[] {
+  if (profiles.length === 0) return []
+  return [
+    "Where the CPU time went (BENCH_PERF=1: `perf record -g` during round 1, compiled JavaScript named from JSC's JIT dump), µs per request:",
+    '',
+    '| run | kernel: waking the client | kernel: other | native, no JS on the stack | JS | native called from JS | main thread | other threads |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...profiles.map(({ label, breakdown: b }) =>
+      `| ${escapeCell(label)} | ${[b.kernelWakingReader, b.kernelOther, b.nativeWithoutJs, b.js, b.nativeFromJs, mainThreadUs(b), b.otherThreads].map(microseconds).join(' | ')} |`),
+    '',
+    'The JavaScript functions the main thread was in or under (µs per request; in brackets, in the native and kernel code they called):',
+    '',
+    ...profiles.map(({ label, breakdown: b }) =>
+      `- ${label}: ${b.functions.map((f) => `\`${f.name}\` ${microseconds(f.total)} (${microseconds(f.called)})`).join(', ') || 'none'}`),
+    '',
+  ]
 }
 
 interface Row {
@@ -322,7 +355,6 @@ export function appendResults(path: string, s: Summary): void {
   if (!existsSync(path)) writeFileSync(path, HEADER)
   const { rows: table } = rows(s)
   const i = s.info
-  const esc = (cell: string) => cell.replaceAll('|', '\\|')
   const date = i.date.toISOString().replace('T', ' ').slice(0, 16)
   const md = [
     '',
@@ -336,8 +368,9 @@ export function appendResults(path: string, s: Summary): void {
     '',
     `| ${COLUMNS.map(([, title]) => title).join(' | ')} |`,
     '|---|---:|---:|---:|---:|---|---:|---|---|',
-    ...table.map((r) => `| ${COLUMNS.map(([key]) => esc(r[key])).join(' | ')} |`),
+    ...table.map((r) => `| ${COLUMNS.map(([key]) => escapeCell(r[key])).join(' | ')} |`),
     '',
+    ...profileLines(s.profiles ?? []),
   ].join('\n')
   appendFileSync(path, md)
 }

@@ -13,7 +13,8 @@
  * Environment: BENCH_ROUNDS (odd, default 3), BENCH_SECONDS (per run, default 4),
  * BENCH_WARMUP_SECONDS (before a scenario's first round, default 1), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_WRK (path to wrk), BENCH_KEEP_TMP=1 (keep the temporary directory:
- * data, Lua scripts, server log), BENCH_STRICT=1 (exit 1 when a target is missed). With the
+ * data, Lua scripts, server log), BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_PERF=1
+ * (profile round 1 of each scenario and of its replay with Linux perf: bench/perf.ts). With the
  * defaults a run takes about 190 s including the build.
  */
 import type { Subprocess } from 'bun'
@@ -24,9 +25,12 @@ import { generateKey } from '../src/access/key-format'
 import { machineCpu, processCpuUs, selfCpuUs } from './cpu'
 import { constantGet, createThenDelete, rotatingGet } from './lua'
 import { typicalAnswer } from './answer'
-import { appendResults, cpuText, pct, printSummary, type MeasuredRun, type ReplayRun, type Round, type ScenarioResult, type Target } from './report'
+import {
+  appendResults, cpuText, pct, printSummary, profileLines, type MeasuredRun, type ProfiledRun, type ReplayRun, type Round, type ScenarioResult, type Target,
+} from './report'
 import { seed } from './seed'
-import { findWrk, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion } from './wrk'
+import { breakdownOf, findPerf, jitDumpEnv, PERF_INSTALL_HINT, recordWhile, type Recording } from './perf'
+import { findWrk, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion, type WrkResult } from './wrk'
 
 const ROOT = resolve(import.meta.dir, '..')
 const BINARY = join(ROOT, 'dist/codepushgo')
@@ -61,6 +65,10 @@ if (CONNECTIONS < THREADS) {
 const AUTH_FAILURE_LIMIT = '999999999/1' // the flag takes at most 9 digits
 const USAGE_FLUSH_SECONDS = '5'
 const SERVER_FLAGS = ['--auth-failure-limit', AUTH_FAILURE_LIMIT, '--usage-flush-seconds', USAGE_FLUSH_SECONDS]
+/** With BENCH_PERF=1, the servers write their JIT dumps here (set in main). */
+let jitDumpDir: string | null = null
+/** The environment of the processes under test: with a JIT dump when profiling. */
+const childEnv = () => (jitDumpDir === null ? undefined : { ...process.env, ...jitDumpEnv(jitDumpDir) })
 
 // ---- cleanup: everything started or created is registered here --------------------------------
 
@@ -149,7 +157,7 @@ async function stopProcess(child: Subprocess): Promise<number | null> {
 /** A bare Bun.serve (bench/baseline.ts): the constant `{"ok":true}`, or the answer in `answerFile`. */
 async function startBaseline(answerFile?: string): Promise<{ child: Subprocess<'ignore', 'pipe', 'pipe'>; url: string }> {
   const args = [process.execPath, join(import.meta.dir, 'baseline.ts'), ...(answerFile === undefined ? [] : [answerFile])]
-  const child = Bun.spawn(args, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const child = Bun.spawn(args, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', env: childEnv() })
   children.add(child)
   const reader = child.stdout.getReader()
   let text = ''
@@ -189,7 +197,7 @@ async function startServer(dir: string, work: string): Promise<Server> {
   }
   const started = performance.now()
   const child = Bun.spawn([BINARY, 'serve', '--http', `127.0.0.1:${port}`, '--dir', dir, ...SERVER_FLAGS], {
-    stdin: 'ignore', stdout: out, stderr: err,
+    stdin: 'ignore', stdout: out, stderr: err, env: childEnv(),
   })
   children.add(child)
   const deadline = Date.now() + 15_000
@@ -274,6 +282,11 @@ async function main(): Promise<number> {
     console.error(WRK_INSTALL_HINT)
     return 2
   }
+  const perf = process.env.BENCH_PERF === '1' ? findPerf() : null
+  if (process.env.BENCH_PERF === '1' && perf === null) {
+    console.error(PERF_INSTALL_HINT)
+    return 2
+  }
   if (!existsSync(BINARY)) {
     console.error(`${BINARY} is missing: run \`npm run build\` first (or use \`npm run bench\`, which builds).`)
     return 2
@@ -288,12 +301,28 @@ async function main(): Promise<number> {
   const dataDir = join(work, 'data')
   const luaDir = join(work, 'lua')
   mkdirSync(luaDir)
+  if (perf !== null) {
+    jitDumpDir = join(work, 'jit')
+    mkdirSync(jitDumpDir)
+  }
+  const recordings: Array<{ label: string; recording: Recording }> = []
   const wrkOptions = (seconds: number) => ({ threads: THREADS, connections: CONNECTIONS, seconds, track: children, onExit: countChildCpu })
-  /** Runs wrk and measures the CPU `pid` used meanwhile, as a fraction of one core. */
-  const measured = async (url: string, script: string, pid: number) => {
+  /**
+   * Runs wrk and measures the CPU `pid` used meanwhile, as a fraction of one core; profiles
+   * `pid` meanwhile when given a label and BENCH_PERF=1.
+   */
+  const measured = async (url: string, script: string, pid: number, profileLabel: string | null) => {
     const cpuBefore = processCpuUs(pid)
     const started = performance.now()
-    const result = await runWrk(wrk, url, script, wrkOptions(SECONDS))
+    let result: WrkResult | undefined
+    const load = async () => {
+      result = await runWrk(wrk, url, script, wrkOptions(SECONDS))
+      return result.requests
+    }
+    if (perf !== null && jitDumpDir !== null && profileLabel !== null) {
+      recordings.push({ label: profileLabel, recording: await recordWhile(perf, pid, work, children, load) })
+    } else await load()
+    if (result === undefined) throw new Error('wrk gave no result')
     const cpuAfter = processCpuUs(pid)
     const cpu = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / ((performance.now() - started) * 1000)
     return { result, cpu }
@@ -366,10 +395,13 @@ async function main(): Promise<number> {
   const windowStart = { machine: machineCpu(), self: selfCpuUs(), at: performance.now() }
   const baseline = await startBaseline()
   const baselineRss = rssSampler(baseline.child.pid)
-  /** A run of `script` against `url`, after a warm-up when asked; `label` names it on the console. */
-  const timedRun = async (label: string, url: string, script: string, pid: number, warmUp: boolean): Promise<MeasuredRun> => {
+  /**
+   * A run of `script` against `url`, after a warm-up when asked; `label` names it on the
+   * console, `profileLabel` (when profiling) in the profiles.
+   */
+  const timedRun = async (label: string, url: string, script: string, pid: number, warmUp: boolean, profileLabel: string | null = null): Promise<MeasuredRun> => {
     if (warmUp && WARMUP_SECONDS > 0) await runWrk(wrk, url, script, wrkOptions(WARMUP_SECONDS))
-    const { result, cpu } = await measured(url, script, pid)
+    const { result, cpu } = await measured(url, script, pid, profileLabel)
     console.log(
       `bench: ${label} ${Math.round(requestsPerSecond(result))} req/s, p50 ${(result.latency_us.p50 / 1000).toFixed(2)} ms, ` +
         `p99 ${(result.latency_us.p99 / 1000).toFixed(2)} ms, statuses ${JSON.stringify(result.statuses)}, CPU ${cpuText(cpu)}`,
@@ -386,7 +418,10 @@ async function main(): Promise<number> {
     const replay = await startBaseline(write(`${s.id}.answer.json`, JSON.stringify(answer)))
     return {
       run: async (round: number): Promise<ReplayRun> => ({
-        ...(await timedRun(`(${s.id})'s answer (${answer.body.length} bytes) from a bare Bun.serve, round ${round}:`, replay.url + s.path, s.script, replay.child.pid, round === 1)),
+        ...(await timedRun(
+          `(${s.id})'s answer (${answer.body.length} bytes) from a bare Bun.serve, round ${round}:`, replay.url + s.path, s.script, replay.child.pid,
+          round === 1, round === 1 ? `(${s.id})'s answer from a bare Bun.serve` : null,
+        )),
         bodyBytes: answer.body.length,
       }),
       stop: () => stopProcess(replay.child),
@@ -410,7 +445,7 @@ async function main(): Promise<number> {
         for (let round = 1; round <= ROUNDS; round++) {
           const first = round === 1
           const baselineRun = await timedRun(`baseline for (${s.id}), round ${round}:`, baseline.url, baselineScript, baseline.child.pid, first)
-          const scenarioRun = await timedRun(`(${s.id}), round ${round}:`, url, s.script, server.child.pid, first)
+          const scenarioRun = await timedRun(`(${s.id}), round ${round}:`, url, s.script, server.child.pid, first, first ? `(${s.id}) server` : null)
           const memory = memoryMb(server.child.pid)
           console.log(
             `bench: (${s.id}), round ${round}: ${pct(requestsPerSecond(scenarioRun) / requestsPerSecond(baselineRun))} of the baseline; ` +
@@ -447,9 +482,13 @@ async function main(): Promise<number> {
     console.log(`bench: during the measurements other processes used ${otherCpu}`)
     if (others / capacityUs > 0.1) console.log('bench: WARNING the machine was shared: treat these numbers as noisy')
   }
+  // Every process under test has exited: their JIT dumps are complete.
+  const jitDir = jitDumpDir
+  const profiles: ProfiledRun[] = jitDir === null ? [] : recordings.map(({ label, recording }) => ({ label, breakdown: breakdownOf(recording, jitDir) }))
   const failures = printSummary({
     scenarios: results, startupMs: server.startupMs, peakRssMb, baselineRssMb,
   })
+  if (profiles.length > 0) console.log(`\n${profileLines(profiles).join('\n')}`)
   const odd: string[] = []
   if (serverExit !== 0) odd.push(`the server exited with ${serverExit} on SIGTERM`)
   if (serverStderr !== '') odd.push(`the server wrote to stderr:\n${serverStderr.slice(0, 2000)}`)
@@ -481,6 +520,7 @@ async function main(): Promise<number> {
     startupMs: server.startupMs,
     peakRssMb,
     baselineRssMb,
+    profiles,
   })
   console.log(`bench: appended to ${RESULTS} (total ${((performance.now() - runStarted) / 1000).toFixed(1)} s)`)
   if (failures.length > 0 && process.env.BENCH_STRICT === '1') return 1

@@ -1,0 +1,183 @@
+/**
+ * Where a process's CPU time goes per request, from `perf record -g` samples of its threads and
+ * JavaScriptCore's JIT dump (`BUN_JSC_useJITDump=1`), which names the code JSC compiled
+ * (`JSC-FTL: decide#DrjVJ7`). Pure functions: bench/perf.ts runs perf, bench/run.ts asks for
+ * this with BENCH_PERF=1.
+ *
+ * Bun's own binary has no symbols, so native code is told apart only by what is on the stack
+ * above it: JavaScript (a host function such as `new Response`, a runtime call, an allocation)
+ * or nothing (Bun's HTTP server, the event loop, the garbage collector).
+ */
+
+/** One piece of code JSC compiled: where it lives and its name. */
+export interface JitCode {
+  start: number
+  size: number
+  name: string
+}
+
+const JITDUMP_MAGIC = 0x4a695444 // "JiTD", as written on a little-endian machine
+const JIT_CODE_LOAD = 0
+
+/**
+ * The code-load records of a jitdump file (the format perf's `inject --jit` reads: a header,
+ * then records of `id`, `total_size`, `timestamp`; a code load adds pid, tid, vma, code_addr,
+ * code_size, code_index, a NUL-terminated name and the code). In file order: a later record
+ * may reuse the memory of an earlier one.
+ */
+export function parseJitDump(bytes: Uint8Array): JitCode[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (bytes.byteLength < 12 || view.getUint32(0, true) !== JITDUMP_MAGIC) throw new Error('not a jitdump file')
+  const codes: JitCode[] = []
+  let offset = view.getUint32(8, true)
+  while (offset + 16 <= bytes.byteLength) {
+    const id = view.getUint32(offset, true)
+    const size = view.getUint32(offset + 4, true)
+    if (size < 16 || offset + size > bytes.byteLength) break // a record cut short by the process's end
+    if (id === JIT_CODE_LOAD) {
+      const body = offset + 16
+      const codeAddress = Number(view.getBigUint64(body + 16, true))
+      const codeSize = Number(view.getBigUint64(body + 24, true))
+      const nameStart = body + 40
+      const nameEnd = bytes.indexOf(0, nameStart)
+      const name = new TextDecoder().decode(bytes.subarray(nameStart, nameEnd === -1 ? offset + size : nameEnd))
+      codes.push({ start: codeAddress, size: codeSize, name })
+    }
+    offset += size
+  }
+  return codes
+}
+
+/** Finds the code an address belongs to; the latest record wins where memory was reused. */
+export class JitSymbols {
+  private readonly codes: JitCode[]
+  constructor(codes: JitCode[]) {
+    this.codes = codes
+  }
+  nameOf(address: number): string | null {
+    for (let i = this.codes.length - 1; i >= 0; i--) {
+      const code = this.codes[i]!
+      if (address >= code.start && address < code.start + code.size) return code.name
+    }
+    return null
+  }
+}
+
+/** One stack frame of a sample, innermost first. */
+export interface Frame {
+  address: number
+  symbol: string
+  dso: string
+}
+
+export interface Sample {
+  tid: number
+  frames: Frame[]
+}
+
+/** The output of `perf script -F tid,ip,sym,dso`: a `tid` line, then a line per frame. */
+export function parsePerfScript(text: string): Sample[] {
+  const samples: Sample[] = []
+  let current: Sample | null = null
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') {
+      current = null
+      continue
+    }
+    if (!line.startsWith('\t') && !line.startsWith(' ')) {
+      current = { tid: Number.parseInt(line, 10), frames: [] }
+      samples.push(current)
+      continue
+    }
+    const frame = /^\s*([0-9a-f]+) (.*) \((.*)\)$/.exec(line)
+    if (current !== null && frame !== null) {
+      current.frames.push({ address: Number.parseInt(frame[1]!, 16), symbol: frame[2]!, dso: frame[3]! })
+    }
+  }
+  return samples
+}
+
+/** Microseconds of CPU per request, by where the main thread was. */
+export interface Breakdown {
+  /** In the kernel, waking a reader of a socket it wrote to (on loopback: the load generator). */
+  kernelWakingReader: number
+  kernelOther: number
+  /** Bun's native code with no JavaScript on the stack: HTTP, the event loop, the collector. */
+  nativeWithoutJs: number
+  /** Compiled JavaScript. */
+  js: number
+  /** Native code JavaScript called: host functions (`new Response`), runtime calls, allocation. */
+  nativeFromJs: number
+  /** All other threads together (the collector's helpers, the JIT compiler, the I/O threads). */
+  otherThreads: number
+  /**
+   * The JavaScript functions the main thread's samples were in or under, most first: `total`
+   * with what they called, `called` the native and kernel code they called.
+   */
+  functions: Array<{ name: string; total: number; called: number }>
+}
+
+const isKernel = (frame: Frame) => frame.dso.includes('kernel')
+
+/** `JSC-FTL: decide#DrjVJ7` → `decide (FTL)`; anonymous functions keep their hash. */
+export function functionLabel(jitName: string): string {
+  const match = /^JSC-([A-Za-z]+):\s*(.*)$/.exec(jitName)
+  if (match === null) return jitName
+  const [, tier, rest] = match
+  const name = rest!.replace(/#[A-Za-z0-9]+$/, '').trim() || `anonymous ${rest!.trim()}`
+  return `${name} (${tier})`
+}
+
+/**
+ * Splits the samples of thread `mainTid` (the process's pid) by where they were, in µs per
+ * request: each sample stands for `sampleUs` of CPU time, and `requests` were answered while
+ * they were taken. A sample is JavaScript's when a frame of compiled code is on its stack,
+ * and counts for the innermost such function.
+ */
+export function attribute(samples: Sample[], symbols: JitSymbols, mainTid: number, sampleUs: number, requests: number, top = 8): Breakdown {
+  const per = (count: number) => (count * sampleUs) / requests
+  let wakingReader = 0
+  let kernelOther = 0
+  let nativeWithoutJs = 0
+  let js = 0
+  let nativeFromJs = 0
+  let otherThreads = 0
+  const byFunction = new Map<string, { total: number; called: number }>()
+  for (const sample of samples) {
+    if (sample.tid !== mainTid) {
+      otherThreads++
+      continue
+    }
+    const leaf = sample.frames[0]
+    if (leaf === undefined) continue
+    const jsIndex = sample.frames.findIndex((frame) => symbols.nameOf(frame.address) !== null)
+    if (isKernel(leaf)) {
+      if (sample.frames.some((frame) => frame.symbol === 'sock_def_readable')) wakingReader++
+      else kernelOther++
+    } else if (jsIndex === -1) nativeWithoutJs++
+    else if (jsIndex === 0) js++
+    else nativeFromJs++
+    if (jsIndex === -1) continue
+    const name = functionLabel(symbols.nameOf(sample.frames[jsIndex]!.address)!)
+    const entry = byFunction.get(name) ?? { total: 0, called: 0 }
+    entry.total++
+    if (jsIndex > 0) entry.called++
+    byFunction.set(name, entry)
+  }
+  const functions = [...byFunction]
+    .sort((a, b) => b[1].total - a[1].total)
+    .slice(0, top)
+    .map(([name, { total, called }]) => ({ name, total: per(total), called: per(called) }))
+  return {
+    kernelWakingReader: per(wakingReader),
+    kernelOther: per(kernelOther),
+    nativeWithoutJs: per(nativeWithoutJs),
+    js: per(js),
+    nativeFromJs: per(nativeFromJs),
+    otherThreads: per(otherThreads),
+    functions,
+  }
+}
+
+/** The main thread's total, µs per request. */
+export const mainThreadUs = (b: Breakdown) => b.kernelWakingReader + b.kernelOther + b.nativeWithoutJs + b.js + b.nativeFromJs

@@ -1,0 +1,185 @@
+/**
+ * How BENCH_PERF=1 splits a process's CPU time per request (bench/profile.ts): JIT dumps and
+ * perf's stacks are parsed, and each sample lands in exactly one place.
+ */
+import { describe, expect, test } from 'bun:test'
+import { attribute, functionLabel, JitSymbols, mainThreadUs, parseJitDump, parsePerfScript, type Sample } from '../bench/profile'
+import { profileLines } from '../bench/report'
+
+/** A jitdump: the 40-byte header, then records (a code load when `name` is given, else one of another kind). */
+function jitDump(records: Array<{ address: number; size: number; name: string } | { other: number }>, cutLastBy = 0): Uint8Array {
+  const parts: Uint8Array[] = []
+  const header = new DataView(new ArrayBuffer(40))
+  header.setUint32(0, 0x4a695444, true)
+  header.setUint32(4, 1, true)
+  header.setUint32(8, 40, true)
+  parts.push(new Uint8Array(header.buffer))
+  for (const record of records) {
+    if ('other' in record) {
+      const other = new DataView(new ArrayBuffer(16 + record.other))
+      other.setUint32(0, 2, true)
+      other.setUint32(4, 16 + record.other, true)
+      parts.push(new Uint8Array(other.buffer))
+      continue
+    }
+    const name = new TextEncoder().encode(`${record.name}\0`)
+    const size = 16 + 40 + name.length + record.size
+    const load = new DataView(new ArrayBuffer(size))
+    load.setUint32(0, 0, true)
+    load.setUint32(4, size, true)
+    load.setBigUint64(16 + 8, BigInt(record.address), true) // vma
+    load.setBigUint64(16 + 16, BigInt(record.address), true) // code address
+    load.setBigUint64(16 + 24, BigInt(record.size), true)
+    new Uint8Array(load.buffer).set(name, 16 + 40)
+    parts.push(new Uint8Array(load.buffer))
+  }
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const part of parts) {
+    all.set(part, at)
+    at += part.length
+  }
+  return all.subarray(0, all.length - cutLastBy)
+}
+
+describe('parseJitDump', () => {
+  test('reads the code loads in file order and skips other records', () => {
+    const bytes = jitDump([
+      { address: 0x1000, size: 0x100, name: 'JSC-FTL: decide#DrjVJ7' },
+      { other: 24 },
+      { address: 0x2000, size: 0x40, name: 'JSC-Thunk: CallTrampoline' },
+    ])
+    expect(parseJitDump(bytes)).toEqual([
+      { start: 0x1000, size: 0x100, name: 'JSC-FTL: decide#DrjVJ7' },
+      { start: 0x2000, size: 0x40, name: 'JSC-Thunk: CallTrampoline' },
+    ])
+  })
+
+  test('stops at a record cut short (a process that died while writing)', () => {
+    const bytes = jitDump([{ address: 0x1000, size: 0x10, name: 'a' }, { address: 0x2000, size: 0x10, name: 'b' }], 5)
+    expect(parseJitDump(bytes).map((c) => c.name)).toEqual(['a'])
+  })
+
+  test('refuses a file that is not a jitdump', () => {
+    expect(() => parseJitDump(new TextEncoder().encode('not a dump at all'))).toThrow('not a jitdump')
+  })
+})
+
+describe('JitSymbols', () => {
+  const symbols = new JitSymbols([
+    { start: 0x1000, size: 0x100, name: 'old' },
+    { start: 0x1080, size: 0x100, name: 'new' }, // compiled later into memory freed by `old`
+  ])
+  test.each([
+    [0x0fff, null],
+    [0x1000, 'old'],
+    [0x107f, 'old'],
+    [0x1080, 'new'],
+    [0x117f, 'new'],
+    [0x1180, null],
+  ])('%p → %p', (address, name) => {
+    expect(symbols.nameOf(address)).toBe(name)
+  })
+})
+
+describe('functionLabel', () => {
+  test.each([
+    ['JSC-FTL: decide#DrjVJ7', 'decide (FTL)'],
+    ['JSC-Baseline: handle#AGkof8', 'handle (Baseline)'],
+    ['JSC-FTL: #CNxTmg', 'anonymous #CNxTmg (FTL)'],
+    ['JSC-Thunk: CallTrampoline', 'CallTrampoline (Thunk)'],
+    ['something else', 'something else'],
+  ])('%p → %p', (name, label) => {
+    expect(functionLabel(name)).toBe(label)
+  })
+})
+
+describe('parsePerfScript', () => {
+  test('one sample per tid line, its frames innermost first', () => {
+    const text = [
+      '1234 ',
+      '\t         183cff1 [unknown] (/work/dist/codepushgo)',
+      '\t    7fecb6939238 [unknown] (/tmp/perf-1234.map)',
+      '',
+      '1240 ',
+      '\tffffffff81a0c2d0 _raw_spin_unlock_irqrestore ([kernel.kallsyms])',
+      '\tffffffff81b00000 sock_def_readable ([kernel.kallsyms])',
+      '',
+    ].join('\n')
+    expect(parsePerfScript(text)).toEqual([
+      {
+        tid: 1234,
+        frames: [
+          { address: 0x183cff1, symbol: '[unknown]', dso: '/work/dist/codepushgo' },
+          { address: 0x7fecb6939238, symbol: '[unknown]', dso: '/tmp/perf-1234.map' },
+        ],
+      },
+      {
+        tid: 1240,
+        frames: [
+          { address: 0xffffffff81a0c2d0, symbol: '_raw_spin_unlock_irqrestore', dso: '[kernel.kallsyms]' },
+          { address: 0xffffffff81b00000, symbol: 'sock_def_readable', dso: '[kernel.kallsyms]' },
+        ],
+      },
+    ])
+  })
+})
+
+describe('attribute', () => {
+  const MAIN = 100
+  const symbols = new JitSymbols([
+    { start: 0x7000, size: 0x100, name: 'JSC-FTL: decide#A' },
+    { start: 0x8000, size: 0x100, name: 'JSC-FTL: handle#B' },
+  ])
+  const native = (address: number) => ({ address, symbol: '[unknown]', dso: '/bin/codepushgo' })
+  const kernel = (symbol: string) => ({ address: 0xffffffff81000000, symbol, dso: '[kernel.kallsyms]' })
+  const js = (address: number) => ({ address, symbol: '[unknown]', dso: '/tmp/perf-100.map' })
+  const sample = (tid: number, ...frames: Sample['frames']): Sample => ({ tid, frames })
+
+  // Each sample is 500 µs of CPU over 100 requests: 5 µs a request.
+  const cases: Array<[string, Sample, Partial<Record<'kernelWakingReader' | 'kernelOther' | 'nativeWithoutJs' | 'js' | 'nativeFromJs' | 'otherThreads', number>>, string | null]> = [
+    ['a write that wakes the reader', sample(MAIN, kernel('_raw_spin_unlock_irqrestore'), kernel('sock_def_readable'), kernel('__x64_sys_sendto'), native(0x10)), { kernelWakingReader: 5 }, null],
+    ['another system call', sample(MAIN, kernel('tcp_recvmsg'), kernel('__x64_sys_recvfrom'), native(0x10)), { kernelOther: 5 }, null],
+    ['the kernel on behalf of JavaScript', sample(MAIN, kernel('__x64_sys_getpeername'), native(0x20), js(0x8010)), { kernelOther: 5 }, 'handle (FTL)'],
+    ['Bun alone (HTTP, the event loop)', sample(MAIN, native(0x10), native(0x20)), { nativeWithoutJs: 5 }, null],
+    ['compiled JavaScript', sample(MAIN, js(0x7010), js(0x8010)), { js: 5 }, 'decide (FTL)'],
+    ['native code JavaScript called', sample(MAIN, native(0x30), js(0x8020), js(0x7020)), { nativeFromJs: 5 }, 'handle (FTL)'],
+    ['another thread', sample(101, native(0x10)), { otherThreads: 5 }, null],
+  ]
+  test.each(cases)('%s', (_, s, expected, fn) => {
+    const b = attribute([s], symbols, MAIN, 500, 100)
+    const zero = { kernelWakingReader: 0, kernelOther: 0, nativeWithoutJs: 0, js: 0, nativeFromJs: 0, otherThreads: 0 }
+    expect({ ...b, functions: undefined }).toEqual({ ...zero, ...expected, functions: undefined })
+    expect(b.functions.map((f) => f.name)).toEqual(fn === null ? [] : [fn])
+  })
+
+  test('functions: totals with what they called, most first, cut at `top`', () => {
+    const b = attribute(
+      [
+        sample(MAIN, js(0x7010)),
+        sample(MAIN, native(0x30), js(0x8010)),
+        sample(MAIN, native(0x30), js(0x8010)),
+        sample(MAIN, js(0x8010)),
+      ],
+      symbols, MAIN, 1000, 1000, 1,
+    )
+    expect(b.functions).toEqual([{ name: 'handle (FTL)', total: 3, called: 2 }])
+    expect(mainThreadUs(b)).toBe(4)
+  })
+})
+
+describe('profileLines', () => {
+  test('nothing without profiles', () => {
+    expect(profileLines([])).toEqual([])
+  })
+
+  test('a row per run in µs per request, and its functions', () => {
+    const breakdown = {
+      kernelWakingReader: 4.44, kernelOther: 13, nativeWithoutJs: 10, js: 7, nativeFromJs: 15, otherThreads: 2,
+      functions: [{ name: 'handle (FTL)', total: 4, called: 2.5 }],
+    }
+    const lines = profileLines([{ label: '(a) server | odd', breakdown }])
+    expect(lines).toContain('| (a) server \\| odd | 4.4 | 13.0 | 10.0 | 7.0 | 15.0 | 49.4 | 2.0 |')
+    expect(lines).toContain('- (a) server | odd: `handle (FTL)` 4.0 (2.5)')
+  })
+})
