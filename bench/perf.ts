@@ -40,7 +40,8 @@ export interface Recording {
 export async function recordWhile(perf: string, pid: number, work: string, track: Set<Subprocess>, load: () => Promise<number>): Promise<Recording> {
   const data = join(work, `perf-${pid}-${Date.now()}.data`)
   const recorder = Bun.spawn(
-    [perf, 'record', '-q', '-g', '-e', 'cpu-clock', '-c', String(SAMPLE_US * 1000), '-p', String(pid), '-o', data],
+    // The JIT dump's clock, so that a sample is named after the code that was there at the time.
+    [perf, 'record', '-q', '-g', '-k', 'CLOCK_MONOTONIC', '-e', 'cpu-clock', '-c', String(SAMPLE_US * 1000), '-p', String(pid), '-o', data],
     { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' },
   )
   track.add(recorder)
@@ -51,7 +52,7 @@ export async function recordWhile(perf: string, pid: number, work: string, track
     recorder.kill('SIGINT')
     await recorder.exited
     const scriptPath = `${data}.txt`
-    const script = Bun.spawnSync([perf, 'script', '-i', data, '-F', 'tid,ip,sym,dso'], { stdout: Bun.file(scriptPath), stderr: 'pipe' })
+    const script = Bun.spawnSync([perf, 'script', '-i', data, '-F', 'tid,time,ip,sym,dso'], { stdout: Bun.file(scriptPath), stderr: 'pipe' })
     if (script.exitCode !== 0) throw new Error(`perf script failed: ${script.stderr.toString().slice(0, 500)}`)
     return { pid, scriptPath, requests }
   } finally {

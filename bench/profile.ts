@@ -14,6 +14,8 @@ export interface JitCode {
   start: number
   size: number
   name: string
+  /** When it was compiled: ns of CLOCK_MONOTONIC, the clock perf records with `-k CLOCK_MONOTONIC`. */
+  loadedAt: number
 }
 
 const JITDUMP_MAGIC = 0x4a695444 // "JiTD", as written on a little-endian machine
@@ -35,29 +37,47 @@ export function parseJitDump(bytes: Uint8Array): JitCode[] {
     const size = view.getUint32(offset + 4, true)
     if (size < 16 || offset + size > bytes.byteLength) break // a record cut short by the process's end
     if (id === JIT_CODE_LOAD) {
+      const loadedAt = Number(view.getBigUint64(offset + 8, true))
       const body = offset + 16
       const codeAddress = Number(view.getBigUint64(body + 16, true))
       const codeSize = Number(view.getBigUint64(body + 24, true))
       const nameStart = body + 40
       const nameEnd = bytes.indexOf(0, nameStart)
       const name = new TextDecoder().decode(bytes.subarray(nameStart, nameEnd === -1 ? offset + size : nameEnd))
-      codes.push({ start: codeAddress, size: codeSize, name })
+      codes.push({ start: codeAddress, size: codeSize, name, loadedAt })
     }
     offset += size
   }
   return codes
 }
 
-/** Finds the code an address belongs to; the latest record wins where memory was reused. */
+const PAGE = 4096
+
+/**
+ * Finds the code an address belonged to at a given time. JSC reuses the memory of code it
+ * threw away, so an address can have held several functions over a run: the one compiled
+ * last before the sample is taken (a later one would name a scenario's samples after code
+ * compiled for the next).
+ */
 export class JitSymbols {
-  private readonly codes: JitCode[]
-  constructor(codes: JitCode[]) {
-    this.codes = codes
+  /** Code by the pages it covers, each page's in load order. */
+  private readonly byPage = new Map<number, JitCode[]>()
+  constructor(codes: readonly JitCode[]) {
+    for (const code of [...codes].sort((a, b) => a.loadedAt - b.loadedAt)) {
+      for (let page = Math.floor(code.start / PAGE); page * PAGE < code.start + code.size; page++) {
+        const onPage = this.byPage.get(page)
+        if (onPage === undefined) this.byPage.set(page, [code])
+        else onPage.push(code)
+      }
+    }
   }
-  nameOf(address: number): string | null {
-    for (let i = this.codes.length - 1; i >= 0; i--) {
-      const code = this.codes[i]!
-      if (address >= code.start && address < code.start + code.size) return code.name
+  /** The name of the code at `address` at time `at` (as `loadedAt`; by default, the end of the run). */
+  nameOf(address: number, at = Number.POSITIVE_INFINITY): string | null {
+    const onPage = this.byPage.get(Math.floor(address / PAGE))
+    if (onPage === undefined) return null
+    for (let i = onPage.length - 1; i >= 0; i--) {
+      const code = onPage[i]!
+      if (code.loadedAt <= at && address >= code.start && address < code.start + code.size) return code.name
     }
     return null
   }
@@ -72,10 +92,12 @@ export interface Frame {
 
 export interface Sample {
   tid: number
+  /** ns, on the clock perf recorded with. */
+  time: number
   frames: Frame[]
 }
 
-/** The output of `perf script -F tid,ip,sym,dso`: a `tid` line, then a line per frame. */
+/** The output of `perf script -F tid,time,ip,sym,dso`: a `tid time:` line, then a line per frame. */
 export function parsePerfScript(text: string): Sample[] {
   const samples: Sample[] = []
   let current: Sample | null = null
@@ -84,8 +106,11 @@ export function parsePerfScript(text: string): Sample[] {
       current = null
       continue
     }
-    if (!line.startsWith('\t') && !line.startsWith(' ')) {
-      current = { tid: Number.parseInt(line, 10), frames: [] }
+    const head = /^\s*(\d+)\s+(\d+)\.(\d+):/.exec(line)
+    if (head !== null) {
+      // Seconds with (usually) six decimals: read as integers, so no float rounding moves them.
+      const ns = Number(head[2]) * 1e9 + Number(head[3]!.padEnd(9, '0').slice(0, 9))
+      current = { tid: Number(head[1]), time: ns, frames: [] }
       samples.push(current)
       continue
     }
@@ -150,7 +175,7 @@ export function attribute(samples: Sample[], symbols: JitSymbols, mainTid: numbe
     }
     const leaf = sample.frames[0]
     if (leaf === undefined) continue
-    const jsIndex = sample.frames.findIndex((frame) => symbols.nameOf(frame.address) !== null)
+    const jsIndex = sample.frames.findIndex((frame) => symbols.nameOf(frame.address, sample.time) !== null)
     if (isKernel(leaf)) {
       if (sample.frames.some((frame) => frame.symbol === 'sock_def_readable')) wakingReader++
       else kernelOther++
@@ -158,7 +183,7 @@ export function attribute(samples: Sample[], symbols: JitSymbols, mainTid: numbe
     else if (jsIndex === 0) js++
     else nativeFromJs++
     if (jsIndex === -1) continue
-    const name = functionLabel(symbols.nameOf(sample.frames[jsIndex]!.address)!)
+    const name = functionLabel(symbols.nameOf(sample.frames[jsIndex]!.address, sample.time)!)
     const entry = byFunction.get(name) ?? { total: 0, called: 0 }
     entry.total++
     if (jsIndex > 0) entry.called++

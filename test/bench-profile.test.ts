@@ -7,7 +7,7 @@ import { attribute, functionLabel, JitSymbols, mainThreadUs, parseJitDump, parse
 import { profileLines } from '../bench/report'
 
 /** A jitdump: the 40-byte header, then records (a code load when `name` is given, else one of another kind). */
-function jitDump(records: Array<{ address: number; size: number; name: string } | { other: number }>, cutLastBy = 0): Uint8Array {
+function jitDump(records: Array<{ address: number; size: number; name: string; at: number } | { other: number }>, cutLastBy = 0): Uint8Array {
   const parts: Uint8Array[] = []
   const header = new DataView(new ArrayBuffer(40))
   header.setUint32(0, 0x4a695444, true)
@@ -27,6 +27,7 @@ function jitDump(records: Array<{ address: number; size: number; name: string } 
     const load = new DataView(new ArrayBuffer(size))
     load.setUint32(0, 0, true)
     load.setUint32(4, size, true)
+    load.setBigUint64(8, BigInt(record.at), true)
     load.setBigUint64(16 + 8, BigInt(record.address), true) // vma
     load.setBigUint64(16 + 16, BigInt(record.address), true) // code address
     load.setBigUint64(16 + 24, BigInt(record.size), true)
@@ -45,18 +46,18 @@ function jitDump(records: Array<{ address: number; size: number; name: string } 
 describe('parseJitDump', () => {
   test('reads the code loads in file order and skips other records', () => {
     const bytes = jitDump([
-      { address: 0x1000, size: 0x100, name: 'JSC-FTL: decide#DrjVJ7' },
+      { address: 0x1000, size: 0x100, name: 'JSC-FTL: decide#DrjVJ7', at: 41532380196218 },
       { other: 24 },
-      { address: 0x2000, size: 0x40, name: 'JSC-Thunk: CallTrampoline' },
+      { address: 0x2000, size: 0x40, name: 'JSC-Thunk: CallTrampoline', at: 41532380199000 },
     ])
     expect(parseJitDump(bytes)).toEqual([
-      { start: 0x1000, size: 0x100, name: 'JSC-FTL: decide#DrjVJ7' },
-      { start: 0x2000, size: 0x40, name: 'JSC-Thunk: CallTrampoline' },
+      { start: 0x1000, size: 0x100, name: 'JSC-FTL: decide#DrjVJ7', loadedAt: 41532380196218 },
+      { start: 0x2000, size: 0x40, name: 'JSC-Thunk: CallTrampoline', loadedAt: 41532380199000 },
     ])
   })
 
   test('stops at a record cut short (a process that died while writing)', () => {
-    const bytes = jitDump([{ address: 0x1000, size: 0x10, name: 'a' }, { address: 0x2000, size: 0x10, name: 'b' }], 5)
+    const bytes = jitDump([{ address: 0x1000, size: 0x10, name: 'a', at: 1 }, { address: 0x2000, size: 0x10, name: 'b', at: 2 }], 5)
     expect(parseJitDump(bytes).map((c) => c.name)).toEqual(['a'])
   })
 
@@ -67,18 +68,30 @@ describe('parseJitDump', () => {
 
 describe('JitSymbols', () => {
   const symbols = new JitSymbols([
-    { start: 0x1000, size: 0x100, name: 'old' },
-    { start: 0x1080, size: 0x100, name: 'new' }, // compiled later into memory freed by `old`
+    { start: 0x1000, size: 0x100, name: 'old', loadedAt: 10 },
+    { start: 0x1080, size: 0x100, name: 'new', loadedAt: 20 }, // compiled later into memory freed by `old`
+    { start: 0x2ff0, size: 0x20, name: 'across a page', loadedAt: 5 },
   ])
   test.each([
-    [0x0fff, null],
-    [0x1000, 'old'],
-    [0x107f, 'old'],
-    [0x1080, 'new'],
-    [0x117f, 'new'],
-    [0x1180, null],
-  ])('%p → %p', (address, name) => {
-    expect(symbols.nameOf(address)).toBe(name)
+    [0x0fff, 30, null],
+    [0x1000, 30, 'old'],
+    [0x107f, 30, 'old'],
+    [0x1080, 30, 'new'],
+    [0x117f, 30, 'new'],
+    [0x1180, 30, null],
+    // Before `new` was compiled, its memory still held `old`; before either, nothing.
+    [0x1080, 15, 'old'],
+    [0x1100, 15, null],
+    [0x1000, 5, null],
+    [0x2ff0, 30, 'across a page'],
+    [0x3008, 30, 'across a page'],
+    [0x3010, 30, null],
+  ])('%p at %p → %p', (address, at, name) => {
+    expect(symbols.nameOf(address, at)).toBe(name)
+  })
+
+  test('by default, as of the end of the run', () => {
+    expect(symbols.nameOf(0x1080)).toBe('new')
   })
 })
 
@@ -95,13 +108,13 @@ describe('functionLabel', () => {
 })
 
 describe('parsePerfScript', () => {
-  test('one sample per tid line, its frames innermost first', () => {
+  test('one sample per tid line, with its time in ns and its frames innermost first', () => {
     const text = [
-      '1234 ',
+      '1234 41536.370419: ',
       '\t         183cff1 [unknown] (/work/dist/codepushgo)',
       '\t    7fecb6939238 [unknown] (/tmp/perf-1234.map)',
       '',
-      '1240 ',
+      '   1240 41540.3836: ',
       '\tffffffff81a0c2d0 _raw_spin_unlock_irqrestore ([kernel.kallsyms])',
       '\tffffffff81b00000 sock_def_readable ([kernel.kallsyms])',
       '',
@@ -109,6 +122,7 @@ describe('parsePerfScript', () => {
     expect(parsePerfScript(text)).toEqual([
       {
         tid: 1234,
+        time: 41536370419000,
         frames: [
           { address: 0x183cff1, symbol: '[unknown]', dso: '/work/dist/codepushgo' },
           { address: 0x7fecb6939238, symbol: '[unknown]', dso: '/tmp/perf-1234.map' },
@@ -116,6 +130,7 @@ describe('parsePerfScript', () => {
       },
       {
         tid: 1240,
+        time: 41540383600000,
         frames: [
           { address: 0xffffffff81a0c2d0, symbol: '_raw_spin_unlock_irqrestore', dso: '[kernel.kallsyms]' },
           { address: 0xffffffff81b00000, symbol: 'sock_def_readable', dso: '[kernel.kallsyms]' },
@@ -128,13 +143,14 @@ describe('parsePerfScript', () => {
 describe('attribute', () => {
   const MAIN = 100
   const symbols = new JitSymbols([
-    { start: 0x7000, size: 0x100, name: 'JSC-FTL: decide#A' },
-    { start: 0x8000, size: 0x100, name: 'JSC-FTL: handle#B' },
+    { start: 0x7000, size: 0x100, name: 'JSC-FTL: decide#A', loadedAt: 1 },
+    { start: 0x8000, size: 0x100, name: 'JSC-FTL: handle#B', loadedAt: 1 },
+    { start: 0x9000, size: 0x100, name: 'JSC-FTL: later#C', loadedAt: 200 },
   ])
   const native = (address: number) => ({ address, symbol: '[unknown]', dso: '/bin/codepushgo' })
   const kernel = (symbol: string) => ({ address: 0xffffffff81000000, symbol, dso: '[kernel.kallsyms]' })
   const js = (address: number) => ({ address, symbol: '[unknown]', dso: '/tmp/perf-100.map' })
-  const sample = (tid: number, ...frames: Sample['frames']): Sample => ({ tid, frames })
+  const sample = (tid: number, ...frames: Sample['frames']): Sample => ({ tid, time: 100, frames })
 
   // Each sample is 500 µs of CPU over 100 requests: 5 µs a request.
   const cases: Array<[string, Sample, Partial<Record<'kernelWakingReader' | 'kernelOther' | 'nativeWithoutJs' | 'js' | 'nativeFromJs' | 'otherThreads', number>>, string | null]> = [
@@ -145,6 +161,7 @@ describe('attribute', () => {
     ['compiled JavaScript', sample(MAIN, js(0x7010), js(0x8010)), { js: 5 }, 'decide (FTL)'],
     ['native code JavaScript called', sample(MAIN, native(0x30), js(0x8020), js(0x7020)), { nativeFromJs: 5 }, 'handle (FTL)'],
     ['another thread', sample(101, native(0x10)), { otherThreads: 5 }, null],
+    ['code compiled after the sample is not JavaScript yet', sample(MAIN, js(0x9010), native(0x20)), { nativeWithoutJs: 5 }, null],
   ]
   test.each(cases)('%s', (_, s, expected, fn) => {
     const b = attribute([s], symbols, MAIN, 500, 100)
