@@ -314,7 +314,8 @@ CPU are medians, statuses are totals; the ratios' range is shown in brackets), s
 disturbed run decides nothing.
 Each run appends a section below. Settings: \`BENCH_ROUNDS\` (odd, default 3), \`BENCH_SECONDS\` (per
 run, default 4), \`BENCH_WARMUP_SECONDS\` (before a scenario's first round, default 1),
-\`BENCH_CONNECTIONS\` (default 32), \`BENCH_THREADS\` (default 2).
+\`BENCH_CONNECTIONS\` (default 32), \`BENCH_THREADS\` (default 2), \`BENCH_PERF=1\` (also profile round 1
+of each scenario and of its replay with Linux perf: the "Where the CPU time went" tables).
 
 Scenarios and targets (req/s as a share of the baseline's req/s in the same run):
 
