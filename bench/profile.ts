@@ -20,6 +20,10 @@ export interface JitCode {
 
 const JITDUMP_MAGIC = 0x4a695444 // "JiTD", as written on a little-endian machine
 const JIT_CODE_LOAD = 0
+/** A record's header (id, size, timestamp), then a code load's fixed fields (pid, tid, vma, code_addr, code_size, code_index). */
+const RECORD_HEADER = 16
+const CODE_LOAD_FIELDS = 40
+const utf8 = new TextDecoder()
 
 /**
  * The code-load records of a jitdump file (the format perf's `inject --jit` reads: a header,
@@ -35,16 +39,15 @@ export function parseJitDump(bytes: Uint8Array): JitCode[] {
   while (offset + 16 <= bytes.byteLength) {
     const id = view.getUint32(offset, true)
     const size = view.getUint32(offset + 4, true)
-    if (size < 16 || offset + size > bytes.byteLength) break // a record cut short by the process's end
-    if (id === JIT_CODE_LOAD) {
+    if (size < RECORD_HEADER || offset + size > bytes.byteLength) break // a record cut short by the process's end
+    if (id === JIT_CODE_LOAD && size >= RECORD_HEADER + CODE_LOAD_FIELDS) {
       const loadedAt = Number(view.getBigUint64(offset + 8, true))
-      const body = offset + 16
+      const body = offset + RECORD_HEADER
       const codeAddress = Number(view.getBigUint64(body + 16, true))
       const codeSize = Number(view.getBigUint64(body + 24, true))
-      const nameStart = body + 40
-      const nameEnd = bytes.indexOf(0, nameStart)
-      const name = new TextDecoder().decode(bytes.subarray(nameStart, nameEnd === -1 ? offset + size : nameEnd))
-      codes.push({ start: codeAddress, size: codeSize, name, loadedAt })
+      const record = bytes.subarray(body + CODE_LOAD_FIELDS, offset + size)
+      const nameEnd = record.indexOf(0)
+      codes.push({ start: codeAddress, size: codeSize, name: utf8.decode(nameEnd === -1 ? record : record.subarray(0, nameEnd)), loadedAt })
     }
     offset += size
   }
@@ -71,8 +74,8 @@ export class JitSymbols {
       }
     }
   }
-  /** The name of the code at `address` at time `at` (as `loadedAt`; by default, the end of the run). */
-  nameOf(address: number, at = Number.POSITIVE_INFINITY): string | null {
+  /** The name of the code at `address` at time `at` (on the clock of `loadedAt`). */
+  nameOf(address: number, at: number): string | null {
     const onPage = this.byPage.get(Math.floor(address / PAGE))
     if (onPage === undefined) return null
     for (let i = onPage.length - 1; i >= 0; i--) {
@@ -127,7 +130,10 @@ export interface Breakdown {
   /** In the kernel, waking a reader of a socket it wrote to (on loopback: the load generator). */
   kernelWakingReader: number
   kernelOther: number
-  /** Bun's native code with no JavaScript on the stack: HTTP, the event loop, the collector. */
+  /**
+   * Bun's native code with no compiled JavaScript on the stack: HTTP, the event loop, the
+   * collector; also JavaScript run by JSC's interpreter, which lives in Bun's binary.
+   */
   nativeWithoutJs: number
   /** Compiled JavaScript. */
   js: number
@@ -142,7 +148,12 @@ export interface Breakdown {
   functions: Array<{ name: string; total: number; called: number }>
 }
 
-const isKernel = (frame: Frame) => frame.dso.includes('kernel')
+/** Where x86-64 Linux maps the kernel (and its modules): the upper half of the address space. */
+const KERNEL_START = 0xffff800000000000
+const isKernel = (frame: Frame) => frame.address >= KERNEL_START
+
+/** Code JSC generates between functions (call trampolines, inline caches), not a function of ours. */
+const isGlue = (jitName: string) => /^JSC-[A-Za-z]*(Thunk|InlineCache)\b/.test(jitName)
 
 /** `JSC-FTL: decide#DrjVJ7` → `decide (FTL)`; anonymous functions keep their hash. */
 export function functionLabel(jitName: string): string {
@@ -157,9 +168,11 @@ export function functionLabel(jitName: string): string {
  * Splits the samples of thread `mainTid` (the process's pid) by where they were, in µs per
  * request: each sample stands for `sampleUs` of CPU time, and `requests` were answered while
  * they were taken. A sample is JavaScript's when a frame of compiled code is on its stack,
- * and counts for the innermost such function.
+ * and counts for the innermost such function; glue code (a call trampoline on the way to
+ * `new Response`, say) counts for the function that called through it.
  */
 export function attribute(samples: Sample[], symbols: JitSymbols, mainTid: number, sampleUs: number, requests: number, top = 8): Breakdown {
+  if (!(requests > 0)) throw new Error('no requests were answered while sampling')
   const per = (count: number) => (count * sampleUs) / requests
   let wakingReader = 0
   let kernelOther = 0
@@ -173,17 +186,20 @@ export function attribute(samples: Sample[], symbols: JitSymbols, mainTid: numbe
       otherThreads++
       continue
     }
+    // A caller's frame holds its return address, which may already be past its code: the
+    // call is the byte before.
+    const names = sample.frames.map((frame, i) => symbols.nameOf(i === 0 ? frame.address : frame.address - 1, sample.time))
+    const jsIndex = names.findIndex((name) => name !== null)
     const leaf = sample.frames[0]
-    if (leaf === undefined) continue
-    const jsIndex = sample.frames.findIndex((frame) => symbols.nameOf(frame.address, sample.time) !== null)
-    if (isKernel(leaf)) {
+    if (leaf !== undefined && isKernel(leaf)) {
       if (sample.frames.some((frame) => frame.symbol === 'sock_def_readable')) wakingReader++
       else kernelOther++
-    } else if (jsIndex === -1) nativeWithoutJs++
+    } else if (jsIndex === -1) nativeWithoutJs++ // a sample without a stack, if any, lands here too
     else if (jsIndex === 0) js++
     else nativeFromJs++
     if (jsIndex === -1) continue
-    const name = functionLabel(symbols.nameOf(sample.frames[jsIndex]!.address, sample.time)!)
+    const ownIndex = names.findIndex((name, i) => i >= jsIndex && name !== null && !isGlue(name))
+    const name = functionLabel(names[ownIndex === -1 ? jsIndex : ownIndex]!)
     const entry = byFunction.get(name) ?? { total: 0, called: 0 }
     entry.total++
     if (jsIndex > 0) entry.called++

@@ -172,7 +172,7 @@ export interface Summary {
   startupMs: number
   peakRssMb: number
   baselineRssMb: number | null
-  /** With BENCH_PERF=1: round 1 of each scenario and of its replay, profiled. */
+  /** With BENCH_PERF=1: one more run of each scenario and of its replay, profiled. */
   profiles?: ProfiledRun[]
 }
 
@@ -191,14 +191,16 @@ const escapeCell = (cell: string) => cell.replaceAll('|', '\\|')
 export function profileLines(profiles: readonly ProfiledRun[]): string[] {
   if (profiles.length === 0) return []
   return [
-    "Where the CPU time went (BENCH_PERF=1: `perf record -g` during round 1, compiled JavaScript named from JSC's JIT dump), µs per request:",
+    "Where the CPU time went (BENCH_PERF=1: `perf record -g` during one more run after the rounds, not measured; compiled " +
+      "JavaScript named from JSC's JIT dump), µs per request (\"native\": Bun's code, and JavaScript JSC interprets rather than compiles):",
     '',
-    '| run | kernel: waking the client | kernel: other | native, no JS on the stack | JS | native called from JS | main thread | other threads |',
+    '| run | kernel: waking the client | kernel: other | native, no compiled JS on the stack | compiled JS | native called from JS | main thread | other threads |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...profiles.map(({ label, breakdown: b }) =>
       `| ${escapeCell(label)} | ${[b.kernelWakingReader, b.kernelOther, b.nativeWithoutJs, b.js, b.nativeFromJs, mainThreadUs(b), b.otherThreads].map(microseconds).join(' | ')} |`),
     '',
-    'The JavaScript functions the main thread was in or under (µs per request; in brackets, in the native and kernel code they called):',
+    'The JavaScript functions the main thread was in or under, counting what they called through glue code such as call trampolines ' +
+      '(µs per request; in brackets, in the native and kernel code they called):',
     '',
     ...profiles.map(({ label, breakdown: b }) =>
       `- ${label}: ${b.functions.map((f) => `\`${f.name}\` ${microseconds(f.total)} (${microseconds(f.called)})`).join(', ') || 'none'}`),
@@ -314,8 +316,9 @@ CPU are medians, statuses are totals; the ratios' range is shown in brackets), s
 disturbed run decides nothing.
 Each run appends a section below. Settings: \`BENCH_ROUNDS\` (odd, default 3), \`BENCH_SECONDS\` (per
 run, default 4), \`BENCH_WARMUP_SECONDS\` (before a scenario's first round, default 1),
-\`BENCH_CONNECTIONS\` (default 32), \`BENCH_THREADS\` (default 2), \`BENCH_PERF=1\` (also profile round 1
-of each scenario and of its replay with Linux perf: the "Where the CPU time went" tables).
+\`BENCH_CONNECTIONS\` (default 32), \`BENCH_THREADS\` (default 2), \`BENCH_PERF=1\` (after the rounds,
+one more run of each scenario and of its replay, profiled with Linux perf: the "Where the CPU time went"
+tables; before 2026-11-28 00:40, round 1 itself was profiled).
 
 Scenarios and targets (req/s as a share of the baseline's req/s in the same run):
 

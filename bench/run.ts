@@ -14,8 +14,8 @@
  * BENCH_WARMUP_SECONDS (before a scenario's first round, default 1), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_WRK (path to wrk), BENCH_KEEP_TMP=1 (keep the temporary directory:
  * data, Lua scripts, server log), BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_PERF=1
- * (profile round 1 of each scenario and of its replay with Linux perf: bench/perf.ts). With the
- * defaults a run takes about 190 s including the build.
+ * (after the rounds, one more run of each scenario and of its replay, profiled with Linux perf:
+ * bench/perf.ts; about 40 s more). With the defaults a run takes about 190 s including the build.
  */
 import type { Subprocess } from 'bun'
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,8 +29,9 @@ import {
   appendResults, cpuText, pct, printSummary, profileLines, type MeasuredRun, type ProfiledRun, type ReplayRun, type Round, type ScenarioResult, type Target,
 } from './report'
 import { seed } from './seed'
-import { breakdownOf, findPerf, jitDumpEnv, PERF_INSTALL_HINT, recordWhile, type Recording } from './perf'
-import { findWrk, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion, type WrkResult } from './wrk'
+import { breakdownOf, findPerf, jitDumpEnv, jitSymbolsOf, recordWhile, type Recording } from './perf'
+import type { JitSymbols } from './profile'
+import { findWrk, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion } from './wrk'
 
 const ROOT = resolve(import.meta.dir, '..')
 const BINARY = join(ROOT, 'dist/codepushgo')
@@ -65,10 +66,10 @@ if (CONNECTIONS < THREADS) {
 const AUTH_FAILURE_LIMIT = '999999999/1' // the flag takes at most 9 digits
 const USAGE_FLUSH_SECONDS = '5'
 const SERVER_FLAGS = ['--auth-failure-limit', AUTH_FAILURE_LIMIT, '--usage-flush-seconds', USAGE_FLUSH_SECONDS]
-/** With BENCH_PERF=1, the servers write their JIT dumps here (set in main). */
+/** With BENCH_PERF=1, the server and the replays write their JIT dumps here (set in main). */
 let jitDumpDir: string | null = null
-/** The environment of the processes under test: with a JIT dump when profiling. */
-const childEnv = () => (jitDumpDir === null ? undefined : { ...process.env, ...jitDumpEnv(jitDumpDir) })
+/** The environment of the processes profiled: with a JIT dump when profiling. */
+const profiledEnv = () => (jitDumpDir === null ? undefined : { ...process.env, ...jitDumpEnv(jitDumpDir) })
 
 // ---- cleanup: everything started or created is registered here --------------------------------
 
@@ -157,7 +158,8 @@ async function stopProcess(child: Subprocess): Promise<number | null> {
 /** A bare Bun.serve (bench/baseline.ts): the constant `{"ok":true}`, or the answer in `answerFile`. */
 async function startBaseline(answerFile?: string): Promise<{ child: Subprocess<'ignore', 'pipe', 'pipe'>; url: string }> {
   const args = [process.execPath, join(import.meta.dir, 'baseline.ts'), ...(answerFile === undefined ? [] : [answerFile])]
-  const child = Bun.spawn(args, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', env: childEnv() })
+  // Only replays are profiled: the constant baseline runs as it always does.
+  const child = Bun.spawn(args, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', env: answerFile === undefined ? undefined : profiledEnv() })
   children.add(child)
   const reader = child.stdout.getReader()
   let text = ''
@@ -197,7 +199,7 @@ async function startServer(dir: string, work: string): Promise<Server> {
   }
   const started = performance.now()
   const child = Bun.spawn([BINARY, 'serve', '--http', `127.0.0.1:${port}`, '--dir', dir, ...SERVER_FLAGS], {
-    stdin: 'ignore', stdout: out, stderr: err, env: childEnv(),
+    stdin: 'ignore', stdout: out, stderr: err, env: profiledEnv(),
   })
   children.add(child)
   const deadline = Date.now() + 15_000
@@ -282,10 +284,14 @@ async function main(): Promise<number> {
     console.error(WRK_INSTALL_HINT)
     return 2
   }
-  const perf = process.env.BENCH_PERF === '1' ? findPerf() : null
-  if (process.env.BENCH_PERF === '1' && perf === null) {
-    console.error(PERF_INSTALL_HINT)
-    return 2
+  let perf: string | null = null
+  if (process.env.BENCH_PERF === '1') {
+    const found = findPerf()
+    if ('problem' in found) {
+      console.error(found.problem)
+      return 2
+    }
+    perf = found.perf
   }
   if (!existsSync(BINARY)) {
     console.error(`${BINARY} is missing: run \`npm run build\` first (or use \`npm run bench\`, which builds).`)
@@ -307,22 +313,11 @@ async function main(): Promise<number> {
   }
   const recordings: Array<{ label: string; recording: Recording }> = []
   const wrkOptions = (seconds: number) => ({ threads: THREADS, connections: CONNECTIONS, seconds, track: children, onExit: countChildCpu })
-  /**
-   * Runs wrk and measures the CPU `pid` used meanwhile, as a fraction of one core; profiles
-   * `pid` meanwhile when given a label and BENCH_PERF=1.
-   */
-  const measured = async (url: string, script: string, pid: number, profileLabel: string | null) => {
+  /** Runs wrk and measures the CPU `pid` used meanwhile, as a fraction of one core. */
+  const measured = async (url: string, script: string, pid: number) => {
     const cpuBefore = processCpuUs(pid)
     const started = performance.now()
-    let result: WrkResult | undefined
-    const load = async () => {
-      result = await runWrk(wrk, url, script, wrkOptions(SECONDS))
-      return result.requests
-    }
-    if (perf !== null && jitDumpDir !== null && profileLabel !== null) {
-      recordings.push({ label: profileLabel, recording: await recordWhile(perf, pid, work, children, load) })
-    } else await load()
-    if (result === undefined) throw new Error('wrk gave no result')
+    const result = await runWrk(wrk, url, script, wrkOptions(SECONDS))
     const cpuAfter = processCpuUs(pid)
     const cpu = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / ((performance.now() - started) * 1000)
     return { result, cpu }
@@ -395,18 +390,25 @@ async function main(): Promise<number> {
   const windowStart = { machine: machineCpu(), self: selfCpuUs(), at: performance.now() }
   const baseline = await startBaseline()
   const baselineRss = rssSampler(baseline.child.pid)
-  /**
-   * A run of `script` against `url`, after a warm-up when asked; `label` names it on the
-   * console, `profileLabel` (when profiling) in the profiles.
-   */
-  const timedRun = async (label: string, url: string, script: string, pid: number, warmUp: boolean, profileLabel: string | null = null): Promise<MeasuredRun> => {
+  /** A run of `script` against `url`, after a warm-up when asked; `label` names it on the console. */
+  const timedRun = async (label: string, url: string, script: string, pid: number, warmUp: boolean): Promise<MeasuredRun> => {
     if (warmUp && WARMUP_SECONDS > 0) await runWrk(wrk, url, script, wrkOptions(WARMUP_SECONDS))
-    const { result, cpu } = await measured(url, script, pid, profileLabel)
+    const { result, cpu } = await measured(url, script, pid)
     console.log(
       `bench: ${label} ${Math.round(requestsPerSecond(result))} req/s, p50 ${(result.latency_us.p50 / 1000).toFixed(2)} ms, ` +
         `p99 ${(result.latency_us.p99 / 1000).toFixed(2)} ms, statuses ${JSON.stringify(result.statuses)}, CPU ${cpuText(cpu)}`,
     )
     return { ...result, cpu }
+  }
+  /**
+   * With BENCH_PERF=1, one more run of `script` against process `pid`, recorded by perf: apart
+   * from the measured rounds, as sampling slows what it samples.
+   */
+  const profiledRun = async (label: string, url: string, script: string, pid: number): Promise<void> => {
+    if (perf === null) return
+    console.log(`bench: ${label}: a run under perf`)
+    const recording = await recordWhile(perf, pid, work, children, countChildCpu, async () => (await runWrk(wrk, url, script, wrkOptions(SECONDS))).requests)
+    recordings.push({ label, recording })
   }
   /**
    * The server's typical answer to the scenario's requests, replayed by a bare Bun.serve under
@@ -418,12 +420,10 @@ async function main(): Promise<number> {
     const replay = await startBaseline(write(`${s.id}.answer.json`, JSON.stringify(answer)))
     return {
       run: async (round: number): Promise<ReplayRun> => ({
-        ...(await timedRun(
-          `(${s.id})'s answer (${answer.body.length} bytes) from a bare Bun.serve, round ${round}:`, replay.url + s.path, s.script, replay.child.pid,
-          round === 1, round === 1 ? `(${s.id})'s answer from a bare Bun.serve` : null,
-        )),
+        ...(await timedRun(`(${s.id})'s answer (${answer.body.length} bytes) from a bare Bun.serve, round ${round}:`, replay.url + s.path, s.script, replay.child.pid, round === 1)),
         bodyBytes: answer.body.length,
       }),
+      profile: () => profiledRun(`(${s.id})'s answer from a bare Bun.serve`, replay.url + s.path, s.script, replay.child.pid),
       stop: () => stopProcess(replay.child),
     }
   }
@@ -445,7 +445,7 @@ async function main(): Promise<number> {
         for (let round = 1; round <= ROUNDS; round++) {
           const first = round === 1
           const baselineRun = await timedRun(`baseline for (${s.id}), round ${round}:`, baseline.url, baselineScript, baseline.child.pid, first)
-          const scenarioRun = await timedRun(`(${s.id}), round ${round}:`, url, s.script, server.child.pid, first, first ? `(${s.id}) server` : null)
+          const scenarioRun = await timedRun(`(${s.id}), round ${round}:`, url, s.script, server.child.pid, first)
           const memory = memoryMb(server.child.pid)
           console.log(
             `bench: (${s.id}), round ${round}: ${pct(requestsPerSecond(scenarioRun) / requestsPerSecond(baselineRun))} of the baseline; ` +
@@ -455,6 +455,8 @@ async function main(): Promise<number> {
           rounds.push({ baseline: baselineRun, scenario: scenarioRun, replay: replay === null ? null : await replay.run(round) })
         }
         results.push({ id: s.id, title: s.title, expected: s.expected, target: s.target, rounds })
+        await profiledRun(`(${s.id}) server`, url, s.script, server.child.pid)
+        await replay?.profile()
       } finally {
         await replay?.stop()
       }
@@ -482,9 +484,7 @@ async function main(): Promise<number> {
     console.log(`bench: during the measurements other processes used ${otherCpu}`)
     if (others / capacityUs > 0.1) console.log('bench: WARNING the machine was shared: treat these numbers as noisy')
   }
-  // Every process under test has exited: their JIT dumps are complete.
-  const jitDir = jitDumpDir
-  const profiles: ProfiledRun[] = jitDir === null ? [] : recordings.map(({ label, recording }) => ({ label, breakdown: breakdownOf(recording, jitDir) }))
+  const profiles = jitDumpDir === null ? [] : splitRecordings(recordings, jitDumpDir)
   const failures = printSummary({
     scenarios: results, startupMs: server.startupMs, peakRssMb, baselineRssMb,
   })
@@ -526,6 +526,36 @@ async function main(): Promise<number> {
   if (failures.length > 0 && process.env.BENCH_STRICT === '1') return 1
   return 0
 }
+
+/**
+ * The recordings' breakdowns, once every process profiled has exited (their JIT dumps are
+ * complete only then). A recording that cannot be read is reported and left out: the run's
+ * measurements still go to RESULTS.md.
+ */
+function splitRecordings(recordings: ReadonlyArray<{ label: string; recording: Recording }>, jitDir: string): ProfiledRun[] {
+  const symbolsByPid = new Map<number, JitSymbols>()
+  const profiles: ProfiledRun[] = []
+  for (const { label, recording } of recordings) {
+    try {
+      let symbols = symbolsByPid.get(recording.pid)
+      if (symbols === undefined) {
+        symbols = jitSymbolsOf(recording.pid, jitDir)
+        symbolsByPid.set(recording.pid, symbols)
+      }
+      const { breakdown, coverage } = breakdownOf(recording, symbols)
+      if (coverage !== null && Math.abs(coverage - 1) > MAX_UNSAMPLED) {
+        console.log(`bench: NOTE perf's samples of ${label} cover ${pct(coverage)} of the CPU time the process used: samples were lost or the run was disturbed`)
+      }
+      profiles.push({ label, breakdown })
+    } catch (error) {
+      console.log(`bench: NOTE the profile of ${label} could not be read: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+  return profiles
+}
+
+/** How far perf's samples may be from the process's measured CPU time before the run says so. */
+const MAX_UNSAMPLED = 0.15
 
 let code = 1
 try {

@@ -3,16 +3,26 @@
  * perf's stacks are parsed, and each sample lands in exactly one place.
  */
 import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { jitSymbolsOf } from '../bench/perf'
 import { attribute, functionLabel, JitSymbols, mainThreadUs, parseJitDump, parsePerfScript, type Sample } from '../bench/profile'
 import { profileLines } from '../bench/report'
 
-/** A jitdump: the 40-byte header, then records (a code load when `name` is given, else one of another kind). */
-function jitDump(records: Array<{ address: number; size: number; name: string; at: number } | { other: number }>, cutLastBy = 0): Uint8Array {
+type DumpRecord = { address: number; size: number; name: string; at: number } | { other: number }
+
+/**
+ * A jitdump: a header of `headerSize` bytes (40 in version 1, as JSC writes it), then records
+ * (a code load when `name` is given, else one of another kind). A code load's vma differs from
+ * its code address, as the code address is the one to read.
+ */
+function jitDump(records: DumpRecord[], { cutLastBy = 0, headerSize = 40 } = {}): Uint8Array {
   const parts: Uint8Array[] = []
-  const header = new DataView(new ArrayBuffer(40))
+  const header = new DataView(new ArrayBuffer(headerSize))
   header.setUint32(0, 0x4a695444, true)
   header.setUint32(4, 1, true)
-  header.setUint32(8, 40, true)
+  header.setUint32(8, headerSize, true)
   parts.push(new Uint8Array(header.buffer))
   for (const record of records) {
     if ('other' in record) {
@@ -28,7 +38,7 @@ function jitDump(records: Array<{ address: number; size: number; name: string; a
     load.setUint32(0, 0, true)
     load.setUint32(4, size, true)
     load.setBigUint64(8, BigInt(record.at), true)
-    load.setBigUint64(16 + 8, BigInt(record.address), true) // vma
+    load.setBigUint64(16 + 8, BigInt(record.address + 0x100000), true) // vma
     load.setBigUint64(16 + 16, BigInt(record.address), true) // code address
     load.setBigUint64(16 + 24, BigInt(record.size), true)
     new Uint8Array(load.buffer).set(name, 16 + 40)
@@ -56,9 +66,23 @@ describe('parseJitDump', () => {
     ])
   })
 
-  test('stops at a record cut short (a process that died while writing)', () => {
-    const bytes = jitDump([{ address: 0x1000, size: 0x10, name: 'a', at: 1 }, { address: 0x2000, size: 0x10, name: 'b', at: 2 }], 5)
+  test('reads past a header of any size', () => {
+    const bytes = jitDump([{ address: 0x1000, size: 0x10, name: 'a', at: 1 }], { headerSize: 48 })
     expect(parseJitDump(bytes).map((c) => c.name)).toEqual(['a'])
+  })
+
+  test('stops at a record cut short (a process that died while writing)', () => {
+    const bytes = jitDump([{ address: 0x1000, size: 0x10, name: 'a', at: 1 }, { address: 0x2000, size: 0x10, name: 'b', at: 2 }], { cutLastBy: 5 })
+    expect(parseJitDump(bytes).map((c) => c.name)).toEqual(['a'])
+  })
+
+  test("skips a code load too short for its fields, and reads a name without its NUL to the record's end", () => {
+    const short = jitDump([{ other: 8 }])
+    new DataView(short.buffer, short.byteOffset).setUint32(40, 0, true) // the short record, now a code load
+    expect(parseJitDump(short)).toEqual([])
+    const unterminated = jitDump([{ address: 0x1000, size: 0, name: 'name', at: 1 }, { other: 4 }])
+    unterminated[40 + 56 + 4] = 0x21 // the NUL after "name", overwritten: the name runs to the record's end
+    expect(parseJitDump(unterminated).map((c) => c.name)).toEqual(['name!'])
   })
 
   test('refuses a file that is not a jitdump', () => {
@@ -90,8 +114,12 @@ describe('JitSymbols', () => {
     expect(symbols.nameOf(address, at)).toBe(name)
   })
 
-  test('by default, as of the end of the run', () => {
-    expect(symbols.nameOf(0x1080)).toBe('new')
+  test('in the order the code was compiled, whatever the order of the records', () => {
+    const shuffled = new JitSymbols([
+      { start: 0x1080, size: 0x100, name: 'new', loadedAt: 20 },
+      { start: 0x1000, size: 0x100, name: 'old', loadedAt: 10 },
+    ])
+    expect(shuffled.nameOf(0x1080, 30)).toBe('new')
   })
 })
 
@@ -114,7 +142,7 @@ describe('parsePerfScript', () => {
       '\t         183cff1 [unknown] (/work/dist/codepushgo)',
       '\t    7fecb6939238 [unknown] (/tmp/perf-1234.map)',
       '',
-      '   1240 41540.3836: ',
+      '   1240 41540.383600123: ',
       '\tffffffff81a0c2d0 _raw_spin_unlock_irqrestore ([kernel.kallsyms])',
       '\tffffffff81b00000 sock_def_readable ([kernel.kallsyms])',
       '',
@@ -130,7 +158,7 @@ describe('parsePerfScript', () => {
       },
       {
         tid: 1240,
-        time: 41540383600000,
+        time: 41540383600123,
         frames: [
           { address: 0xffffffff81a0c2d0, symbol: '_raw_spin_unlock_irqrestore', dso: '[kernel.kallsyms]' },
           { address: 0xffffffff81b00000, symbol: 'sock_def_readable', dso: '[kernel.kallsyms]' },
@@ -146,9 +174,10 @@ describe('attribute', () => {
     { start: 0x7000, size: 0x100, name: 'JSC-FTL: decide#A', loadedAt: 1 },
     { start: 0x8000, size: 0x100, name: 'JSC-FTL: handle#B', loadedAt: 1 },
     { start: 0x9000, size: 0x100, name: 'JSC-FTL: later#C', loadedAt: 200 },
+    { start: 0xa000, size: 0x100, name: 'JSC-Thunk: CallTrampoline', loadedAt: 1 },
   ])
   const native = (address: number) => ({ address, symbol: '[unknown]', dso: '/bin/codepushgo' })
-  const kernel = (symbol: string) => ({ address: 0xffffffff81000000, symbol, dso: '[kernel.kallsyms]' })
+  const kernel = (symbol: string, dso = '[kernel.kallsyms]') => ({ address: 0xffffffff81000000, symbol, dso })
   const js = (address: number) => ({ address, symbol: '[unknown]', dso: '/tmp/perf-100.map' })
   const sample = (tid: number, ...frames: Sample['frames']): Sample => ({ tid, time: 100, frames })
 
@@ -162,6 +191,11 @@ describe('attribute', () => {
     ['native code JavaScript called', sample(MAIN, native(0x30), js(0x8020), js(0x7020)), { nativeFromJs: 5 }, 'handle (FTL)'],
     ['another thread', sample(101, native(0x10)), { otherThreads: 5 }, null],
     ['code compiled after the sample is not JavaScript yet', sample(MAIN, js(0x9010), native(0x20)), { nativeWithoutJs: 5 }, null],
+    ['a kernel module', sample(MAIN, kernel('nf_hook_slow', '[nf_conntrack]'), native(0x10)), { kernelOther: 5 }, null],
+    ['a sample without a stack', sample(MAIN), { nativeWithoutJs: 5 }, null],
+    ['through a call trampoline: counts for its caller', sample(MAIN, native(0x30), js(0xa010), js(0x8010)), { nativeFromJs: 5 }, 'handle (FTL)'],
+    ['a caller whose return address is just past its code', sample(MAIN, native(0x30), js(0x8100)), { nativeFromJs: 5 }, 'handle (FTL)'],
+    ['the innermost frame is not read as a return address', sample(MAIN, js(0x8100)), { nativeWithoutJs: 5 }, null],
   ]
   test.each(cases)('%s', (_, s, expected, fn) => {
     const b = attribute([s], symbols, MAIN, 500, 100)
@@ -182,6 +216,24 @@ describe('attribute', () => {
     )
     expect(b.functions).toEqual([{ name: 'handle (FTL)', total: 3, called: 2 }])
     expect(mainThreadUs(b)).toBe(4)
+  })
+
+  test('refuses to divide by no requests', () => {
+    expect(() => attribute([], symbols, MAIN, 500, 0)).toThrow('no requests')
+  })
+})
+
+describe('jitSymbolsOf', () => {
+  test("reads the dump of the process asked for (jit-<tid>-<pid>.dump), not another's", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jitdump-'))
+    try {
+      writeFileSync(join(dir, 'jit-1-234.dump'), jitDump([{ address: 0x1000, size: 0x10, name: 'of 234', at: 1 }]))
+      writeFileSync(join(dir, 'jit-35-34.dump'), jitDump([{ address: 0x1000, size: 0x10, name: 'of 34', at: 1 }]))
+      expect(jitSymbolsOf(34, dir).nameOf(0x1000, 2)).toBe('of 34')
+      expect(jitSymbolsOf(99, dir).nameOf(0x1000, 2)).toBe(null)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 
