@@ -4,9 +4,10 @@
  * `jitDumpEnv`. Summarised by bench/profile.ts.
  */
 import type { Subprocess } from 'bun'
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { processCpuUs } from './cpu'
+import { findProgram } from './program'
 import { attribute, JitSymbols, parseJitDump, parsePerfScript, type Breakdown } from './profile'
 
 export const PERF_INSTALL_HINT =
@@ -21,7 +22,7 @@ const SAMPLE_US = 500
  * user space (`cpu-clock:u`) and says nothing: the kernel's columns would read 0.
  */
 export function findPerf(): { perf: string } | { problem: string } {
-  const perf = Bun.which('perf') ?? (existsSync('/usr/bin/perf') ? '/usr/bin/perf' : null)
+  const perf = findProgram('perf')
   if (perf === null) return { problem: `perf not found. ${PERF_INSTALL_HINT}` }
   if (process.getuid?.() === 0) return { perf }
   let paranoid = Number.NaN

@@ -1,6 +1,7 @@
 /** Running wrk with one of the generated Lua scripts and reading its `BENCH_JSON` line. */
 import type { Subprocess } from 'bun'
 import { existsSync } from 'node:fs'
+import { findProgram } from './program'
 
 export interface WrkResult {
   requests: number
@@ -29,7 +30,7 @@ export const WRK_INSTALL_HINT =
 export function findWrk(): string | null {
   const chosen = process.env.BENCH_WRK
   if (chosen) return existsSync(chosen) ? chosen : null
-  return Bun.which('wrk') ?? (existsSync('/usr/bin/wrk') ? '/usr/bin/wrk' : null)
+  return findProgram('wrk')
 }
 
 export function wrkVersion(wrk: string): string {
