@@ -182,7 +182,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
           summary: 'Rotate an API key',
           description:
             'A new key with the same settings and a new id (`rotated_from` links them); the response carries it whole, ' +
-            'once. The old key stops at the earlier of its own expiry and now + `grace_period_seconds` (default 0: now).',
+            'once. The old key stops at the earlier of its own expiry and now + `grace_period_seconds` (default 0: now). ' +
+            'The new key never outlives the calling key; a calling key whose rate limit is tighter than the key\'s gets 403. Needs an `all` key.',
         },
       },
     )

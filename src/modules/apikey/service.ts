@@ -161,11 +161,14 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
 
 /**
  * A new secret with the same settings and a new id; the old key stops at the earlier of its
- * own expiry and now + grace. Neither key outlives the caller, nor the server policy.
+ * own expiry and now + grace. Neither key outlives the caller, nor the server policy. A new
+ * secret is a grant: a caller whose rate limit is tighter than the key's may not rotate it
+ * (403), as it may not create such a key, or else it would get round its own limit.
  */
 export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Promise<Rotated> {
   return keyWrite(core, principal, () => {
     const old = reachKey(core, principal, id)
+    authorize(principal, { mode: 'all', on: 'grant', limits: old, rateLimit: old.rate_limit ?? core.policy.keyRateLimit })
     const now = core.clock.now()
     // A dead key has nothing left to hand over: its successor would be born expired.
     if (old.expires_at !== null && Date.parse(old.expires_at) <= now.getTime()) throw conflict('The API key has already expired; create a new one instead')
