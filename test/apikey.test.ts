@@ -224,11 +224,36 @@ describe('ids', () => {
     expect((await w.request('GET', '/apikey/', { key: w.bob.key })).status).toBe(200)
   })
 
-  test('a key may delete itself; its next request is 401', async () => {
+  test.each(['read', 'upload', 'write', 'all'] as const)('a %s key may delete itself, limited or not; its next request is 401', async (mode) => {
     const w = seededWorld()
-    const k = await w.aliceKey({ mode: 'all' })
-    expect((await w.request('DELETE', `/apikey/${k.id}`, { key: k.key })).json).toEqual({ success: true })
-    expect((await w.request('GET', '/apikey/', { key: k.key })).status).toBe(401)
+    for (const limits of [{}, { limited_to_apps: [w.apps.aliceOne] }, { limited_to_orgs: [w.orgs.aliceMain] }]) {
+      const k = await w.aliceKey({ mode, ...limits })
+      const res = await w.request('DELETE', `/apikey/${k.id}`, { key: k.key })
+      expect(res.status).toBe(200)
+      expect(res.json).toEqual({ success: true })
+      const after = await w.request('GET', '/apikey/verify', { key: k.key })
+      expect(after.status).toBe(401)
+      expect(after.json.code).toBe('invalid_api_key')
+      const audited = w.db.query("SELECT actor_key_id FROM audit_events WHERE action = 'apikey.delete' AND target_id = ?").get(String(k.id))
+      expect(audited).toEqual({ actor_key_id: k.id })
+    }
+  })
+
+  test.each(['read', 'upload', 'write'] as const)('a %s key may delete no other key: 403 whether the id exists or not, nothing changes', async (mode) => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode })
+    const sibling = await w.aliceKey({ mode: 'read' })
+    const before = w.snapshot()
+    const answers = []
+    for (const id of [sibling.id, w.alice.keyId, w.bob.keyId, 424242]) {
+      const res = await w.request('DELETE', `/apikey/${id}`, { key: k.key })
+      expect(res.status).toBe(403)
+      answers.push(res.text)
+    }
+    // The same answer for every id: a key that may not manage keys learns nothing of other keys.
+    expect(new Set(answers).size).toBe(1)
+    expect(JSON.parse(answers[0]!)).toEqual({ error: 'Insufficient permissions to manage API keys', status: 'KO', code: 'insufficient_permissions' })
+    expect(w.snapshot()).toBe(before)
   })
 
   test('ids are never reused', async () => {

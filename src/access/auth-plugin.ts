@@ -1,5 +1,6 @@
 /**
- * The `access` macro: a route declares what it needs (`access: 'manage-keys'` or a mode) and
+ * The `access` macro: a route declares what it needs (`access: 'manage-keys'`, `'revoke-key'`
+ * or a mode) and
  * gets `principal` (who calls) and `actor` (for the audit log). Getting in goes through the
  * Gate; the route-level decision through `authorize`.
  */
@@ -7,10 +8,21 @@ import { Elysia } from 'elysia'
 import type { Actor } from '../core'
 import type { Gate } from './gate'
 import type { Mode } from './modes'
-import { authorize } from './policy'
+import { authorize, type Need } from './policy'
 import type { Principal } from './principal'
 
-export type RouteAccess = 'manage-keys' | Mode
+/**
+ * What a route needs: key management (an `all` key), a mode, or `revoke-key` (deleting a key,
+ * which any valid key may do to itself: the service asks the access model per target key).
+ */
+export type RouteAccess = 'manage-keys' | 'revoke-key' | Mode
+
+/** What a route's `access` asks of every request before the route looks at its target. */
+function routeNeed(access: RouteAccess): Need {
+  if (access === 'manage-keys') return { mode: 'all', on: 'keys' }
+  if (access === 'revoke-key') return { mode: 'read', on: 'any' }
+  return { mode: access, on: 'any' }
+}
 
 /** The client's address, when the request came over a socket (null in `app.handle` tests). */
 export type ClientAddress = (request: Request) => string | null
@@ -82,23 +94,26 @@ export interface AdmittedKey {
  */
 export function authPlugin(gate: Gate, clientAddress: ClientAddress) {
   return new Elysia({ name: 'auth' }).macro({
-    access: (need: RouteAccess) => ({
-      // The key is checked in `transform`, which runs before validation: a request without a
-      // valid key gets its 401 (or 429) whatever its fields. (A body that cannot be parsed at
-      // all, or is too large, is refused earlier, by the JSON parser.)
-      transform: (ctx) => {
-        const clientIp = new ClientIp(ctx.request, clientAddress)
-        const admission = gate.admit(ctx.request.headers.get('authorization'), clientIp.get)
-        if (admission.headers !== null) Object.assign(ctx.set.headers, admission.headers)
-        ;(ctx as WithAdmission)[ADMITTED] = { principal: admission.principal, actor: new RequestActor(admission.principal, ctx.request, clientIp) }
-        ;(ctx as AdmittedKey).admittedKeyId = admission.principal.keyId
-      },
-      resolve: (ctx) => {
-        const { principal, actor } = (ctx as WithAdmission)[ADMITTED]!
-        authorize(principal, need === 'manage-keys' ? { mode: 'all', on: 'keys' } : { mode: need, on: 'any' })
-        return { principal, actor: actor as Actor }
-      },
-    }),
+    access: (access: RouteAccess) => {
+      const need = routeNeed(access)
+      return {
+        // The key is checked in `transform`, which runs before validation: a request without a
+        // valid key gets its 401 (or 429) whatever its fields. (A body that cannot be parsed at
+        // all, or is too large, is refused earlier, by the JSON parser.)
+        transform: (ctx) => {
+          const clientIp = new ClientIp(ctx.request, clientAddress)
+          const admission = gate.admit(ctx.request.headers.get('authorization'), clientIp.get)
+          if (admission.headers !== null) Object.assign(ctx.set.headers, admission.headers)
+          ;(ctx as WithAdmission)[ADMITTED] = { principal: admission.principal, actor: new RequestActor(admission.principal, ctx.request, clientIp) }
+          ;(ctx as AdmittedKey).admittedKeyId = admission.principal.keyId
+        },
+        resolve: (ctx) => {
+          const { principal, actor } = (ctx as WithAdmission)[ADMITTED]!
+          authorize(principal, need)
+          return { principal, actor: actor as Actor }
+        },
+      }
+    },
   })
 }
 

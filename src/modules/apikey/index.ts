@@ -130,7 +130,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         return { success: true as const }
       },
       {
-        access: 'manage-keys',
+        access: 'revoke-key',
         params: ApiKeyIdParams,
         response: responses({ 200: Success, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
         detail: {
@@ -138,7 +138,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
           summary: 'Delete an API key',
           description:
             'Delete an existing API key, revoking it at once. `id` is the numeric id, not the key string. ' +
-            'A key may delete itself. Keys outside the calling key\'s reach answer 404. Needs an `all` key.',
+            'Needs an `all` key, except that any key may delete itself (revocation: its next request is 401). ' +
+            'Keys outside the calling key\'s reach answer 404.',
         },
       },
     )

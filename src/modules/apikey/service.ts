@@ -190,10 +190,12 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
   })
 }
 
-/** Deletes (revokes) a key within the caller's reach; a key may delete itself. */
+/** Deletes (revokes) a key within the reach of an `all` key; any key may delete itself. */
 export function deleteApiKey(core: Core, principal: Principal, actor: Actor, id: number): Promise<void> {
   return keyWrite(core, principal, () => {
-    const record = reachKey(core, principal, id)
+    const found = core.store.apikeys.findById(id)
+    authorize(principal, { mode: 'all', on: 'revoke', key: found })
+    const record = found!
     core.store.apikeys.delete(id)
     recordAudit(core, actor, 'apikey.delete', { type: 'apikey', id }, { name: record.name, mode: record.mode })
   })
