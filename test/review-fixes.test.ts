@@ -86,6 +86,22 @@ describe('rotation', () => {
 })
 
 describe('input', () => {
+  test.each([
+    ['GET', '/apikey/%ZZ/', 'invalid_id', 'API key id must be a positive integer'],
+    ['DELETE', '/apikey/%ZZ', 'invalid_id', 'API key id must be a positive integer'],
+    ['PUT', '/apikey/%E0%A4%A/', 'invalid_id', 'API key id must be a positive integer'],
+    ['POST', '/apikey/%ZZ/rotate', 'invalid_id', 'API key id must be a positive integer'],
+    ['GET', '/organization/%ZZ/', 'validation_error', "Invalid path parameter 'id': not valid percent-encoding"],
+    ['DELETE', '/app/%ZZ', 'validation_error', "Invalid path parameter 'app_id': not valid percent-encoding"],
+  ])('%s %s (bad percent-encoding) → 400 %s, nothing changes', async (method, path, code, error) => {
+    const w = seededWorld()
+    const before = w.snapshot()
+    const res = await w.request(method, path, { key: w.alice.key, body: method === 'PUT' ? { name: 'x' } : undefined })
+    expect(res.status).toBe(400)
+    expect(res.json).toEqual({ error, status: 'KO', code })
+    expect(w.snapshot()).toBe(before)
+  })
+
   test.each(['2026-02-30T00:00:00Z', '2026-04-31T00:00:00Z', '2026-00-10T00:00:00Z'])('expires_at %s (no such day) → 400', async (expires_at) => {
     const w = seededWorld()
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', expires_at } })

@@ -11,14 +11,18 @@ import type { Metrics } from './metrics'
 
 /** The first failing field of a TypeBox validation error, named in the message. */
 function describeValidation(error: ValidationError): AppError {
-  const first = error.all[0] as { path?: string; message?: string; schema?: { additionalProperties?: unknown } } | undefined
+  const first = error.all[0] as { path?: string; message?: string; value?: unknown; schema?: { additionalProperties?: unknown } } | undefined
   const path = first?.path ?? ''
   // A field that should not be there at all is not a bad mode, even when it is called `mode`.
   const unexpected = first?.schema?.additionalProperties === false
   // Modes and roles share one scale, and the documented message names it.
   if ((path === '/mode' || path === '/role') && !unexpected) return invalidMode()
   if (typeof error.customError === 'string') return validationError(error.customError)
+  // A schema whose `error` makes an AppError (the key id's: invalid_id, SPEC §7).
+  if (error.customError instanceof AppError) return error.customError
   const field = path.replace(/^\//, '').replaceAll('/', '.') || error.type
+  // Elysia leaves a path parameter it cannot decode (`/app/%ZZ/`) null.
+  if (error.type === 'params' && first?.value == null) return validationError(`Invalid path parameter '${field}': not valid percent-encoding`)
   return validationError(`Invalid ${error.type} field '${field}': ${first?.message ?? 'is invalid'}`)
 }
 

@@ -1,6 +1,6 @@
 /** TypeBox schemas of the API key endpoints: validation, types and OpenAPI from one source. */
 import { t, type Static } from 'elysia'
-import { MESSAGES } from '../../errors'
+import { invalidId, MESSAGES } from '../../errors'
 import { errorResponse, ModeSchema, pageFields, Timestamp, Unauthorized } from '../../http/schemas'
 
 export const MAX_LIMIT_ENTRIES = 100
@@ -116,7 +116,8 @@ export const ApiKeyListQuery = t.Object({
 export type ApiKeyListFilters = Static<typeof ApiKeyListQuery>
 
 export const ApiKeyIdParams = t.Object({
-  id: t.String({ description: 'The numeric id of the key (not the key itself).', examples: ['1'] }),
+  // Not even a string when the path holds bad percent-encoding (`/apikey/%ZZ/`): still invalid_id.
+  id: t.String({ description: 'The numeric id of the key (not the key itself).', examples: ['1'], error: invalidId }),
 })
 
 export const ApiKeyList = t.Object(
