@@ -1,7 +1,9 @@
-import { ConfigError, resolveDir } from '../config'
+import { MODES, type Mode } from '../access/modes'
+import { ConfigError, resolveDir, resolveKeyPolicy } from '../config'
+import type { Core } from '../core'
 import { closeDatabase } from '../db/database'
 import { DATA_VERSION_CHECK_MS } from '../db/read-cache'
-import { listKeysOfUser, revokeKey } from '../modules/apikey/admin'
+import { issueKeyFor, listKeysOfUser, revokeKey } from '../modules/apikey/admin'
 import { parseKeyId } from '../modules/apikey/validate'
 import { notFound } from '../errors'
 import { parseFlags, type Command } from './args'
@@ -16,35 +18,57 @@ import { openCore } from './open'
 const REVOCATION_SEEN_MS = DATA_VERSION_CHECK_MS + 20
 
 const help = `Usage: codepushgo key list --email EMAIL [--dir DIR]
+       codepushgo key create --email EMAIL [--mode MODE] [--name NAME] [--dir DIR]
        codepushgo key revoke ID [--dir DIR]
 
-Offline administration, for when a key is lost or leaked (works while serve runs).
+Offline administration, for when a key is lost, leaked or expired (works while serve runs).
 
   list    Prints the user's keys as JSON on stdout, masked (ak_XXXXX...), newest first.
+  create  Creates a key without limits for the user and prints it as JSON on stdout; the
+          full key is shown only this once. For a user left without a working key: a key
+          can create none that outlives it, so under a maximum key lifetime every key a
+          user makes expires with the key it was made with.
   revoke  Deletes key ID (the numeric id from "key list"). It waits 0.12 s after the
           deletion before it answers, so that a running server refuses the key from the
-          next request on. The revocation is recorded in the audit log.
+          next request on.
+  Creations and revocations are recorded in the user's audit log.
 
 Options:
-  --email EMAIL  the user whose keys to list
+  --email EMAIL  the user whose keys to list, or to create a key for
+  --mode MODE    the new key's mode: read, upload, write or all (default all)
+  --name NAME    the new key's name (default "CLI key")
   --dir DIR      data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
   -h, --help     show this help
+
+With CODEPUSHGO_MAX_KEY_LIFETIME_DAYS set, a created key expires after that many days.
 `
+
+/** The user with this email, or the error that says there is none. */
+function userByEmail(core: Core, email: string): string {
+  const owner = core.store.users.findByEmail(email)
+  if (!owner) throw notFound(`No user with email ${email}`)
+  return owner.id
+}
 
 export const key: Command = {
   help,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { email: { type: 'string' }, dir: { type: 'string' } })
+    const { values, positionals } = parseFlags(argv, {
+      email: { type: 'string' }, mode: { type: 'string' }, name: { type: 'string' }, dir: { type: 'string' },
+    })
     const [action, id] = positionals
-    if (action === 'list' && !values.email) throw new ConfigError('key list needs --email EMAIL')
+    if (action !== 'list' && action !== 'create' && action !== 'revoke') throw new ConfigError(`unknown key command "${action ?? ''}": try "codepushgo key --help"`)
+    if (action !== 'revoke' && !values.email) throw new ConfigError(`key ${action} needs --email EMAIL`)
     if (action === 'revoke' && id === undefined) throw new ConfigError('key revoke needs the key id: codepushgo key revoke ID')
-    if (action !== 'list' && action !== 'revoke') throw new ConfigError(`unknown key command "${action ?? ''}": try "codepushgo key --help"`)
-    const core = openCore(resolveDir(values.dir))
+    const mode = values.mode ?? 'all'
+    if (!(MODES as readonly string[]).includes(mode)) throw new ConfigError(`--mode must be one of: ${MODES.join(', ')}`)
+    const core = openCore(resolveDir(values.dir), resolveKeyPolicy({}))
     try {
       if (action === 'list') {
-        const owner = core.store.users.findByEmail(values.email!)
-        if (!owner) throw notFound(`No user with email ${values.email}`)
-        process.stdout.write(`${JSON.stringify({ data: listKeysOfUser(core, owner.id) }, null, 2)}\n`)
+        process.stdout.write(`${JSON.stringify({ data: listKeysOfUser(core, userByEmail(core, values.email!)) }, null, 2)}\n`)
+      } else if (action === 'create') {
+        const apikey = issueKeyFor(core, userByEmail(core, values.email!), { name: values.name ?? 'CLI key', mode: mode as Mode })
+        process.stdout.write(`${JSON.stringify({ apikey }, null, 2)}\n`)
       } else {
         revokeKey(core, parseKeyId(id!))
         await Bun.sleep(REVOCATION_SEEN_MS)

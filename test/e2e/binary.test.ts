@@ -48,6 +48,17 @@ function createUser(dir: string, email: string) {
   return JSON.parse(result.stdout)
 }
 
+/** A write by another process, as an operator's sqlite3 shell would make it. */
+function runSql(dir: string, sql: string): void {
+  const db = new Database(join(dir, 'codepushgo.db'))
+  try {
+    db.run('PRAGMA busy_timeout = 5000')
+    db.run(sql)
+  } finally {
+    db.close()
+  }
+}
+
 async function waitFor(what: string, ready: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms
   while (!ready()) {
@@ -311,7 +322,7 @@ describe('binary: CLI', () => {
 
 // ---- 4. graceful stop and durability -------------------------------------------------------
 
-describe('binary: offline admin (user list, key list, key revoke)', () => {
+describe('binary: offline admin (user list, key list, key create, key revoke)', () => {
   test('an operator finds and revokes a leaked key while the server runs', async () => {
     const dir = freshDir()
     const alice = createUser(dir, 'alice@example.com')
@@ -339,7 +350,43 @@ describe('binary: offline admin (user list, key list, key revoke)', () => {
     expect(await server.stop()).toBe(0)
   })
 
+  test('an operator gives a user a new key when all of theirs have expired (the lifetime policy)', async () => {
+    const dir = freshDir()
+    const policy = { CODEPUSHGO_MAX_KEY_LIFETIME_DAYS: '30' }
+    const carol = JSON.parse(runCli(['user', 'create', '--email', 'carol@example.com', '--dir', dir], policy).stdout)
+    const server = await serve(dir)
+    // Expire carol's only key, as 30 days would: nothing she holds can make another.
+    runSql(dir, `UPDATE apikeys SET expires_at = '2020-01-01T00:00:00.000Z' WHERE id = ${carol.apikey.id}`)
+    await Bun.sleep(150) // a write of another process: seen within 100 ms
+    expect((await call(server, 'GET', '/apikey/verify', carol.apikey.key)).json.code).toBe('api_key_expired')
+
+    const started = Date.now()
+    const created = runCli(['key', 'create', '--email', 'Carol@example.com', '--mode', 'write', '--name', 'laptop', '--dir', dir], policy)
+    expect(created.exitCode).toBe(0)
+    const { apikey } = JSON.parse(created.stdout)
+    expect(apikey).toMatchObject({ name: 'laptop', mode: 'write', user_id: carol.user.id, limited_to_apps: [], limited_to_orgs: [] })
+    expect(apikey.key).toMatch(/^ak_[A-Za-z0-9]{36}$/)
+    // The policy holds for the operator's keys too: 30 days from now.
+    const lifetime = Date.parse(apikey.expires_at) - started
+    expect(Math.abs(lifetime - 30 * 86_400_000)).toBeLessThan(60_000)
+    const verified = await call(server, 'GET', '/apikey/verify', apikey.key)
+    expect(verified.status).toBe(200)
+    expect(verified.json.apikey.mode).toBe('write')
+    // Audited in her log, by the operator (no key).
+    const all = runCli(['key', 'create', '--email', 'carol@example.com', '--dir', dir])
+    const admin = JSON.parse(all.stdout).apikey
+    expect(admin).toMatchObject({ mode: 'all', name: 'CLI key', expires_at: null })
+    const audit = await call(server, 'GET', '/audit/', admin.key)
+    const creations = audit.json.data.filter((e: { action: string }) => e.action === 'apikey.create' && e.actor_key_id === null)
+    expect(creations.map((e: { target_id: string }) => Number(e.target_id))).toEqual(expect.arrayContaining([apikey.id, admin.id]))
+    expect(audit.text).not.toContain(apikey.key)
+    expect(await server.stop()).toBe(0)
+  })
+
   test.each([
+    [['key', 'create', '--dir', 'DIR'], /key create needs --email/, 2],
+    [['key', 'create', '--email', 'nobody@example.com', '--dir', 'DIR'], /No user with email/, 1],
+    [['key', 'create', '--email', 'nobody@example.com', '--mode', 'root', '--dir', 'DIR'], /--mode must be one of: read, upload, write, all/, 2],
     [['key', 'revoke', '999', '--dir', 'DIR'], /API key not found/, 1],
     [['key', 'revoke', 'abc', '--dir', 'DIR'], /positive integer/, 1],
     [['key', 'revoke', '--dir', 'DIR'], /needs the key id/, 2],

@@ -3,6 +3,7 @@ import type { Core } from '../../core'
 import { inTransaction } from '../../db/database'
 import { conflict, validationError } from '../../errors'
 import { newId } from '../../ids'
+import { operatorOf } from '../apikey/admin'
 import { policyBound } from '../apikey/expiry'
 import { issueKey } from '../apikey/service'
 import { toApiKeyView } from '../apikey/view'
@@ -31,7 +32,7 @@ export function createUser(core: Core, input: { email: string; name?: string; or
     if (core.store.users.findByEmail(email)) throw conflict(`A user with email ${email} already exists`)
     const user: UserRecord = { id: newId('usr'), email, name, created_at: core.clock.now().toISOString() }
     core.store.users.insert(user)
-    const actor = { userId: user.id, keyId: null, ip: null, userAgent: 'codepushgo-cli' }
+    const actor = operatorOf(user.id)
     const organization = createOrganization(core, actor, { name: input.orgName ?? `${name}'s organization` })
     // Under --max-key-lifetime-days the operator's key obeys the policy too.
     const { record, key } = issueKey(core, user.id, {
