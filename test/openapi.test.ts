@@ -62,6 +62,26 @@ describe('OpenAPI', () => {
     expect(css.headers.get('content-type')).toContain('text/css')
   })
 
+  test('the document says which routes need a key: all but /health', async () => {
+    const { request } = testServer()
+    const { json: doc } = await request('GET', '/swagger/json')
+    expect(doc.security).toEqual([{ apiKey: [] }])
+    expect(doc.paths['/health'].get.security).toEqual([])
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown }>>))
+      if (path !== '/health') for (const op of Object.values(item)) expect(op.security).toBeUndefined()
+  })
+
+  test("the page's meta description is one well-formed attribute holding the document's description", async () => {
+    const { request } = testServer()
+    const { json: doc } = await request('GET', '/swagger/json')
+    const page = await request('GET', '/swagger')
+    const meta = /<meta\s+name="description"\s+content="([^"]*)"\s*\/?>/.exec(page.text)
+    expect(meta).not.toBeNull()
+    const unescaped = meta![1]!.replaceAll('&quot;', '"').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&')
+    expect(unescaped).toBe(doc.info.description)
+    expect(doc.info.description).toContain('"status": "KO"')
+  })
+
   test('GET /health answers without a key', async () => {
     const { request } = testServer()
     const res = await request('GET', '/health')

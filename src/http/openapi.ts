@@ -24,9 +24,12 @@ const DESCRIPTION =
   `(or \`Bearer <key>\`). Keys match \`${KEY_PATTERN.source}\`. Errors are ` +
   '`{"error", "status": "KO", "code"}`.'
 
+/** Text for an HTML attribute: the renderer puts title and description in `<meta content="…">` as they are. */
+const attributeText = (text: string) => text.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
+
 /** The Swagger UI page, rendered once: local assets, an absolute spec URL (so `/swagger/` works too). */
 function swaggerPage(version: string): () => Response {
-  const html = SwaggerUIRender({ title: TITLE, description: DESCRIPTION, version }, {
+  const html = SwaggerUIRender({ title: attributeText(TITLE), description: attributeText(DESCRIPTION), version }, {
     cdn: `${ASSETS}/swagger-ui-bundle.js`,
     theme: `${ASSETS}/swagger-ui.css`,
     url: '/swagger/json',
