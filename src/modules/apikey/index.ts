@@ -118,7 +118,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
             'For other services and reverse proxies (nginx `auth_request`, Traefik ForwardAuth): checks the calling key and, ' +
             'with `?mode=&app_id=&org_id=`, whether it may do that mode on that app or org (SPEC §6). 200 with ' +
             '`x-codepushgo-user-id`, `x-codepushgo-key-id` and `x-codepushgo-key-mode` headers; 401 for a missing or bad ' +
-            'key; 403 otherwise (never 404, which proxies do not understand). Any valid key may call it. ' +
+            'key; 403 otherwise (never 404, which proxies do not understand). A malformed query (a bad mode, an unknown or ' +
+            'repeated parameter) is a configuration mistake: 400. Any valid key may call it. ' +
             'See docs/nginx-auth-request.md.',
         },
       },
