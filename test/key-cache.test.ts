@@ -16,6 +16,7 @@ import { migrate } from '../src/db/migrate'
 import { DATA_VERSION_CHECK_MS } from '../src/db/read-cache'
 import { jsonLogger } from '../src/http/logger'
 import { UsageTracker } from '../src/modules/apikey/usage'
+import { registerApp } from '../src/modules/app/service'
 import { createUser } from '../src/modules/user/service'
 import { createStore } from '../src/store'
 import { tempDir } from './helpers/binary'
@@ -173,6 +174,55 @@ describe('key cache invalidation: the very next request sees the change', () => 
     } finally {
       revoke.mockRestore()
       output.mockRestore()
+      core.store.db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("another process's commit noticed in the middle of a request", () => {
+  test('a membership it added is in GET /app/ from the next request on, not kept out by the reach cached meanwhile', async () => {
+    const dir = tempDir()
+    const core = openCore(dir)
+    const other = new Database(join(dir, 'codepushgo.db')) // another process's connection
+    other.run('PRAGMA busy_timeout = 5000')
+    // The 100 ms look for other processes' commits falls due between the gate's key lookup and
+    // GET /app/'s reach lookup, every time: the principal is from before a commit, the reach after.
+    let now = 1_000_000
+    const clock = spyOn(performance, 'now').mockImplementation(() => now)
+    const lookup = core.store.apikeys.cachedByHash
+    const keyLookup = spyOn(core.store.apikeys, 'cachedByHash').mockImplementation((hash, load) => {
+      const found = lookup(hash, load)
+      now += DATA_VERSION_CHECK_MS
+      return found
+    })
+    try {
+      const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'test' })
+      const alice = createUser(core, { email: 'alice@example.com' })
+      const bob = createUser(core, { email: 'bob@example.com' })
+      const operator = { userId: alice.user.id, keyId: null, ip: null, userAgent: 'test' }
+      registerApp(core, operator, { app_id: 'com.alice.one', name: 'One', org_id: alice.organization.id })
+      const appsOfBob = async () => {
+        const res = await app.handle(new Request('http://localhost/app/', { headers: { authorization: bob.apikey.key } }))
+        return ((await res.json()) as { data: { app_id: string }[] }).data.map((a) => a.app_id)
+      }
+      expect(await appsOfBob()).toEqual([])
+      other.run("INSERT INTO org_members (org_id, user_id, role, created_at) VALUES (?, ?, 'read', '2026-01-01T00:00:00.000Z')", [alice.organization.id, bob.user.id])
+      // The request that notices the commit may still answer from before it (the documented
+      // 100 ms); every later one is current.
+      await appsOfBob()
+      for (let i = 0; i < 3; i++) {
+        now += 60_000
+        expect(await appsOfBob()).toEqual(['com.alice.one'])
+      }
+      other.run('DELETE FROM org_members WHERE org_id = ? AND user_id = ?', [alice.organization.id, bob.user.id])
+      await appsOfBob()
+      now += 60_000
+      expect(await appsOfBob()).toEqual([])
+    } finally {
+      keyLookup.mockRestore()
+      clock.mockRestore()
+      other.close()
       core.store.db.close()
       rmSync(dir, { recursive: true, force: true })
     }

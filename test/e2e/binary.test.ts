@@ -377,7 +377,7 @@ describe('binary: offline admin (user list, key list, key create, key revoke)', 
     const admin = JSON.parse(all.stdout).apikey
     expect(admin).toMatchObject({ mode: 'all', name: 'CLI key', expires_at: null })
     const audit = await call(server, 'GET', '/audit/', admin.key)
-    const creations = audit.json.data.filter((e: { action: string }) => e.action === 'apikey.create' && e.actor_key_id === null)
+    const creations = audit.json.data.filter((e: { action: string; actor_key_id: number | null }) => e.action === 'apikey.create' && e.actor_key_id === null)
     expect(creations.map((e: { target_id: string }) => Number(e.target_id))).toEqual(expect.arrayContaining([apikey.id, admin.id]))
     expect(audit.text).not.toContain(apikey.key)
     expect(await server.stop()).toBe(0)

@@ -53,11 +53,15 @@ const reachKeyOf = derivedOnce((principal: Principal) => {
  * entry (10,000 keys of 100 users made 10,000 copies, 6 MB). Each request only filters by org.
  */
 export function listApps(core: Core, principal: Principal, filter: { org_id?: string }): AppRecord[] {
-  const reached = core.store.cache.get(reachKeyOf(principal), () =>
-    core.store.apps
+  const reached = core.store.cache.get(reachKeyOf(principal), () => {
+    // With the memberships as they are now: the principal's were read when it was cached, and
+    // another process's commit noticed since (which emptied the cache) may have changed them.
+    // The entry outlives this request, under a key that the fresh principal shares.
+    const current: Principal = { ...principal, memberships: core.store.orgs.membershipsOf(principal.userId) }
+    return core.store.apps
       .listForUser(principal.userId)
-      .filter((app) => isAllowed(principal, { mode: 'read', on: 'app', orgId: app.org_id, appId: app.app_id })),
-  )
+      .filter((app) => isAllowed(current, { mode: 'read', on: 'app', orgId: app.org_id, appId: app.app_id }))
+  })
   return filter.org_id === undefined ? reached : reached.filter((app) => app.org_id === filter.org_id)
 }
 
