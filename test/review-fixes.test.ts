@@ -87,6 +87,21 @@ describe('rotation', () => {
 
 describe('input', () => {
   test.each([
+    ['POST', 'rotate', { grace_period_seconds: 604801 }, "Invalid body field 'grace_period_seconds': Expected integer to be less or equal to 604800"],
+    ['POST', 'rotate', { grace_period_seconds: 1.5 }, "Invalid body field 'grace_period_seconds': Expected integer"],
+    ['POST', 'rotate', { grace: 1 }, "Invalid body field 'grace': Unexpected property"],
+    ['PUT', '', { rate_limit: { requests: 0, per_seconds: 0 } }, "Invalid body field 'rate_limit.requests': Expected integer to be greater or equal to 1"],
+    ['PUT', '', { rate_limit: { requests: 5, per_seconds: 'often' } }, "Invalid body field 'rate_limit.per_seconds': Expected string to match 'integer' format"],
+  ])('%s …/%s %j → 400 naming the field inside the union, not the union', async (method, action, body, error) => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const before = w.snapshot()
+    const res = await w.request(method, `/apikey/${k.id}/${action}`, { key: w.alice.key, body })
+    expect(res.json).toEqual({ error, status: 'KO', code: 'validation_error' })
+    expect(w.snapshot()).toBe(before)
+  })
+
+  test.each([
     ['GET', '/apikey/%ZZ/', 'invalid_id', 'API key id must be a positive integer'],
     ['DELETE', '/apikey/%ZZ', 'invalid_id', 'API key id must be a positive integer'],
     ['PUT', '/apikey/%E0%A4%A/', 'invalid_id', 'API key id must be a positive integer'],

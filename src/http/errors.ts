@@ -9,9 +9,46 @@ import { JsonText } from './json-text'
 import type { Logger } from './logger'
 import type { Metrics } from './metrics'
 
+/** What the error handler reads of a TypeBox value error. */
+interface FieldError {
+  path?: string
+  message?: string
+  value?: unknown
+  schema?: { additionalProperties?: unknown; type?: string | string[] }
+  /** For a union: each branch's errors. */
+  errors?: Iterable<FieldError> & { First?(): FieldError | undefined }[]
+}
+
+/** Whether `schema` is for values of `value`'s JSON type (an integer schema for a number, say). */
+function ofTypeOf(schema: FieldError['schema'], value: unknown): boolean {
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' ? ['number', 'integer'] : typeof value
+  const types = ([] as string[]).concat(schema?.type ?? [])
+  return types.some((t) => (Array.isArray(type) ? type.includes(t) : t === type))
+}
+
+/**
+ * For a value that matches no branch of a union ("Expected union value"), the error of the
+ * branch it came closest to: the one whose first error lies deepest, or at the same depth, the
+ * branch for the value's own type. `{"grace_period_seconds": 604801}` against object-or-null
+ * (whose field is itself integer-or-numeric-string) is then "grace_period_seconds: Expected
+ * integer to be less or equal to 604800", not "body: Expected union value".
+ */
+function closestBranch(error: FieldError): FieldError {
+  let closest: FieldError | undefined
+  for (const branch of error.errors ?? []) {
+    const first = branch.First?.()
+    if (first === undefined) continue
+    const depth = (first.path ?? '').length
+    const best = closest === undefined ? -1 : (closest.path ?? '').length
+    if (depth > best || (depth === best && !ofTypeOf(closest!.schema, error.value) && ofTypeOf(first.schema, error.value))) closest = first
+  }
+  return closest === undefined || (closest.path ?? '').length < (error.path ?? '').length ? error : closestBranch(closest)
+}
+
 /** The first failing field of a TypeBox validation error, named in the message. */
 function describeValidation(error: ValidationError): AppError {
-  const first = error.all[0] as { path?: string; message?: string; value?: unknown; schema?: { additionalProperties?: unknown } } | undefined
+  const found = error.all[0] as FieldError | undefined
+  const first = found && closestBranch(found)
   const path = first?.path ?? ''
   // A field that should not be there at all is not a bad mode, even when it is called `mode`.
   const unexpected = first?.schema?.additionalProperties === false
