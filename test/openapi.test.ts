@@ -71,6 +71,23 @@ describe('OpenAPI', () => {
       if (path !== '/health') for (const op of Object.values(item)) expect(op.security).toBeUndefined()
   })
 
+  test('every route that needs a key documents 401 and 429; every route with a body, 400 and 413', async () => {
+    const { request } = testServer()
+    const { json: doc } = await request('GET', '/swagger/json')
+    type Op = { responses: Record<string, unknown>; requestBody?: unknown }
+    let checked = 0
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Op>>)) {
+      if (path === '/health') continue
+      for (const [method, op] of Object.entries(item)) {
+        const statuses = Object.keys(op.responses)
+        expect({ route: `${method} ${path}`, statuses }).toEqual({ route: `${method} ${path}`, statuses: expect.arrayContaining(['401', '429']) })
+        if (op.requestBody) expect({ route: `${method} ${path}`, statuses }).toEqual({ route: `${method} ${path}`, statuses: expect.arrayContaining(['400', '413']) })
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(20)
+  })
+
   test("the page's meta description is one well-formed attribute holding the document's description", async () => {
     const { request } = testServer()
     const { json: doc } = await request('GET', '/swagger/json')

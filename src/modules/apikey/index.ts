@@ -158,7 +158,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         parse: jsonBody(),
         params: ApiKeyIdParams,
         body: ApiKeyUpdate,
-        response: responses({ 200: ApiKeyOne, 400: errors.invalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
+        response: responses({ 200: ApiKeyOne, 400: errors.invalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 413: errors.tooLarge, 429: errors.tooMany }),
         detail: {
           tags,
           summary: 'Update an API key',
@@ -178,7 +178,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         params: ApiKeyIdParams,
         // An object, or no body at all (null from the JSON parser); `[]` or `1` is a 400.
         body: t.Union([RotateBody, t.Null()]),
-        response: responses({ 201: Rotated, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.conflict, 429: errors.tooMany }),
+        response: responses({ 201: Rotated, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.conflict, 413: errors.tooLarge, 429: errors.tooMany }),
         detail: {
           tags,
           summary: 'Rotate an API key',

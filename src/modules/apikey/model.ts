@@ -1,7 +1,7 @@
 /** TypeBox schemas of the API key endpoints: validation, types and OpenAPI from one source. */
 import { t, type Static } from 'elysia'
 import { invalidId, MESSAGES } from '../../errors'
-import { errorResponse, ModeSchema, pageFields, Timestamp, Unauthorized } from '../../http/schemas'
+import { errorResponse, ModeSchema, pageFields, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 
 export const MAX_LIMIT_ENTRIES = 100
 export const MAX_NAME_LENGTH = 100
@@ -164,10 +164,10 @@ export const errors = {
   unauthorized: Unauthorized,
   forbidden: errorResponse('The key is not an `all` key, or asks for more than it has.', MESSAGES.manageKeysDenied, 'insufficient_permissions'),
   notFound: errorResponse('No such key within the caller\'s reach.', MESSAGES.keyNotFound, 'not_found'),
-  tooMany: errorResponse('Rate limited (per key, or failed authentications per address); see Retry-After.', 'Rate limit exceeded for this API key; retry later', 'rate_limited'),
+  tooMany: TooMany,
   invalid: errorResponse('Invalid input.', 'expires_at must be a future ISO 8601 date', 'invalid_expires_at'),
   conflict: errorResponse('The user already has 1000 keys.', 'Too many API keys: at most 1000 per user', 'conflict'),
-  tooLarge: errorResponse('Body over 64 KiB.', 'Request body exceeds 64 KiB', 'payload_too_large'),
+  tooLarge: TooLarge,
   verifyDenied: errorResponse('The key is valid but may not do this (mode, limits, role, or an unknown app or org).', 'The API key does not grant this access', 'insufficient_permissions'),
   invalidId: errorResponse('The id is not a positive integer.', 'API key id must be a positive integer', 'invalid_id'),
 }

@@ -9,7 +9,7 @@ import { AnswerText, jsonArray, readOnlyJson } from '../../http/json-text'
 import { responses, Success } from '../../http/schemas'
 
 const tags = ['Apps']
-const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound }
+const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound, 429: e.tooMany }
 
 export function appModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/app' })
@@ -20,7 +20,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
       {
         access: 'read',
         query: AppListQuery,
-        response: responses({ 200: AppList, 401: e.unauthorized, 403: e.forbidden }),
+        response: responses({ 200: AppList, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 429: e.tooMany }),
         detail: { tags, summary: 'List apps', description: "Apps within the key's reach; `?org_id=` for one org." },
       },
     )
@@ -28,7 +28,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
       access: 'write',
       parse: jsonBody(),
       body: AppCreateBody,
-      response: responses({ 201: AppOne, 400: e.invalid, ...read, 409: e.conflict }),
+      response: responses({ 201: AppOne, 400: e.invalid, ...read, 409: e.conflict, 413: e.tooLarge }),
       detail: { tags, summary: 'Create an app', description: 'Needs `write` on the org (key mode and role); not for app-limited keys.' },
     })
     .get('/:app_id', ({ principal, params }) => ({ app: getApp(core, principal, params.app_id) }), {
@@ -42,7 +42,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
       parse: jsonBody(),
       params: AppIdParams,
       body: AppNameBody,
-      response: responses({ 200: AppOne, 400: e.invalid, ...read }),
+      response: responses({ 200: AppOne, 400: e.invalid, ...read, 413: e.tooLarge }),
       detail: { tags, summary: 'Rename an app' },
     })
     .delete(

@@ -1,6 +1,6 @@
 /** TypeBox schemas of the app endpoints. */
 import { t, type Static } from 'elysia'
-import { errorResponse, Timestamp, Unauthorized, Forbidden } from '../../http/schemas'
+import { errorResponse, Forbidden, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 
 
 export const App = t.Object({
@@ -30,6 +30,8 @@ export const AppOne = t.Object({ app: App })
 export const appErrors = {
   invalid: errorResponse('Invalid input.', 'app_id must be a reverse-domain identifier: 3-128 letters, digits, ".", "_" or "-", with at least one dot', 'validation_error'),
   unauthorized: Unauthorized,
+  tooMany: TooMany,
+  tooLarge: TooLarge,
   forbidden: Forbidden,
   notFound: errorResponse("No such app (or org) within the key's reach.", 'App not found', 'not_found'),
   conflict: errorResponse('The app id is taken.', 'App id com.demo.app is already taken', 'conflict'),

@@ -15,7 +15,7 @@ export function auditModule(core: Core, auth: AuthPlugin) {
       // The route needs `all`; the service also requires a key without limits.
       access: 'all',
       query: AuditListQuery,
-      response: responses({ 200: AuditEventList, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden }),
+      response: responses({ 200: AuditEventList, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 429: e.tooMany }),
       detail: {
         tags,
         summary: 'List audit events',

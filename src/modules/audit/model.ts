@@ -1,6 +1,6 @@
 /** TypeBox schemas of the audit log endpoint (SPEC §3 audit event, §7 `GET /audit/`). */
 import { t, type Static } from 'elysia'
-import { errorResponse, pageFields, Timestamp, Unauthorized } from '../../http/schemas'
+import { errorResponse, pageFields, Timestamp, TooMany, Unauthorized } from '../../http/schemas'
 
 
 export const AuditEvent = t.Object(
@@ -57,6 +57,7 @@ export const AuditEventList = t.Object(
 export const auditErrors = {
   invalid: errorResponse('A query parameter is out of range.', "Invalid query field 'limit': Expected integer to be less or equal to 1000", 'validation_error'),
   unauthorized: Unauthorized,
+  tooMany: TooMany,
   forbidden: errorResponse(
     'The key is not an `all` key, or it is limited to apps or orgs.',
     'This operation needs an API key without limits',

@@ -14,22 +14,23 @@ import { jsonBody } from '../../http/body'
 import { responses, Success } from '../../http/schemas'
 
 const tags = ['Organizations']
-const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound }
-const change = { 400: e.invalid, ...read }
+const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound, 429: e.tooMany }
+/** Changes take a JSON body. */
+const change = { 400: e.invalid, ...read, 413: e.tooLarge }
 
 export function organizationModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/organization' })
     .use(auth)
     .get('/', ({ principal }) => ({ data: listOrganizations(core, principal) }), {
       access: 'read',
-      response: responses({ 200: OrganizationList, 401: e.unauthorized, 403: e.forbidden }),
+      response: responses({ 200: OrganizationList, 401: e.unauthorized, 403: e.forbidden, 429: e.tooMany }),
       detail: { tags, summary: 'List organizations', description: "The caller's orgs within the key's reach, each with the caller's role." },
     })
     .post('/', ({ principal, actor, body, status }) => status(201, { organization: createOrganizationFor(core, principal, actor, body) }), {
       access: 'all',
       parse: jsonBody(),
       body: OrgNameBody,
-      response: responses({ 201: OrganizationOne, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden }),
+      response: responses({ 201: OrganizationOne, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 413: e.tooLarge, 429: e.tooMany }),
       detail: { tags, summary: 'Create an organization', description: 'Needs an `all` key without limits; the caller becomes an `all` member.' },
     })
     .get('/:id', ({ principal, params }) => ({ organization: getOrganization(core, principal, params.id) }), {

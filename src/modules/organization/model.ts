@@ -1,6 +1,6 @@
 /** TypeBox schemas of the organization and member endpoints. */
 import { t } from 'elysia'
-import { errorResponse, ModeSchema, Timestamp, Unauthorized, Forbidden } from '../../http/schemas'
+import { errorResponse, Forbidden, ModeSchema, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 
 const Name = t.String({ description: '1–100 characters after trimming, no control characters.', examples: ['Demo team'] })
 
@@ -45,6 +45,8 @@ export const MemberOne = t.Object({ member: Member })
 export const orgErrors = {
   invalid: errorResponse('Invalid input.', "Invalid body field 'name': Expected string", 'validation_error'),
   unauthorized: Unauthorized,
+  tooMany: TooMany,
+  tooLarge: TooLarge,
   forbidden: Forbidden,
   notFound: errorResponse("No such organization within the key's reach.", 'Organization not found', 'not_found'),
   conflict: errorResponse('The change would leave the org without an `all` member, or the user is already a member.', 'The last member with role "all" can be neither removed nor demoted', 'conflict'),
