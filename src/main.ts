@@ -20,6 +20,7 @@ Commands:
   user create   create a user with an org and an \`all\` API key (JSON on stdout)
   user list     list users (JSON)
   key list      list a user's keys, masked (JSON): key list --email EMAIL
+  key create    a new key for a user who has none that works: key create --email EMAIL
   key revoke    revoke a key by its numeric id: key revoke ID
   backup        write a consistent copy of the database, safe while serve runs: backup FILE
   healthcheck   exit 0 if the server's /health answers ok

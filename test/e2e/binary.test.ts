@@ -232,6 +232,8 @@ describe('binary: CLI', () => {
     [['migrate', '--help'], 'Usage: codepushgo migrate'],
     [['user', '--help'], 'Usage: codepushgo user create'],
     [['key', '--help'], 'Usage: codepushgo key list'],
+    [['key', '--help'], 'codepushgo key create --email EMAIL [--mode MODE]'],
+    [['--help'], '  key create '],
     [['healthcheck', '--help'], 'Usage: codepushgo healthcheck'],
     [['version', '--help'], 'Usage: codepushgo version'],
   ])('%p exits 0 with its usage', (args, usage) => {
