@@ -71,20 +71,23 @@ describe('authorize', () => {
     expect(statusOf(principal('all'), { mode: 'all', on: 'key', key: { ...key, user_id: 'usr_a' } })).toBe('allow')
   })
 
-  // The principal is key 1 of usr_a.
-  const own = { id: 1, user_id: 'usr_a', limited_to_apps: ['a1'], limited_to_orgs: [] }
-  const sibling = { id: 2, user_id: 'usr_a', limited_to_apps: [], limited_to_orgs: [] }
+  // The principal is key 1 of usr_a; `undefined`: asked before the key is read.
+  const own = { user_id: 'usr_a', limited_to_apps: ['a1'], limited_to_orgs: [] }
+  const sibling = { user_id: 'usr_a', limited_to_apps: [], limited_to_orgs: [] }
   test.each([
-    ['a read key, itself', 'allow', principal('read', { apps: ['a1'] }), own],
-    ['a write key, itself', 'allow', principal('write'), { ...own, limited_to_apps: [] }],
-    ['a read key, a sibling', 403, principal('read'), sibling],
-    ['a read key, no such key', 403, principal('read'), null],
-    ['an all key, a sibling', 'allow', principal('all'), sibling],
-    ['an all key limited to a1, an unlimited sibling', 404, principal('all', { apps: ['a1'] }), sibling],
-    ['an all key, another user\'s key', 404, principal('all'), { ...sibling, user_id: 'usr_b' }],
-    ['an all key, no such key', 404, principal('all'), null],
-  ] as const)('revoke: %s → %p', (_, expected, p, key) => {
-    expect(statusOf(p, { mode: 'all', on: 'revoke', key })).toBe(expected)
+    ['a read key, itself, before reading it', 'allow', principal('read', { apps: ['a1'] }), 1, undefined],
+    ['a read key, itself', 'allow', principal('read', { apps: ['a1'] }), 1, own],
+    ['a write key, itself', 'allow', principal('write'), 1, { ...own, limited_to_apps: [] }],
+    ['a read key, another id, before reading it', 403, principal('read'), 2, undefined],
+    ['a read key, a sibling', 403, principal('read'), 2, sibling],
+    ['a read key, no such key', 403, principal('read'), 2, null],
+    ['an all key, another id, before reading it', 'allow', principal('all'), 2, undefined],
+    ['an all key, a sibling', 'allow', principal('all'), 2, sibling],
+    ['an all key limited to a1, an unlimited sibling', 404, principal('all', { apps: ['a1'] }), 2, sibling],
+    ['an all key, another user\'s key', 404, principal('all'), 2, { ...sibling, user_id: 'usr_b' }],
+    ['an all key, no such key', 404, principal('all'), 2, null],
+  ] as const)('revoke: %s → %p', (_, expected, p, keyId, key) => {
+    expect(statusOf(p, { mode: 'all', on: 'revoke', keyId, key })).toBe(expected)
   })
 
   test('isAllowed mirrors authorize', () => {

@@ -256,6 +256,17 @@ describe('ids', () => {
     expect(w.snapshot()).toBe(before)
   })
 
+  test('a key below `all` is refused before the write transaction: a leaked read key cannot make the server take its write lock', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const commits = w.core.store.groupCommit.commits
+    for (const id of [w.alice.keyId, 424242]) expect((await w.request('DELETE', `/apikey/${id}`, { key: k.key })).status).toBe(403)
+    expect(w.core.store.groupCommit.commits).toBe(commits)
+    // Deleting itself is a write like any other.
+    expect((await w.request('DELETE', `/apikey/${k.id}`, { key: k.key })).status).toBe(200)
+    expect(w.core.store.groupCommit.commits).toBe(commits + 1)
+  })
+
   test('ids are never reused', async () => {
     const w = seededWorld()
     const first = await w.aliceKey({ mode: 'read' })

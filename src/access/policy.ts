@@ -21,10 +21,12 @@ export type Need =
   /** One stored key of some user: it must be the caller's own and within its reach. */
   | { mode: Mode; on: 'key'; key: KeyLimits & { user_id: string } }
   /**
-   * Deleting a stored key (null: there is none with the id asked for). A key may always delete
-   * itself, whatever its mode (SPEC §6: revocation); any other key is as `key` above.
+   * Deleting key `keyId`. A key may always delete itself, whatever its mode (SPEC §6:
+   * revocation). Any other key needs `mode`, and, once `key` has been read (its record, null
+   * when there is none), must be as `key` above. Asked first without `key`, so that a key of
+   * a lower mode is refused before anything is read or locked.
    */
-  | { mode: Mode; on: 'revoke'; key: (KeyLimits & { id: number; user_id: string }) | null }
+  | { mode: Mode; on: 'revoke'; keyId: number; key?: (KeyLimits & { user_id: string }) | null }
   /**
    * Handing out a key with these limits and this (effective) rate limit: they must be within
    * the caller's reach, and the rate no higher than the caller's own.
@@ -63,7 +65,7 @@ export function decide(principal: Principal, need: Need): Decision {
   // Rule 1 (a valid key) holds for every Principal: authentication makes one only from a
   // key that exists, is enabled and has not expired.
   // A key revoking itself: it gives nothing away, and a leaked key of any mode can be stopped with itself.
-  if (need.on === 'revoke' && need.key !== null && need.key.id === principal.keyId) return 'allow'
+  if (need.on === 'revoke' && need.keyId === principal.keyId) return 'allow'
   // Rule 2: the key's mode. It says nothing about the target, so it may come first (before
   // whether a key to revoke exists: a key of a lower mode learns nothing of other keys' ids).
   if (!modeAtLeast(principal.mode, need.mode)) return 'forbidden'
@@ -73,9 +75,12 @@ export function decide(principal: Principal, need: Need): Decision {
       return 'allow'
     case 'unlimited':
       return principal.limits.limited_to_apps.length > 0 || principal.limits.limited_to_orgs.length > 0 ? 'forbidden' : 'allow'
-    case 'key':
     case 'revoke':
+      // Not read yet: the mode (above) is all there is to decide.
+      if (need.key === undefined) return 'allow'
       return need.key !== null && need.key.user_id === principal.userId && withinReach(principal.limits, need.key) ? 'allow' : 'hidden'
+    case 'key':
+      return need.key.user_id === principal.userId && withinReach(principal.limits, need.key) ? 'allow' : 'hidden'
     case 'grant':
       return withinReach(principal.limits, need.limits) && withinRate(principal.rateLimit, need.rateLimit) ? 'allow' : 'forbidden'
     case 'org':

@@ -192,9 +192,11 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
 
 /** Deletes (revokes) a key within the reach of an `all` key; any key may delete itself. */
 export function deleteApiKey(core: Core, principal: Principal, actor: Actor, id: number): Promise<void> {
+  // A key below `all` asking for another key is refused here, before the write transaction.
+  authorize(principal, { mode: 'all', on: 'revoke', keyId: id })
   return keyWrite(core, principal, () => {
     const found = core.store.apikeys.findById(id)
-    authorize(principal, { mode: 'all', on: 'revoke', key: found })
+    authorize(principal, { mode: 'all', on: 'revoke', keyId: id, key: found })
     const record = found!
     core.store.apikeys.delete(id)
     recordAudit(core, actor, 'apikey.delete', { type: 'apikey', id }, { name: record.name, mode: record.mode })
