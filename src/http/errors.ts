@@ -28,21 +28,26 @@ function ofTypeOf(schema: FieldError['schema'], value: unknown): boolean {
 
 /**
  * For a value that matches no branch of a union ("Expected union value"), the error of the
- * branch it came closest to: the one whose first error lies deepest, or at the same depth, the
- * branch for the value's own type. `{"grace_period_seconds": 604801}` against object-or-null
- * (whose field is itself integer-or-numeric-string) is then "grace_period_seconds: Expected
- * integer to be less or equal to 604800", not "body: Expected union value".
+ * branch it came closest to: the one whose first error lies deepest, or else the branch for
+ * the value's own type. `{"grace_period_seconds": 604801}` against object-or-null (whose field
+ * is itself integer-or-numeric-string) is then "grace_period_seconds: Expected integer to be
+ * less or equal to 604800", not "body: Expected union value". A value of no branch's type
+ * (null for an integer) keeps the union's error: no branch would say the truth.
  */
 function closestBranch(error: FieldError): FieldError {
+  const depth = (error.path ?? '').length
   let closest: FieldError | undefined
+  let closestDepth = depth
   for (const branch of error.errors ?? []) {
     const first = branch.First?.()
     if (first === undefined) continue
-    const depth = (first.path ?? '').length
-    const best = closest === undefined ? -1 : (closest.path ?? '').length
-    if (depth > best || (depth === best && !ofTypeOf(closest!.schema, error.value) && ofTypeOf(first.schema, error.value))) closest = first
+    const branchDepth = (first.path ?? '').length
+    if (branchDepth > closestDepth) {
+      closest = first
+      closestDepth = branchDepth
+    } else if (closest === undefined && branchDepth === depth && ofTypeOf(first.schema, error.value)) closest = first
   }
-  return closest === undefined || (closest.path ?? '').length < (error.path ?? '').length ? error : closestBranch(closest)
+  return closest === undefined ? error : closestBranch(closest)
 }
 
 /** The first failing field of a TypeBox validation error, named in the message. */
