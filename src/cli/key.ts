@@ -18,7 +18,7 @@ import { openCore } from './open'
 const REVOCATION_SEEN_MS = DATA_VERSION_CHECK_MS + 20
 
 const help = `Usage: codepushgo key list --email EMAIL [--dir DIR]
-       codepushgo key create --email EMAIL [--mode MODE] [--name NAME] [--dir DIR]
+       codepushgo key create --email EMAIL [--mode MODE] [--name NAME] [--max-key-lifetime-days N] [--dir DIR]
        codepushgo key revoke ID [--dir DIR]
 
 Offline administration, for when a key is lost, leaked or expired (works while serve runs).
@@ -34,13 +34,16 @@ Offline administration, for when a key is lost, leaked or expired (works while s
   Creations and revocations are recorded in the user's audit log.
 
 Options:
-  --email EMAIL  the user whose keys to list, or to create a key for
-  --mode MODE    the new key's mode: read, upload, write or all (default all)
-  --name NAME    the new key's name (default "CLI key")
-  --dir DIR      data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
-  -h, --help     show this help
+  --email EMAIL                the user whose keys to list, or to create a key for
+  --mode MODE                  create: the new key's mode, read, upload, write or all (default all)
+  --name NAME                  create: the new key's name (default "CLI key")
+  --max-key-lifetime-days N    create: the key expires after N days
+                               (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: no expiry)
+  --dir DIR                    data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
+  -h, --help                   show this help
 
-With CODEPUSHGO_MAX_KEY_LIFETIME_DAYS set, a created key expires after that many days.
+The lifetime is not stored with the data: give create the same --max-key-lifetime-days (or
+CODEPUSHGO_MAX_KEY_LIFETIME_DAYS) as serve, or its key never expires.
 `
 
 /** The user with this email, or the error that says there is none. */
@@ -54,15 +57,19 @@ export const key: Command = {
   help,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
-      email: { type: 'string' }, mode: { type: 'string' }, name: { type: 'string' }, dir: { type: 'string' },
+      email: { type: 'string' }, mode: { type: 'string' }, name: { type: 'string' }, 'max-key-lifetime-days': { type: 'string' }, dir: { type: 'string' },
     })
     const [action, id] = positionals
     if (action !== 'list' && action !== 'create' && action !== 'revoke') throw new ConfigError(`unknown key command "${action ?? ''}": try "codepushgo key --help"`)
     if (action !== 'revoke' && !values.email) throw new ConfigError(`key ${action} needs --email EMAIL`)
     if (action === 'revoke' && id === undefined) throw new ConfigError('key revoke needs the key id: codepushgo key revoke ID')
+    const forCreate = ['mode', 'name', 'max-key-lifetime-days'] as const
+    const misplaced = action === 'create' ? undefined : forCreate.find((flag) => values[flag] !== undefined)
+    if (misplaced !== undefined) throw new ConfigError(`--${misplaced} is for key create only`)
     const mode = values.mode ?? 'all'
     if (!(MODES as readonly string[]).includes(mode)) throw new ConfigError(`--mode must be one of: ${MODES.join(', ')}`)
-    const core = openCore(resolveDir(values.dir), resolveKeyPolicy({}))
+    const policy = resolveKeyPolicy({ 'max-key-lifetime-days': values['max-key-lifetime-days'] })
+    const core = openCore(resolveDir(values.dir), policy)
     try {
       if (action === 'list') {
         process.stdout.write(`${JSON.stringify({ data: listKeysOfUser(core, userByEmail(core, values.email!)) }, null, 2)}\n`)

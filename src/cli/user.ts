@@ -4,7 +4,7 @@ import { createUser } from '../modules/user/service'
 import { parseFlags, type Command } from './args'
 import { openCore } from './open'
 
-const help = `Usage: codepushgo user create --email EMAIL [--name NAME] [--org ORG_NAME] [--dir DIR]
+const help = `Usage: codepushgo user create --email EMAIL [--name NAME] [--org ORG_NAME] [--max-key-lifetime-days N] [--dir DIR]
        codepushgo user list [--dir DIR]
 
   create  Creates a user, an org they own (role "all") and an \`all\` API key, and prints
@@ -15,10 +15,14 @@ Options:
   --email EMAIL     the user's email (unique, case-insensitive)
   --name NAME       display name (default: the part of the email before @)
   --org ORG_NAME    name of the user's org (default: "<name>'s organization")
+  --max-key-lifetime-days N
+                    the new key expires after N days
+                    (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: no expiry)
   --dir DIR         data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
   -h, --help        show this help
 
-With CODEPUSHGO_MAX_KEY_LIFETIME_DAYS set, the new key expires after that many days.
+The lifetime is not stored with the data: give create the same --max-key-lifetime-days (or
+CODEPUSHGO_MAX_KEY_LIFETIME_DAYS) as serve, or its key never expires.
 `
 
 export const user: Command = {
@@ -28,12 +32,13 @@ export const user: Command = {
       email: { type: 'string' },
       name: { type: 'string' },
       org: { type: 'string' },
+      'max-key-lifetime-days': { type: 'string' },
       dir: { type: 'string' },
     })
     const action = positionals[0]
     if (action !== 'create' && action !== 'list') throw new ConfigError(`unknown user command "${action ?? ''}": try "codepushgo user --help"`)
     if (action === 'create' && !values.email) throw new ConfigError('user create needs --email EMAIL')
-    const core = openCore(resolveDir(values.dir), resolveKeyPolicy({}))
+    const core = openCore(resolveDir(values.dir), resolveKeyPolicy({ 'max-key-lifetime-days': values['max-key-lifetime-days'] }))
     try {
       const result =
         action === 'list'

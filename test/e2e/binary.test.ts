@@ -356,6 +356,10 @@ describe('binary: offline admin (user list, key list, key create, key revoke)', 
     const dir = freshDir()
     const policy = { CODEPUSHGO_MAX_KEY_LIFETIME_DAYS: '30' }
     const carol = JSON.parse(runCli(['user', 'create', '--email', 'carol@example.com', '--dir', dir], policy).stdout)
+    const daysLeft = (expiresAt: string) => (Date.parse(expiresAt) - Date.now()) / 86_400_000
+    expect(daysLeft(carol.apikey.expires_at)).toBeCloseTo(30, 2)
+    const dave = JSON.parse(runCli(['user', 'create', '--email', 'dave@example.com', '--max-key-lifetime-days', '7', '--dir', dir]).stdout)
+    expect(daysLeft(dave.apikey.expires_at)).toBeCloseTo(7, 2)
     const server = await serve(dir)
     // Expire carol's only key, as 30 days would: nothing she holds can make another.
     runSql(dir, `UPDATE apikeys SET expires_at = '2020-01-01T00:00:00.000Z' WHERE id = ${carol.apikey.id}`)
@@ -363,7 +367,8 @@ describe('binary: offline admin (user list, key list, key create, key revoke)', 
     expect((await call(server, 'GET', '/apikey/verify', carol.apikey.key)).json.code).toBe('api_key_expired')
 
     const started = Date.now()
-    const created = runCli(['key', 'create', '--email', 'Carol@example.com', '--mode', 'write', '--name', 'laptop', '--dir', dir], policy)
+    // The flag, as serve was given it (the environment variable above works too).
+    const created = runCli(['key', 'create', '--email', 'Carol@example.com', '--mode', 'write', '--name', 'laptop', '--max-key-lifetime-days', '30', '--dir', dir])
     expect(created.exitCode).toBe(0)
     const { apikey } = JSON.parse(created.stdout)
     expect(apikey).toMatchObject({ name: 'laptop', mode: 'write', user_id: carol.user.id, limited_to_apps: [], limited_to_orgs: [] })
@@ -389,6 +394,9 @@ describe('binary: offline admin (user list, key list, key create, key revoke)', 
     [['key', 'create', '--dir', 'DIR'], /key create needs --email/, 2],
     [['key', 'create', '--email', 'nobody@example.com', '--dir', 'DIR'], /No user with email/, 1],
     [['key', 'create', '--email', 'nobody@example.com', '--mode', 'root', '--dir', 'DIR'], /--mode must be one of: read, upload, write, all/, 2],
+    [['key', 'create', '--email', 'nobody@example.com', '--max-key-lifetime-days', '0', '--dir', 'DIR'], /--max-key-lifetime-days/, 2],
+    [['key', 'revoke', '1', '--mode', 'read', '--dir', 'DIR'], /--mode is for key create only/, 2],
+    [['key', 'list', '--email', 'a@example.com', '--name', 'x', '--dir', 'DIR'], /--name is for key create only/, 2],
     [['key', 'revoke', '999', '--dir', 'DIR'], /API key not found/, 1],
     [['key', 'revoke', 'abc', '--dir', 'DIR'], /positive integer/, 1],
     [['key', 'revoke', '--dir', 'DIR'], /needs the key id/, 2],

@@ -14,18 +14,23 @@ import { toApiKeyView } from './view'
 export const operatorOf = (userId: string): Actor => ({ userId, keyId: null, ip: null, userAgent: 'codepushgo-cli' })
 
 /**
- * A new unlimited key for a user who has none left that works (lost, or all expired under
- * --max-key-lifetime-days, since a key can hand out none that outlives it). Expires as the
- * server policy says; audited in the user's log. The view carries the full key, once.
+ * A key without limits made by the operator: it expires as the key policy says (the operator's
+ * keys obey --max-key-lifetime-days too) and is audited in the user's log with no actor key.
+ * The view carries the full key, once. Call inside a transaction.
+ */
+export function operatorKey(core: Core, userId: string, input: { name: string; mode: Mode }): ApiKeyView {
+  const settings = { name: normalizeName(input.name), mode: input.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: policyBound(core) }
+  const { record, key } = issueKey(core, userId, settings)
+  recordAudit(core, operatorOf(userId), 'apikey.create', { type: 'apikey', id: record.id }, settings)
+  return toApiKeyView(record, null, key)
+}
+
+/**
+ * `operatorKey` in a transaction of its own: for a user who has no key left that works (lost,
+ * or all expired under --max-key-lifetime-days, since a key can hand out none that outlives it).
  */
 export function issueKeyFor(core: Core, userId: string, input: { name: string; mode: Mode }): ApiKeyView {
-  const name = normalizeName(input.name)
-  return inTransaction(core.store.db, () => {
-    const settings = { name, mode: input.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: policyBound(core) }
-    const { record, key } = issueKey(core, userId, settings)
-    recordAudit(core, operatorOf(userId), 'apikey.create', { type: 'apikey', id: record.id }, settings)
-    return toApiKeyView(record, null, key)
-  })
+  return inTransaction(core.store.db, () => operatorKey(core, userId, input))
 }
 
 /** A user's keys, masked, newest first. */

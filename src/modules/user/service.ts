@@ -3,13 +3,9 @@ import type { Core } from '../../core'
 import { inTransaction } from '../../db/database'
 import { conflict, validationError } from '../../errors'
 import { newId } from '../../ids'
-import { operatorOf } from '../apikey/admin'
-import { policyBound } from '../apikey/expiry'
-import { issueKey } from '../apikey/service'
-import { toApiKeyView } from '../apikey/view'
+import { operatorKey, operatorOf } from '../apikey/admin'
 import type { ApiKeyView } from '../apikey/model'
 import { normalizeName } from '../apikey/validate'
-import { recordAudit } from '../audit/service'
 import { createOrganization } from '../organization/service'
 import type { OrgRecord } from '../organization/repository'
 import type { UserRecord } from './repository'
@@ -34,11 +30,6 @@ export function createUser(core: Core, input: { email: string; name?: string; or
     core.store.users.insert(user)
     const actor = operatorOf(user.id)
     const organization = createOrganization(core, actor, { name: input.orgName ?? `${name}'s organization` })
-    // Under --max-key-lifetime-days the operator's key obeys the policy too.
-    const { record, key } = issueKey(core, user.id, {
-      name: 'Admin key', mode: 'all', limited_to_apps: [], limited_to_orgs: [], expires_at: policyBound(core),
-    })
-    recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, { name: record.name, mode: 'all' })
-    return { user, organization, apikey: toApiKeyView(record, null, key) }
+    return { user, organization, apikey: operatorKey(core, user.id, { name: 'Admin key', mode: 'all' }) }
   })
 }
