@@ -6,6 +6,7 @@ import { Elysia } from 'elysia'
 import { authPlugin } from './access/auth-plugin'
 import { DEFAULT_AUTH_FAILURE_LIMIT, Gate, type GateLimits } from './access/gate'
 import type { Core } from './core'
+import { clientAddressOf, type TrustedProxies } from './http/client-address'
 import { Metrics, metricsRoute } from './http/metrics'
 import { errorHandler } from './http/errors'
 import type { Logger } from './http/logger'
@@ -28,6 +29,8 @@ export interface AppDeps extends Core {
   draining?: () => boolean
   /** Counts the answered requests (serve uses it to tell when the server is idle). */
   activity?: Activity
+  /** Proxies believed about the client they forward for (X-Forwarded-For); none by default. */
+  trustedProxies?: TrustedProxies | null
 }
 
 export function createApp(deps: AppDeps) {
@@ -36,7 +39,10 @@ export function createApp(deps: AppDeps) {
   // normalize: false — unknown fields are rejected (400), never silently dropped.
   const app = new Elysia({ normalize: false })
   // The server exists once `serve` has called listen(); `app.handle` in tests has none.
-  const auth = authPlugin(gate, (request) => app.server?.requestIP(request)?.address ?? null)
+  const trusted = deps.trustedProxies ?? null
+  const auth = authPlugin(gate, (request) =>
+    clientAddressOf(app.server?.requestIP(request)?.address ?? null, () => request.headers.get('x-forwarded-for'), trusted),
+  )
   return app
     .use(respond({ log: deps.log, metrics, draining: deps.draining, activity: deps.activity }))
     .use(errorHandler(deps.log, metrics))

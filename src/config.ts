@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import { DEFAULT_AUTH_FAILURE_LIMIT, type GateLimits } from './access/gate'
 import { parseRateLimit, type RateLimit } from './access/rate-limit'
 import type { KeyPolicy } from './core'
+import { parseTrustedProxies, type TrustedProxies } from './http/client-address'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -36,6 +37,8 @@ export interface ServeConfig {
   usageFlushSeconds: number
   /** Serve GET /metrics. */
   metrics: boolean
+  /** Proxies whose X-Forwarded-For names the client; null: the socket's peer is the client. */
+  trustedProxies: TrustedProxies | null
 }
 
 /** The flags `serve` takes; each has a CODEPUSHGO_* environment variable. */
@@ -47,6 +50,7 @@ export interface ServeFlags {
   'auth-failure-limit'?: string
   'usage-flush-seconds'?: string
   metrics?: boolean
+  'trusted-proxies'?: string
 }
 
 type Env = Record<string, string | undefined>
@@ -72,6 +76,13 @@ function switchOn(value: string | undefined, name: string): boolean {
   throw new ConfigError(`invalid ${name} "${value}": expected 1 or 0`)
 }
 
+function trustedProxies(value: string): TrustedProxies {
+  const proxies = parseTrustedProxies(value)
+  if ('invalid' in proxies)
+    throw new ConfigError(`invalid --trusted-proxies entry "${proxies.invalid}": expected IP addresses or CIDR ranges, comma-separated, e.g. 127.0.0.1,10.0.0.0/8`)
+  return proxies
+}
+
 function rateLimit(value: string, name: string): RateLimit {
   const limit = parseRateLimit(value)
   if (!limit) throw new ConfigError(`invalid ${name} "${value}": expected REQUESTS/SECONDS, e.g. 100/60`)
@@ -94,6 +105,7 @@ export function resolveKeyPolicy(flags: Pick<ServeFlags, 'max-key-lifetime-days'
 export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
   const authFailures = flags['auth-failure-limit'] ?? env.CODEPUSHGO_AUTH_FAILURE_LIMIT
   const flush = flags['usage-flush-seconds'] ?? env.CODEPUSHGO_USAGE_FLUSH_SECONDS
+  const proxies = flags['trusted-proxies'] ?? env.CODEPUSHGO_TRUSTED_PROXIES
   return {
     http: parseListenAddress(flags.http ?? env.CODEPUSHGO_HTTP ?? DEFAULT_HTTP),
     dir: resolveDir(flags.dir, env),
@@ -103,5 +115,6 @@ export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): S
     },
     usageFlushSeconds: flush === undefined ? 5 : wholeNumber(flush, '--usage-flush-seconds', 1, 3600),
     metrics: flags.metrics ?? switchOn(env.CODEPUSHGO_METRICS, 'CODEPUSHGO_METRICS'),
+    trustedProxies: proxies === undefined ? null : trustedProxies(proxies),
   }
 }

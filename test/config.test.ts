@@ -10,6 +10,15 @@ describe('configuration: flags > environment > defaults', () => {
     expect(config.limits).toEqual({ authFailureLimit: { requests: 100, per_seconds: 60 } })
     expect(config.usageFlushSeconds).toBe(5)
     expect(config.metrics).toBe(false)
+    expect(config.trustedProxies).toBeNull()
+  })
+
+  test('trusted proxies, from the environment or the flag', () => {
+    const fromEnv = resolveServeConfig({}, { CODEPUSHGO_TRUSTED_PROXIES: '10.0.0.0/8, ::1' })!.trustedProxies!
+    expect([fromEnv.check('10.9.9.9', 'ipv4'), fromEnv.check('::1', 'ipv6'), fromEnv.check('11.0.0.1', 'ipv4')]).toEqual([true, true, false])
+    const fromFlag = resolveServeConfig({ 'trusted-proxies': '127.0.0.1' }, { CODEPUSHGO_TRUSTED_PROXIES: '10.0.0.0/8' })!.trustedProxies!
+    expect([fromFlag.check('127.0.0.1', 'ipv4'), fromFlag.check('10.9.9.9', 'ipv4')]).toEqual([true, false])
+    expect(() => resolveServeConfig({ 'trusted-proxies': '127.0.0.1,nginx' }, {})).toThrow('invalid --trusted-proxies entry "nginx"')
   })
 
   test('environment, then flags over it', () => {
@@ -38,6 +47,11 @@ describe('configuration: flags > environment > defaults', () => {
     [{ 'auth-failure-limit': '-1/60' }],
     [{ 'usage-flush-seconds': '0' }],
     [{ dir: ' ' }],
+    [{ 'trusted-proxies': '' }],
+    [{ 'trusted-proxies': '10.0.0.0/33' }],
+    [{ 'trusted-proxies': '10.0.0.1/8/8' }],
+    [{ 'trusted-proxies': 'fd00::/129' }],
+    [{ 'trusted-proxies': '10.0.0.1,' }],
   ])('%j is a ConfigError with one clear line', (flags) => {
     expect(() => resolveServeConfig(flags, {})).toThrow(ConfigError)
     try {

@@ -28,6 +28,10 @@ Options (each also as an environment variable):
                                  (CODEPUSHGO_USAGE_FLUSH_SECONDS, default 5)
   --metrics                      serve GET /metrics in the Prometheus text format,
                                  unauthenticated (CODEPUSHGO_METRICS=1, default off)
+  --trusted-proxies LIST         reverse proxies (IPs or CIDR ranges, comma-separated) whose
+                                 X-Forwarded-For names the client, for the failed-
+                                 authentication throttle, last use and the audit log
+                                 (CODEPUSHGO_TRUSTED_PROXIES, default none: the socket's peer)
   -h, --help                     show this help
 
 On first run it creates admin@localhost with an org "Default" and prints an \`all\` API key
@@ -80,6 +84,7 @@ export const serve: Command = {
       'auth-failure-limit': { type: 'string' },
       'usage-flush-seconds': { type: 'string' },
       metrics: { type: 'boolean' },
+      'trusted-proxies': { type: 'string' },
     })
     const config = resolveServeConfig(values)
     const core = openCore(config.dir, config.policy)
@@ -88,6 +93,7 @@ export const serve: Command = {
     const activity = { answered: 0 }
     const app = createApp({
       ...core, log, version: VERSION, limits: config.limits, metrics: config.metrics, draining: () => stopping, activity,
+      trustedProxies: config.trustedProxies,
     }).listen({
       hostname: config.http.hostname,
       port: config.http.port,

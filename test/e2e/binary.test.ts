@@ -431,6 +431,53 @@ describe('binary: graceful stop and restart', () => {
   })
 })
 
+describe('binary: behind a reverse proxy (--trusted-proxies)', () => {
+  const from = (server: RunningServer, path: string, auth: string, forwardedFor: string, init: RequestInit = {}) =>
+    fetch(server.url + path, { ...init, headers: { authorization: auth, 'x-forwarded-for': forwardedFor, 'content-type': 'application/json' } })
+
+  test('a trusted proxy\'s X-Forwarded-For names the client: for the throttle, last use and the audit log', async () => {
+    const dir = freshDir()
+    const admin = createUser(dir, 'proxied@example.com').apikey
+    const server = await serve(dir, ['--trusted-proxies', '127.0.0.1', '--auth-failure-limit', '2/3600'])
+    const bad = 'ak_' + 'z'.repeat(36)
+    // Each client has its own failure budget, though all come through the same proxy.
+    const first = [await from(server, '/apikey/', bad, '203.0.113.1'), await from(server, '/apikey/', bad, '203.0.113.1'), await from(server, '/apikey/', bad, '203.0.113.1')]
+    expect(first.map((r) => r.status)).toEqual([401, 401, 429])
+    expect((await from(server, '/apikey/', bad, '203.0.113.2')).status).toBe(401)
+    // A client cannot pick its address: only the hop the proxy appended counts.
+    expect((await from(server, '/apikey/', bad, '198.51.100.9, 203.0.113.1')).status).toBe(429)
+    // Last use and the audit log show the client, not the proxy.
+    const created = await from(server, '/apikey/', admin.key, '203.0.113.5', { method: 'POST', body: JSON.stringify({ name: 'via proxy', mode: 'read' }) })
+    expect(created.status).toBe(201)
+    const audit = await (await from(server, '/audit/?limit=1', admin.key, '203.0.113.5')).json()
+    expect(audit.data[0]).toMatchObject({ action: 'apikey.create', ip: '203.0.113.5' })
+    expect(await server.stop()).toBe(0) // writes the pending last use
+    const row = new Database(join(dir, 'codepushgo.db'), { readonly: true }).query('SELECT last_used_ip FROM apikeys WHERE id = ?').get(admin.id)
+    expect(row).toEqual({ last_used_ip: '203.0.113.5' })
+  })
+
+  test('without --trusted-proxies, X-Forwarded-For is ignored: the socket\'s peer is the client', async () => {
+    const dir = freshDir()
+    const admin = createUser(dir, 'direct@example.com').apikey
+    const server = await serve(dir, ['--auth-failure-limit', '2/3600'])
+    const bad = 'ak_' + 'z'.repeat(36)
+    const statuses = []
+    for (const address of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) statuses.push((await from(server, '/apikey/', bad, address)).status)
+    expect(statuses).toEqual([401, 401, 429])
+    const created = await from(server, '/apikey/', admin.key, '203.0.113.5', { method: 'POST', body: JSON.stringify({ name: 'direct', mode: 'read' }) })
+    expect(created.status).toBe(201)
+    const audit = await (await from(server, '/audit/?limit=1', admin.key, '203.0.113.5')).json()
+    expect(audit.data[0]).toMatchObject({ action: 'apikey.create', ip: '127.0.0.1' })
+    expect(await server.stop()).toBe(0)
+  })
+
+  test('a bad --trusted-proxies stops serve with one line', () => {
+    const result = runCli(['serve', '--dir', freshDir(), '--http', '127.0.0.1:0', '--trusted-proxies', '127.0.0.1,proxy.local'])
+    expect(result.exitCode).toBe(2)
+    expectOneLineError(result.stderr, /invalid --trusted-proxies entry "proxy.local"/)
+  })
+})
+
 describe('binary: last use', () => {
   test('written within one flush interval, with the client address, and kept across a restart', async () => {
     const dir = freshDir()
