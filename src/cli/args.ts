@@ -11,6 +11,15 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
   }
 }
 
+/**
+ * Refuses flags that mean something only to another action of the command (`--mode` with
+ * `key list`, say): silently ignored, they would let an operator think they had effect.
+ */
+export function refuseFlagsOf(action: string, values: Record<string, unknown>, flags: readonly string[]): void {
+  const misplaced = flags.find((flag) => values[flag] !== undefined)
+  if (misplaced !== undefined) throw new ConfigError(`--${misplaced} is for ${action} only`)
+}
+
 /** A subcommand: its help text and what it does; `run` resolves to the exit code. */
 export interface Command {
   help: string

@@ -6,7 +6,7 @@ import { DATA_VERSION_CHECK_MS } from '../db/read-cache'
 import { issueKeyFor, listKeysOfUser, revokeKey } from '../modules/apikey/admin'
 import { parseKeyId } from '../modules/apikey/validate'
 import { notFound } from '../errors'
-import { parseFlags, type Command } from './args'
+import { parseFlags, refuseFlagsOf, type Command } from './args'
 import { openCore } from './open'
 
 /**
@@ -63,9 +63,7 @@ export const key: Command = {
     if (action !== 'list' && action !== 'create' && action !== 'revoke') throw new ConfigError(`unknown key command "${action ?? ''}": try "codepushgo key --help"`)
     if (action !== 'revoke' && !values.email) throw new ConfigError(`key ${action} needs --email EMAIL`)
     if (action === 'revoke' && id === undefined) throw new ConfigError('key revoke needs the key id: codepushgo key revoke ID')
-    const forCreate = ['mode', 'name', 'max-key-lifetime-days'] as const
-    const misplaced = action === 'create' ? undefined : forCreate.find((flag) => values[flag] !== undefined)
-    if (misplaced !== undefined) throw new ConfigError(`--${misplaced} is for key create only`)
+    if (action !== 'create') refuseFlagsOf('key create', values, ['mode', 'name', 'max-key-lifetime-days'])
     const mode = values.mode ?? 'all'
     if (!(MODES as readonly string[]).includes(mode)) throw new ConfigError(`--mode must be one of: ${MODES.join(', ')}`)
     const policy = resolveKeyPolicy({ 'max-key-lifetime-days': values['max-key-lifetime-days'] })

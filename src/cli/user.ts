@@ -1,7 +1,7 @@
 import { ConfigError, resolveDir, resolveKeyPolicy } from '../config'
 import { closeDatabase } from '../db/database'
 import { createUser } from '../modules/user/service'
-import { parseFlags, type Command } from './args'
+import { parseFlags, refuseFlagsOf, type Command } from './args'
 import { openCore } from './open'
 
 const help = `Usage: codepushgo user create --email EMAIL [--name NAME] [--org ORG_NAME] [--max-key-lifetime-days N] [--dir DIR]
@@ -38,6 +38,7 @@ export const user: Command = {
     const action = positionals[0]
     if (action !== 'create' && action !== 'list') throw new ConfigError(`unknown user command "${action ?? ''}": try "codepushgo user --help"`)
     if (action === 'create' && !values.email) throw new ConfigError('user create needs --email EMAIL')
+    if (action === 'list') refuseFlagsOf('user create', values, ['email', 'name', 'org', 'max-key-lifetime-days'])
     const core = openCore(resolveDir(values.dir), resolveKeyPolicy({ 'max-key-lifetime-days': values['max-key-lifetime-days'] }))
     try {
       const result =

@@ -62,6 +62,8 @@ function describeValidation(error: ValidationError): AppError {
   if (typeof error.customError === 'string') return validationError(error.customError)
   // A schema whose `error` makes an AppError (the key id's: invalid_id, SPEC §7).
   if (error.customError instanceof AppError) return error.customError
+  // A number sent as text is decoded by Elysia, whose range error then knows no field.
+  if (error.type === 'property' && path === '') return validationError(`Invalid value: ${first?.message ?? 'is invalid'}`)
   const field = path.replace(/^\//, '').replaceAll('/', '.') || error.type
   // Elysia leaves a path parameter it cannot decode (`/app/%ZZ/`) null.
   if (error.type === 'params' && first?.value == null) return validationError(`Invalid path parameter '${field}': not valid percent-encoding`)

@@ -397,6 +397,7 @@ describe('binary: offline admin (user list, key list, key create, key revoke)', 
     [['key', 'create', '--email', 'nobody@example.com', '--max-key-lifetime-days', '0', '--dir', 'DIR'], /--max-key-lifetime-days/, 2],
     [['key', 'revoke', '1', '--mode', 'read', '--dir', 'DIR'], /--mode is for key create only/, 2],
     [['key', 'list', '--email', 'a@example.com', '--name', 'x', '--dir', 'DIR'], /--name is for key create only/, 2],
+    [['user', 'list', '--max-key-lifetime-days', '7', '--dir', 'DIR'], /--max-key-lifetime-days is for user create only/, 2],
     [['key', 'revoke', '999', '--dir', 'DIR'], /API key not found/, 1],
     [['key', 'revoke', 'abc', '--dir', 'DIR'], /positive integer/, 1],
     [['key', 'revoke', '--dir', 'DIR'], /needs the key id/, 2],
@@ -449,7 +450,7 @@ describe('binary: behind a reverse proxy (--trusted-proxies)', () => {
     // Last use and the audit log show the client, not the proxy.
     const created = await from(server, '/apikey/', admin.key, '203.0.113.5', { method: 'POST', body: JSON.stringify({ name: 'via proxy', mode: 'read' }) })
     expect(created.status).toBe(201)
-    const audit = await (await from(server, '/audit/?limit=1', admin.key, '203.0.113.5')).json()
+    const audit = (await (await from(server, '/audit/?limit=1', admin.key, '203.0.113.5')).json()) as { data: { action: string; ip: string }[] }
     expect(audit.data[0]).toMatchObject({ action: 'apikey.create', ip: '203.0.113.5' })
     expect(await server.stop()).toBe(0) // writes the pending last use
     const row = new Database(join(dir, 'codepushgo.db'), { readonly: true }).query('SELECT last_used_ip FROM apikeys WHERE id = ?').get(admin.id)
@@ -466,7 +467,7 @@ describe('binary: behind a reverse proxy (--trusted-proxies)', () => {
     expect(statuses).toEqual([401, 401, 429])
     const created = await from(server, '/apikey/', admin.key, '203.0.113.5', { method: 'POST', body: JSON.stringify({ name: 'direct', mode: 'read' }) })
     expect(created.status).toBe(201)
-    const audit = await (await from(server, '/audit/?limit=1', admin.key, '203.0.113.5')).json()
+    const audit = (await (await from(server, '/audit/?limit=1', admin.key, '203.0.113.5')).json()) as { data: { action: string; ip: string }[] }
     expect(audit.data[0]).toMatchObject({ action: 'apikey.create', ip: '127.0.0.1' })
     expect(await server.stop()).toBe(0)
   })
