@@ -1,0 +1,15 @@
+/**
+ * The sources and tests type-check (`npm run typecheck`). Bun runs TypeScript without checking
+ * it, so without this a type error reaches main unnoticed (two did, in a test).
+ */
+import { expect, test } from 'bun:test'
+import { join, resolve } from 'node:path'
+
+const ROOT = resolve(import.meta.dir, '..')
+
+test('tsc --noEmit finds no type error', () => {
+  const result = Bun.spawnSync([join(ROOT, 'node_modules/.bin/tsc'), '--noEmit', '-p', ROOT], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
+  // The compiler's own report, so that a failure says where.
+  expect(`${result.stdout}${result.stderr}`).toBe('')
+  expect(result.exitCode).toBe(0)
+}, 60_000)
