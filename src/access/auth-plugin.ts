@@ -1,8 +1,7 @@
 /**
  * The `access` macro: a route declares what it needs (`access: 'manage-keys'`, `'revoke-key'`
- * or a mode) and
- * gets `principal` (who calls) and `actor` (for the audit log). Getting in goes through the
- * Gate; the route-level decision through `authorize`.
+ * or a mode) and gets `principal` (who calls) and `actor` (for the audit log). Getting in goes
+ * through the Gate; the route-level decision through `authorize`.
  */
 import { Elysia } from 'elysia'
 import type { Actor } from '../core'

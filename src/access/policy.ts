@@ -78,9 +78,9 @@ export function decide(principal: Principal, need: Need): Decision {
     case 'revoke':
       // Not read yet: the mode (above) is all there is to decide.
       if (need.key === undefined) return 'allow'
-      return need.key !== null && need.key.user_id === principal.userId && withinReach(principal.limits, need.key) ? 'allow' : 'hidden'
+      return need.key !== null && ownWithinReach(principal, need.key) ? 'allow' : 'hidden'
     case 'key':
-      return need.key.user_id === principal.userId && withinReach(principal.limits, need.key) ? 'allow' : 'hidden'
+      return ownWithinReach(principal, need.key) ? 'allow' : 'hidden'
     case 'grant':
       return withinReach(principal.limits, need.limits) && withinRate(principal.rateLimit, need.rateLimit) ? 'allow' : 'forbidden'
     case 'org':
@@ -99,6 +99,11 @@ export function decide(principal: Principal, need: Need): Decision {
       return modeAtLeast(role, need.mode) ? 'allow' : 'forbidden'
     }
   }
+}
+
+/** A stored key the caller may touch: one of its own user's, within its reach. */
+function ownWithinReach(principal: Principal, key: KeyLimits & { user_id: string }): boolean {
+  return key.user_id === principal.userId && withinReach(principal.limits, key)
 }
 
 /** `decide`, throwing the 403 or 404 (with the message that fits the target) unless allowed. */

@@ -28,7 +28,8 @@ export function parseTrustedProxies(list: string): TrustedProxies | { invalid: s
   return proxies
 }
 
-const familyOf = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4')
+/** Whether `address` (of family 4 or 6, as `isIP` tells) is a trusted proxy's. */
+const isTrusted = (trusted: TrustedProxies, address: string, family: number) => trusted.check(address, family === 6 ? 'ipv6' : 'ipv4')
 
 /**
  * The client's address: the socket's peer, unless the peer is a trusted proxy. Then the
@@ -38,14 +39,15 @@ const familyOf = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4')
  * after it; a chain of trusted proxies only gives its leftmost one.
  */
 export function clientAddressOf(peer: string | null, forwardedFor: () => string | null, trusted: TrustedProxies | null): string | null {
-  if (peer === null || trusted === null || !trusted.check(peer, familyOf(peer))) return peer
+  if (peer === null || trusted === null || !isTrusted(trusted, peer, isIP(peer))) return peer
   const hops = (forwardedFor() ?? '').split(',')
   let client = peer
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i]!.trim()
-    if (isIP(hop) === 0) return client
+    const family = isIP(hop)
+    if (family === 0) return client
     client = hop
-    if (!trusted.check(hop, familyOf(hop))) return hop
+    if (!isTrusted(trusted, hop, family)) return hop
   }
   return client
 }

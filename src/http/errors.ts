@@ -21,9 +21,8 @@ interface FieldError {
 
 /** Whether `schema` is for values of `value`'s JSON type (an integer schema for a number, say). */
 function ofTypeOf(schema: FieldError['schema'], value: unknown): boolean {
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' ? ['number', 'integer'] : typeof value
-  const types = ([] as string[]).concat(schema?.type ?? [])
-  return types.some((t) => (Array.isArray(type) ? type.includes(t) : t === type))
+  const types = value === null ? ['null'] : Array.isArray(value) ? ['array'] : typeof value === 'number' ? ['number', 'integer'] : [typeof value]
+  return [schema?.type ?? []].flat().some((type) => types.includes(type))
 }
 
 /**
