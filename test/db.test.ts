@@ -54,4 +54,33 @@ describe('database', () => {
     expect(schemaVersion(db)).toBe(MIGRATIONS.length)
     expect(db.query("SELECT name FROM sqlite_master WHERE name = 't'").get()).toBeNull()
   })
+
+  test('0004 folds existing emails (a pair that differs only beyond ASCII case keeps both users) and records successors', () => {
+    const db = fileDb()
+    migrate(db, MIGRATIONS.slice(0, 3))
+    const at = '2026-01-01T00:00:00.000Z'
+    for (const [id, email] of [['usr_a', 'Émile@example.com'], ['usr_b', 'émile@example.com'], ['usr_c', 'zoe@example.com']] as const)
+      db.run('INSERT INTO users (id, email, name, created_at) VALUES (?, ?, ?, ?)', [id, email, 'n', at])
+    const key = (hash: string, rotatedFrom: number | null) =>
+      db.run(
+        "INSERT INTO apikeys (user_id, name, mode, key_hash, key_start, created_at, updated_at, rotated_from) VALUES ('usr_a', 'k', 'read', ?, 'ak_x', ?, ?, ?)",
+        [hash, at, at, rotatedFrom],
+      )
+    key('h1', null)
+    key('h2', 1)
+    key('h3', null)
+    migrate(db)
+    const users = db.query('SELECT id, email_key FROM users ORDER BY id').all()
+    expect(users).toEqual([
+      { id: 'usr_a', email_key: 'émile@example.com' },
+      { id: 'usr_b', email_key: 'émile@example.com#usr_b' },
+      { id: 'usr_c', email_key: 'zoe@example.com' },
+    ])
+    expect(() => db.run("INSERT INTO users (id, email, email_key, name, created_at) VALUES ('usr_d', 'x', 'zoe@example.com', 'n', 'now')")).toThrow(/UNIQUE/)
+    expect(db.query('SELECT id, successor_id FROM apikeys ORDER BY id').all()).toEqual([
+      { id: 1, successor_id: 2 },
+      { id: 2, successor_id: null },
+      { id: 3, successor_id: null },
+    ])
+  })
 })

@@ -27,9 +27,9 @@ interface Route {
 /** The world: the caller's user `u` has `role` in org `this` (apps this.app, this.other); `u` owns org `other` (app other.app). */
 function world(role: Mode, mode: Mode, orgLimit: Limit, appLimit: Limit) {
   const server = testServer()
-  const { core, db } = server
+  const { core } = server
   const now = core.clock.now().toISOString()
-  const insertUser = (id: string, email: string) => db.run("INSERT INTO users (id, email, name, created_at) VALUES (?, ?, 'n', ?)", [id, email, now])
+  const insertUser = (id: string, email: string) => core.store.users.insert({ id, email, name: 'n', created_at: now })
   insertUser('usr_u', 'u@example.com')
   insertUser('usr_owner', 'owner@example.com')
   insertUser('usr_member', 'member@example.com')

@@ -25,6 +25,7 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
   for (const migration of pending) {
     db.transaction(() => {
       db.run(migration.sql)
+      migration.code?.(db)
       db.run(`PRAGMA user_version = ${migration.version}`)
     }).immediate()
   }

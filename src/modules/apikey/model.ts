@@ -2,9 +2,9 @@
 import { t, type Static } from 'elysia'
 import { invalidId, MESSAGES } from '../../errors'
 import { errorResponse, ModeSchema, pageFields, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
+import { MAX_NAME_LENGTH } from '../../validation'
 
 export const MAX_LIMIT_ENTRIES = 100
-export const MAX_NAME_LENGTH = 100
 
 export const RateLimitSchema = t.Object(
   {

@@ -28,7 +28,10 @@ export function appRepository(db: Database, cache: ReadCache) {
   const retireOrg = db.prepare<never, [string, string]>(
     'INSERT OR IGNORE INTO retired_app_ids (app_id, retired_at) SELECT app_id, ? FROM apps WHERE org_id = ?',
   )
-  const retired = db.prepare<{ app_id: string }, [string]>('SELECT app_id FROM retired_app_ids WHERE app_id = ?')
+  // App ids are unique and retired case-insensitively (the indexes of migration 0004).
+  const takenAnyCase = db.prepare<{ app_id: string }, [string]>('SELECT app_id FROM apps WHERE app_id = ? COLLATE NOCASE LIMIT 1')
+  const retiredAnyCase = db.prepare<{ app_id: string }, [string]>('SELECT app_id FROM retired_app_ids WHERE app_id = ? COLLATE NOCASE LIMIT 1')
+  const ofOrg = db.prepare<AppRecord, [string]>(`SELECT ${COLUMNS} FROM apps WHERE org_id = ? ORDER BY app_id`)
 
   return {
     insert: (app: AppRecord) => void insert.run(app),
@@ -44,8 +47,12 @@ export function appRepository(db: Database, cache: ReadCache) {
     },
     /** Retires the ids of every app of an org about to be deleted. */
     retireAppsOf: (orgId: string, at: string) => void retireOrg.run(at, orgId),
-    /** True when the id belonged to an app that was deleted. */
-    isRetired: (appId: string) => retired.get(appId) !== null,
+    /** The app id, in any case, that an existing app already has. */
+    takenAnyCase: (appId: string) => takenAnyCase.get(appId)?.app_id ?? null,
+    /** The id, in any case, of a deleted app that `appId` would be taken for. */
+    retiredAnyCase: (appId: string) => retiredAnyCase.get(appId)?.app_id ?? null,
+    /** The apps of one org. */
+    listForOrg: (orgId: string) => ofOrg.all(orgId),
   }
 }
 

@@ -5,23 +5,21 @@ import type { Principal } from '../../access/principal'
 import type { Actor, Core } from '../../core'
 import { derivedOnce } from '../../derived-once'
 import { inTransaction } from '../../db/database'
-import { conflict, notFound, validationError } from '../../errors'
-import { normalizeName } from '../apikey/validate'
+import { conflict, notFound } from '../../errors'
+import { checkAppId, normalizeName } from '../../validation'
 import { recordAudit } from '../audit/service'
 import type { AppRecord } from './repository'
 
-/** Letters, digits, `.`, `_`, `-`; 3–128 characters; at least one dot (`com.demo.app`). */
-export const APP_ID_PATTERN = /^(?=.{3,128}$)(?=[^.]*\.)[A-Za-z0-9._-]+$/
-
 /** Creates an app in an org. Call with an authorized actor (or through `createAppFor`). Named apart from the HTTP app factory `createApp`. */
 export function registerApp(core: Core, actor: Actor, input: { app_id: string; name: string; org_id: string }): AppRecord {
-  if (!APP_ID_PATTERN.test(input.app_id))
-    throw validationError('app_id must be a reverse-domain identifier: 3-128 letters, digits, ".", "_" or "-", with at least one dot')
+  checkAppId(input.app_id)
   const name = normalizeName(input.name)
   return inTransaction(core.store.db, () => {
-    if (core.store.apps.findById(input.app_id)) throw conflict(`App id ${input.app_id} is already taken`)
+    const taken = core.store.apps.takenAnyCase(input.app_id)
+    if (taken !== null) throw conflict(`App id ${input.app_id} is already taken${taken === input.app_id ? '' : ` (as ${taken})`}`)
     // Keys may still be limited to a deleted app's id: it must never name another app.
-    if (core.store.apps.isRetired(input.app_id)) throw conflict(`App id ${input.app_id} belonged to a deleted app and cannot be reused`)
+    const retired = core.store.apps.retiredAnyCase(input.app_id)
+    if (retired !== null) throw conflict(`App id ${input.app_id} belonged to a deleted app${retired === input.app_id ? '' : ` (${retired})`} and cannot be reused`)
     const now = core.clock.now().toISOString()
     const app: AppRecord = { app_id: input.app_id, org_id: input.org_id, name, created_at: now, updated_at: now }
     core.store.apps.insert(app)

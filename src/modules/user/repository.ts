@@ -1,5 +1,6 @@
 /** Storage of users. */
 import type { Database } from 'bun:sqlite'
+import { emailKey } from '../../validation'
 
 // A type alias, not an interface: bun:sqlite binds it as named parameters.
 export type UserRecord = {
@@ -9,18 +10,20 @@ export type UserRecord = {
   created_at: string
 }
 
+const COLUMNS = 'id, email, name, created_at'
+
 export function userRepository(db: Database) {
-  const insert = db.prepare<never, UserRecord>(
-    'INSERT INTO users (id, email, name, created_at) VALUES ($id, $email, $name, $created_at)',
+  const insert = db.prepare<never, UserRecord & { email_key: string }>(
+    'INSERT INTO users (id, email, email_key, name, created_at) VALUES ($id, $email, $email_key, $name, $created_at)',
   )
-  const byEmail = db.prepare<UserRecord, [string]>('SELECT id, email, name, created_at FROM users WHERE email = ?')
-  const all = db.prepare<UserRecord, []>('SELECT id, email, name, created_at FROM users ORDER BY created_at, id')
+  const byEmailKey = db.prepare<UserRecord, [string]>(`SELECT ${COLUMNS} FROM users WHERE email_key = ?`)
+  const all = db.prepare<UserRecord, []>(`SELECT ${COLUMNS} FROM users ORDER BY created_at, id`)
   const count = db.prepare<{ n: number }, []>('SELECT count(*) AS n FROM users')
 
   return {
-    insert: (user: UserRecord) => void insert.run(user),
-    /** Case-insensitive, as emails are unique regardless of case. */
-    findByEmail: (email: string) => byEmail.get(email),
+    insert: (user: UserRecord) => void insert.run({ ...user, email_key: emailKey(user.email) }),
+    /** Case-insensitively beyond ASCII (NFC, then Unicode case folding): see `emailKey`. */
+    findByEmail: (email: string) => byEmailKey.get(emailKey(email)),
     list: () => all.all(),
     count: () => count.get()!.n,
   }

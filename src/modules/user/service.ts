@@ -1,16 +1,14 @@
 /** Users, created by the operator (CLI) or at first run; there is no sign-up over HTTP. */
 import type { Core } from '../../core'
 import { inTransaction } from '../../db/database'
-import { conflict, validationError } from '../../errors'
+import { conflict } from '../../errors'
 import { newId } from '../../ids'
 import { operatorKey, operatorOf } from '../apikey/admin'
 import type { ApiKeyView } from '../apikey/model'
-import { normalizeName } from '../apikey/validate'
 import { createOrganization } from '../organization/service'
 import type { OrgRecord } from '../organization/repository'
+import { normalizeEmail, normalizeName } from '../../validation'
 import type { UserRecord } from './repository'
-
-const EMAIL = /^[^\s@]+@[^\s@]+$/
 
 export interface NewUserResult {
   user: UserRecord
@@ -21,8 +19,7 @@ export interface NewUserResult {
 
 /** Creates a user, an org they own and an `all` key for them, in one transaction. */
 export function createUser(core: Core, input: { email: string; name?: string; orgName?: string }): NewUserResult {
-  const email = input.email.trim()
-  if (!EMAIL.test(email) || email.length > 254) throw validationError('email must be a valid email address')
+  const email = normalizeEmail(input.email)
   const name = normalizeName(input.name ?? email.split('@')[0]!)
   return inTransaction(core.store.db, () => {
     if (core.store.users.findByEmail(email)) throw conflict(`A user with email ${email} already exists`)

@@ -1,0 +1,95 @@
+/**
+ * What identifies users and apps, and how long names may be (SPEC §3, §7): emails compare
+ * case-insensitively beyond ASCII (NFC, then Unicode case folding); app ids are reverse-domain
+ * labels, unique and retired case-insensitively; name limits count characters, not UTF-16 units.
+ */
+import { describe, expect, test } from 'bun:test'
+import { createUser } from '../src/modules/user/service'
+import { emailKey } from '../src/validation'
+import { scenarioTable } from './helpers/scenario'
+import { seededWorld } from './helpers/world'
+
+describe('emails', () => {
+  test.each([
+    ['Émile@example.com', 'émile@example.com'],
+    ['Émile@example.com', 'E\u0301mile@example.com'],
+    ['STRASSE@example.com', 'straße@example.com'],
+    ['ΟΔΟΣ@example.com', 'οδος@example.com'],
+    ['ΟΔΟΣ@example.com', 'οδοσ@example.com'],
+    ['Carol@Example.COM', 'carol@example.com'],
+  ])('%s and %s are one user', (first, second) => {
+    expect(emailKey(first)).toBe(emailKey(second))
+    const w = seededWorld()
+    createUser(w.core, { email: first })
+    expect(() => createUser(w.core, { email: second })).toThrow(/already exists/)
+    expect(w.core.store.users.findByEmail(second)?.email).toBe(first)
+  })
+
+  test('members are added by their email in any case', async () => {
+    const w = seededWorld()
+    createUser(w.core, { email: 'Émile@example.com' })
+    const res = await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'ÉMILE@EXAMPLE.COM', role: 'read' } })
+    expect(res.status).toBe(201)
+    expect(res.json.member.email).toBe('Émile@example.com')
+  })
+})
+
+const app = (app_id: string) => ({ app_id, name: 'A', org_id: 'ORG' })
+
+describe('app ids', () => {
+  const world = () => {
+    const w = seededWorld()
+    return { ...w, request: (method: string, path: string, options: { key?: string | null; body?: unknown } = {}) => {
+      const body = options.body as { org_id?: string } | undefined
+      return w.request(method, path, { ...options, body: body?.org_id === 'ORG' ? { ...body, org_id: w.orgs.aliceMain } : body })
+    } }
+  }
+  scenarioTable(world, [
+    ...['...', 'a..b', '.a.b', 'a.b.', 'ab', 'a', 'com', 'com..app', 'com.app!', `com.${'x'.repeat(125)}`].map((id) => ({
+      name: `${JSON.stringify(id.length > 20 ? `${id.slice(0, 12)}…(${id.length})` : id)} is refused`,
+      method: 'POST', path: '/app/', key: (w: ReturnType<typeof world>) => w.alice.key, body: app(id), status: 400, code: 'validation_error', unchanged: true,
+    })),
+    ...['a.b', 'com.demo.app', 'io.x_y.z-1', `com.${'x'.repeat(124)}`].map((id) => ({
+      name: `${JSON.stringify(id.length > 20 ? `${id.slice(0, 12)}…(${id.length})` : id)} is taken`,
+      method: 'POST', path: '/app/', key: (w: ReturnType<typeof world>) => w.alice.key, body: app(id), status: 201,
+    })),
+    {
+      name: 'an id taken in another case → 409', method: 'POST', path: '/app/', key: (w) => w.alice.key, body: app('COM.Alice.One'),
+      status: 409, code: 'conflict', unchanged: true, contains: ['com.alice.one'],
+    },
+  ])
+
+  test('the id of a deleted app cannot come back in another case', async () => {
+    const w = seededWorld()
+    await w.request('DELETE', `/app/${w.apps.aliceTwo}`, { key: w.alice.key })
+    const before = w.snapshot()
+    const res = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: 'Com.Alice.TWO', name: 'A', org_id: w.orgs.aliceMain } })
+    expect(res.status).toBe(409)
+    expect(w.snapshot()).toBe(before)
+  })
+})
+
+describe('names count characters, not UTF-16 units', () => {
+  scenarioTable(seededWorld, [
+    { name: '100 emoji are 100 characters', method: 'POST', path: '/apikey/', key: (w) => w.alice.key, body: { name: '🚀'.repeat(100), mode: 'read' }, status: 201 },
+    { name: '101 emoji are too many', method: 'POST', path: '/apikey/', key: (w) => w.alice.key, body: { name: '🚀'.repeat(101), mode: 'read' }, status: 400, code: 'validation_error', unchanged: true },
+    { name: 'an org name of 100 emoji', method: 'POST', path: '/organization/', key: (w) => w.alice.key, body: { name: '𝄞'.repeat(100) }, status: 201 },
+  ])
+})
+
+describe('deleting an org', () => {
+  test('writes an audit event for each app it takes with it', async () => {
+    const w = seededWorld()
+    await w.request('DELETE', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key })
+    const events = (await w.request('GET', '/audit/', { key: w.alice.key })).json.data
+    expect(events[0]).toMatchObject({ action: 'organization.delete', target_id: w.orgs.aliceMain })
+    const appDeletes = events.filter((e: { action: string }) => e.action === 'app.delete').map((e: { target_id: string; details: unknown }) => [e.target_id, e.details])
+    expect(appDeletes).toEqual(
+      expect.arrayContaining([
+        [w.apps.aliceOne, { name: 'One', org_id: w.orgs.aliceMain, with_organization: true }],
+        [w.apps.aliceTwo, { name: 'Two', org_id: w.orgs.aliceMain, with_organization: true }],
+      ]),
+    )
+    expect(appDeletes).toHaveLength(2)
+  })
+})
