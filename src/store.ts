@@ -5,6 +5,7 @@
 import type { Database } from 'bun:sqlite'
 import { GroupCommit } from './db/group-commit'
 import { ReadCache } from './db/read-cache'
+import { settingsRepository } from './db/settings'
 import { apiKeyRepository } from './modules/apikey/repository'
 import { appRepository } from './modules/app/repository'
 import { auditRepository } from './modules/audit/repository'
@@ -23,6 +24,7 @@ export function createStore(db: Database) {
     apps: appRepository(db, cache),
     apikeys: apiKeyRepository(db, cache),
     audit: auditRepository(db),
+    settings: settingsRepository(db),
   }
 }
 

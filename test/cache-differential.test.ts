@@ -77,7 +77,7 @@ for (const seed of Array.from({ length: SEEDS }, (_, i) => i + 1)) {
         }
         expect(verify.status).toBe(200)
         const row = fresh(() => w.core.store.apikeys.findById(k.id))!
-        expect(verify.json.apikey).toEqual(JSON.parse(JSON.stringify(toApiKeyView(row, w.core.usage))))
+        expect(verify.json.apikey).toEqual(JSON.parse(JSON.stringify(toApiKeyView(w.core, row))))
         const filters: Record<string, unknown> = {}
         if (r() < 0.3) filters.mode = pick(modes)
         if (r() < 0.2) filters.org_id = pick([w.orgs.aliceMain, w.orgs.aliceSide])
@@ -87,7 +87,7 @@ for (const seed of Array.from({ length: SEEDS }, (_, i) => i + 1)) {
         const list = await w.request('GET', `/apikey/${qs ? '?' + qs : ''}`, { key: k.key })
         const p = expected.p!
         if (p.mode !== 'all') { expect(list.status).toBe(403); continue }
-        const want = fresh(() => listApiKeys(w.core, p, filters as never).map((x) => toApiKeyView(x, w.core.usage)))
+        const want = fresh(() => listApiKeys(w.core, p, filters as never).map((x) => toApiKeyView(w.core, x)))
         expect(list.status).toBe(200)
         expect(list.json.data).toEqual(JSON.parse(JSON.stringify(want)))
         const appFilter = r() < 0.3 ? { org_id: pick([w.orgs.aliceMain, w.orgs.aliceSide]) } : {}

@@ -1,7 +1,6 @@
 /** The key lifecycle (issue #4, SPEC §4–8): get, update, rotate, expiry, disable, last use, limits. */
 import { describe, expect, test } from 'bun:test'
 import { KEY_PATTERN } from '../src/access/key-format'
-import { inTransaction } from '../src/db/database'
 import { seededWorld } from './helpers/world'
 
 const HOUR = 60 * 60 * 1000
@@ -139,31 +138,62 @@ describe('POST /apikey/:id/rotate', () => {
     expect(w.snapshot()).toBe(before)
   })
 
+  test('five rotations sent at once give one successor; the others answer 409 already_rotated naming it', async () => {
+    const w = seededWorld()
+    const old = await w.aliceKey({ mode: 'read' })
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: 3600 } })),
+    )
+    const created = answers.filter((a) => a.status === 201)
+    expect(created).toHaveLength(1)
+    const successor = created[0]!.json.apikey.id
+    for (const refused of answers.filter((a) => a.status !== 201)) {
+      expect(refused.status).toBe(409)
+      expect(refused.json).toEqual({ error: `API key was already rotated (successor: ${successor})`, status: 'KO', code: 'already_rotated' })
+    }
+    const live = (await w.request('GET', '/apikey/', { key: w.alice.key })).json.data.filter((k: { rotated_from: number | null }) => k.rotated_from === old.id)
+    expect(live).toHaveLength(1)
+  })
+
+  test('a rotated-away key is rotated no more, even once its successor is deleted, and its grace end holds', async () => {
+    const w = seededWorld()
+    const old = await w.aliceKey({ mode: 'read' })
+    const first = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: 3600 } })
+    const successor = first.json.apikey.id
+    await w.request('DELETE', `/apikey/${successor}`, { key: w.alice.key })
+    const before = w.snapshot()
+    const again = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key })
+    expect(again.status).toBe(409)
+    expect(again.json.code).toBe('already_rotated')
+    expect(again.json.error).toContain(String(successor))
+    // PUT cannot bring it back either: its expiry stays at the end of its grace period.
+    for (const expires_at of [null, '2026-06-01T00:00:00Z']) {
+      const revived = await w.request('PUT', `/apikey/${old.id}`, { key: w.alice.key, body: { expires_at } })
+      expect(revived.status).toBe(409)
+      expect(revived.json.code).toBe('already_rotated')
+    }
+    expect(w.snapshot()).toBe(before)
+    expect((await w.request('PUT', `/apikey/${old.id}`, { key: w.alice.key, body: { expires_at: '2026-01-01T00:30:00Z' } })).status).toBe(200)
+  })
+
+  test('an expired key cannot be brought back by PUT (409); renamed, it stays expired', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read', expires_at: '2026-01-02T00:00:00Z' })
+    w.clock.advance(2 * 24 * HOUR)
+    const before = w.snapshot()
+    const revived = await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { expires_at: null } })
+    expect(revived.status).toBe(409)
+    expect(revived.json.code).toBe('conflict')
+    expect(w.snapshot()).toBe(before)
+    expect((await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { name: 'old', enabled: true } })).status).toBe(200)
+    expect((await w.request('GET', '/apikey/verify', { key: k.key })).json.code).toBe('api_key_expired')
+  })
+
   test('a key beyond reach cannot be rotated (404); a read key cannot rotate (403)', async () => {
     const w = seededWorld()
     expect((await w.request('POST', `/apikey/${w.bob.keyId}/rotate`, { key: w.alice.key })).status).toBe(404)
     const read = await w.aliceKey({ mode: 'read' })
     expect((await w.request('POST', `/apikey/${read.id}/rotate`, { key: read.key })).status).toBe(403)
-  })
-})
-
-describe('expiry policy (--max-key-lifetime-days)', () => {
-  test('expiry becomes mandatory and bounded', async () => {
-    const w = seededWorld({ policy: { maxKeyLifetimeDays: 30 } })
-    // The operator's own key obeys the policy too; a key from before the policy does not expire.
-    expect(w.core.store.apikeys.findById(w.alice.keyId)!.expires_at).toBe('2026-01-31T00:00:00.000Z')
-    const inherited = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read' } })
-    expect(inherited.json.apikey.expires_at).toBe('2026-01-31T00:00:00.000Z')
-    // A write of this process, as the server's own writes are (the cached key is dropped).
-    inTransaction(w.db, () => w.db.run('UPDATE apikeys SET expires_at = NULL WHERE id = ?', [w.alice.keyId]))
-    const missing = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read' } })
-    expect(missing.status).toBe(400)
-    expect(missing.json.code).toBe('invalid_expires_at')
-    const tooLate = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', expires_at: '2026-02-15T00:00:00Z' } })
-    expect(tooLate.status).toBe(400)
-    const ok = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', expires_at: '2026-01-20T00:00:00Z' } })
-    expect(ok.status).toBe(201)
-    expect((await w.request('PUT', `/apikey/${ok.json.apikey.id}`, { key: w.alice.key, body: { expires_at: null } })).status).toBe(400)
   })
 })
 

@@ -63,4 +63,24 @@ describe('GET /apikey/verify', () => {
     expect((await w.request('GET', `/apikey/verify?mode=upload&app_id=${w.apps.aliceOne}`, { key: bobUpload })).status).toBe(403)
     expect((await w.request('GET', `/apikey/verify?mode=upload&app_id=${w.apps.bobOne}`, { key: bobUpload })).status).toBe(200)
   })
+
+  test('asked about an org or app, the mode (header and body) is the effective one there: the lower of the key\'s mode and the role', async () => {
+    const w = seededWorld()
+    await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'read' } })
+    const bobAll = w.bob.key
+    const cases = [
+      [`?mode=read&app_id=${w.apps.aliceOne}`, 'read'],
+      [`?org_id=${w.orgs.aliceMain}`, 'read'],
+      [`?app_id=${w.apps.bobOne}`, 'all'],
+      ['', 'all'],
+    ] as const
+    for (const [query, mode] of cases) {
+      const res = await w.request('GET', `/apikey/verify${query}`, { key: bobAll })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('x-codepushgo-key-mode')).toBe(mode)
+      expect(res.json.apikey.mode).toBe(mode)
+    }
+    // The key itself is unchanged: its own view still says all.
+    expect((await w.request('GET', `/apikey/${w.bob.keyId}`, { key: bobAll })).json.apikey.mode).toBe('all')
+  })
 })

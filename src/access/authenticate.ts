@@ -1,5 +1,6 @@
 /** Turns the `authorization` header into a Principal, or the 401 of SPEC §5 that fits. */
 import type { Core } from '../core'
+import { keyExpiry } from '../modules/apikey/policies'
 import { apiKeyDisabled, apiKeyExpired, AppError, invalidApiKey, missingApiKey } from '../errors'
 import { hashKey, isWellFormedKey } from './key-format'
 import type { Principal } from './principal'
@@ -52,13 +53,14 @@ const NO_APPS: ReadonlyMap<string, string> = new Map()
 export function loadKey(core: Core, hash: string): StoredKey | null {
   const record = core.store.apikeys.findByHash(hash)
   if (!record) return null
+  const expiresAt = keyExpiry(core, record)
   const principal: Principal = {
     keyId: record.id,
     userId: record.user_id,
     mode: record.mode,
     limits: { limited_to_apps: record.limited_to_apps, limited_to_orgs: record.limited_to_orgs },
-    expiresAt: record.expires_at,
-    expiresAtMs: expiryMs(record.expires_at),
+    expiresAt,
+    expiresAtMs: expiryMs(expiresAt),
     record,
     rateLimit: record.rate_limit ?? core.policy.keyRateLimit,
     memberships: core.store.orgs.membershipsOf(record.user_id),

@@ -27,11 +27,6 @@ export type Need =
    * a lower mode is refused before anything is read or locked.
    */
   | { mode: Mode; on: 'revoke'; keyId: number; key?: (KeyLimits & { user_id: string }) | null }
-  /**
-   * Handing out a key with these limits and this (effective) rate limit: they must be within
-   * the caller's reach, and the rate no higher than the caller's own.
-   */
-  | { mode: Mode; on: 'grant'; limits: KeyLimits; rateLimit: RateLimit | null }
   /** An org-level operation on org `orgId`. */
   | { mode: Mode; on: 'org'; orgId: string }
   /** An operation on one app. */
@@ -81,8 +76,6 @@ export function decide(principal: Principal, need: Need): Decision {
       return need.key !== null && ownWithinReach(principal, need.key) ? 'allow' : 'hidden'
     case 'key':
       return ownWithinReach(principal, need.key) ? 'allow' : 'hidden'
-    case 'grant':
-      return withinReach(principal.limits, need.limits) && withinRate(principal.rateLimit, need.rateLimit) ? 'allow' : 'forbidden'
     case 'org':
     case 'app': {
       const { limited_to_orgs: orgs, limited_to_apps: apps } = principal.limits
@@ -99,6 +92,15 @@ export function decide(principal: Principal, need: Need): Decision {
       return modeAtLeast(role, need.mode) ? 'allow' : 'forbidden'
     }
   }
+}
+
+/**
+ * What the key may do in org `orgId`: the lower of its mode and its user's role there (rule 5).
+ * Ask only once `decide` allowed something there (the user is then a member).
+ */
+export function effectiveMode(principal: Principal, orgId: string): Mode {
+  const role = principal.memberships.get(orgId)
+  return role !== undefined && !modeAtLeast(role, principal.mode) ? role : principal.mode
 }
 
 /** A stored key the caller may touch: one of its own user's, within its reach. */

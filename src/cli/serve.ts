@@ -87,7 +87,7 @@ export const serve: Command = {
       'trusted-proxies': { type: 'string' },
     })
     const config = resolveServeConfig(values)
-    const core = openCore(config.dir, config.policy)
+    const core = openCore(config.dir, config.policy, true)
     const log = jsonLogger()
     let stopping = false
     const activity = { answered: 0 }

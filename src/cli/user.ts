@@ -17,12 +17,12 @@ Options:
   --org ORG_NAME    name of the user's org (default: "<name>'s organization")
   --max-key-lifetime-days N
                     the new key expires after N days
-                    (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: no expiry)
+                    (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: what serve recorded)
   --dir DIR         data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
   -h, --help        show this help
 
-The lifetime is not stored with the data: give create the same --max-key-lifetime-days (or
-CODEPUSHGO_MAX_KEY_LIFETIME_DAYS) as serve, or its key never expires.
+serve records the maximum key lifetime it enforces in the data; without a maximum of its own
+(the flag or CODEPUSHGO_MAX_KEY_LIFETIME_DAYS), this command follows the recorded one.
 `
 
 export const user: Command = {

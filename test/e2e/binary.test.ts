@@ -390,6 +390,29 @@ describe('binary: offline admin (user list, key list, key create, key revoke)', 
     expect(await server.stop()).toBe(0)
   })
 
+  test('a new --max-key-lifetime-days comes into force when serve first runs with it, and keeps its start across restarts', async () => {
+    const dir = freshDir()
+    const erin = JSON.parse(runCli(['user', 'create', '--email', 'erin@example.com', '--dir', dir]).stdout)
+    expect(erin.apikey.expires_at).toBeNull()
+    // The CLI follows the policy serve recorded.
+    const expiryOf = () => JSON.parse(runCli(['key', 'list', '--email', 'erin@example.com', '--dir', dir]).stdout).data[0].expires_at
+    const started = Date.now()
+    const first = await serve(dir, ['--max-key-lifetime-days', '30'])
+    const inForce = Date.parse(expiryOf()) - 30 * 86_400_000
+    expect(inForce).toBeGreaterThanOrEqual(started - 1000)
+    expect(inForce).toBeLessThanOrEqual(Date.now())
+    const verified = await call(first, 'GET', '/apikey/verify', erin.apikey.key)
+    expect(verified.json.apikey.expires_at).toBe(expiryOf())
+    expect(await first.stop()).toBe(0)
+    // The same maximum again: the same start, so a restart never extends a key's life.
+    const second = await serve(dir, ['--max-key-lifetime-days', '30'])
+    expect(Date.parse(expiryOf())).toBe(inForce + 30 * 86_400_000)
+    expect(await second.stop()).toBe(0)
+    // The CLI makes its keys within the recorded policy, without being told it.
+    const made = JSON.parse(runCli(['key', 'create', '--email', 'erin@example.com', '--dir', dir]).stdout).apikey
+    expect(Math.abs(Date.parse(made.expires_at) - Date.now() - 30 * 86_400_000)).toBeLessThan(60_000)
+  })
+
   test.each([
     [['key', 'create', '--dir', 'DIR'], /key create needs --email/, 2],
     [['key', 'create', '--email', 'nobody@example.com', '--dir', 'DIR'], /No user with email/, 1],

@@ -1,13 +1,14 @@
 /** Operator functions for the offline CLI: outside any key's reach rules, for lost or leaked keys. */
+import { operatorGranter, type KeyTerms } from '../../access/grant'
 import type { Mode } from '../../access/modes'
 import type { Actor, Core } from '../../core'
 import { inTransaction } from '../../db/database'
 import { notFound } from '../../errors'
+import { normalizeName } from '../../validation'
 import { recordAudit } from '../audit/service'
-import { policyBound } from './expiry'
 import type { ApiKeyView } from './model'
-import { issueKey } from './service'
-import { normalizeName } from './validate'
+import { newKeyPolicyEnd } from './policies'
+import { checkWrite, issueKey } from './service'
 import { toApiKeyView } from './view'
 
 /** What the CLI writes in the audit log as the actor: the operator, with no key. */
@@ -19,10 +20,15 @@ export const operatorOf = (userId: string): Actor => ({ userId, keyId: null, ip:
  * The view carries the full key, once. Call inside a transaction.
  */
 export function operatorKey(core: Core, userId: string, input: { name: string; mode: Mode }): ApiKeyView {
-  const settings = { name: normalizeName(input.name), mode: input.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: policyBound(core) }
-  const { record, key } = issueKey(core, userId, settings)
-  recordAudit(core, operatorOf(userId), 'apikey.create', { type: 'apikey', id: record.id }, settings)
-  return toApiKeyView(record, null, key)
+  const name = normalizeName(input.name)
+  const terms: KeyTerms = {
+    mode: input.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: newKeyPolicyEnd(core), rate_limit: null, enabled: true,
+    created_at: core.clock.now().toISOString(),
+  }
+  checkWrite(core, operatorGranter(core.store.orgs.membershipsOf(userId)), terms)
+  const { record, key } = issueKey(core, userId, { name, ...terms })
+  recordAudit(core, operatorOf(userId), 'apikey.create', { type: 'apikey', id: record.id }, { name, mode: terms.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: terms.expires_at })
+  return toApiKeyView(core, record, key)
 }
 
 /**
@@ -35,7 +41,7 @@ export function issueKeyFor(core: Core, userId: string, input: { name: string; m
 
 /** A user's keys, masked, newest first. */
 export function listKeysOfUser(core: Core, userId: string): ApiKeyView[] {
-  return core.store.apikeys.listByUser(userId).map((key) => toApiKeyView(key, core.usage))
+  return core.store.apikeys.listByUser(userId).map((key) => toApiKeyView(core, key))
 }
 
 /** Deletes a key; audited in the owner's log, with no actor key. */

@@ -16,7 +16,7 @@ import { listApiKeysJson } from './list-text'
 import { createApiKey, deleteApiKey, getApiKey, rotateApiKey, updateApiKey } from './service'
 import { parseKeyId } from './validate'
 import { refuseRepeatedParameters, verifyAccess } from './verify'
-import { apiKeyViewJson } from './view'
+import { verifiedViewJson } from './view'
 
 /**
  * POST accepts its fields as query parameters too (the documentation calls them so). Arrays
@@ -100,12 +100,12 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       '/verify',
       ({ principal, query, request, set }) => {
         refuseRepeatedParameters(request.url)
-        verifyAccess(core, principal, query)
+        const mode = verifyAccess(core, principal, query)
         const { record } = principal
         set.headers['x-codepushgo-user-id'] = record.user_id
         set.headers['x-codepushgo-key-id'] = String(record.id)
-        set.headers['x-codepushgo-key-mode'] = record.mode
-        return new AnswerText<Verified>(`{"valid":true,"apikey":${apiKeyViewJson(record, core.usage)}}`)
+        set.headers['x-codepushgo-key-mode'] = mode
+        return new AnswerText<Verified>(`{"valid":true,"apikey":${verifiedViewJson(core, record, mode)}}`)
       },
       {
         access: 'read',
@@ -117,7 +117,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
           description:
             'For other services and reverse proxies (nginx `auth_request`, Traefik ForwardAuth): checks the calling key and, ' +
             'with `?mode=&app_id=&org_id=`, whether it may do that mode on that app or org (SPEC §6). 200 with ' +
-            '`x-codepushgo-user-id`, `x-codepushgo-key-id` and `x-codepushgo-key-mode` headers; 401 for a missing or bad ' +
+            '`x-codepushgo-user-id`, `x-codepushgo-key-id` and `x-codepushgo-key-mode` headers; asked about an app or org, the ' +
+            'mode (header and `apikey.mode`) is the effective one there: the lower of the key\'s mode and its user\'s role. 401 for a missing or bad ' +
             'key; 403 otherwise (never 404, which proxies do not understand). A malformed query (a bad mode, an unknown or ' +
             'repeated parameter) is a configuration mistake: 400. Any valid key may call it. ' +
             'See docs/nginx-auth-request.md.',

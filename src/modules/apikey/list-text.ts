@@ -58,7 +58,7 @@ export function listApiKeysJson(core: Core, principal: Principal, filters: ApiKe
   const writes = core.usage.writes
   const known = texts.get(signature)
   if (known !== undefined && known.writes === writes) return known.text
-  const text = `{"data":${apiKeyViewsJson(listApiKeys(core, principal, filters), core.usage)}}`
+  const text = `{"data":${apiKeyViewsJson(core, listApiKeys(core, principal, filters))}}`
   // The signature counts too: it holds the caller's query (an app_id may be long).
   const size = text.length + signature.length
   if (keptChars + size > MAX_KEPT_CHARS) {

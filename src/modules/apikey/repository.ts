@@ -20,10 +20,12 @@ export interface ApiKeyRecord {
   last_used_at: string | null
   last_used_ip: string | null
   rotated_from: number | null
+  /** The key that replaced this one by rotation (set once, never cleared); not shown by the API. */
+  successor_id: number | null
   rate_limit: RateLimit | null
 }
 
-export type NewApiKey = Omit<ApiKeyRecord, 'id' | 'last_used_at' | 'last_used_ip'> & { key_hash: string }
+export type NewApiKey = Omit<ApiKeyRecord, 'id' | 'last_used_at' | 'last_used_ip' | 'successor_id'> & { key_hash: string }
 
 /** What an update may change. */
 export type ApiKeyChanges = Pick<ApiKeyRecord, 'name' | 'mode' | 'limited_to_apps' | 'limited_to_orgs' | 'expires_at' | 'enabled' | 'rate_limit' | 'updated_at'>
@@ -42,7 +44,7 @@ interface KeyIdentity {
 }
 
 const COLUMNS = `id, user_id, name, mode, limited_to_apps, limited_to_orgs, key_start, created_at, updated_at,
-  expires_at, enabled, last_used_at, last_used_ip, rotated_from, rate_limit`
+  expires_at, enabled, last_used_at, last_used_ip, rotated_from, successor_id, rate_limit`
 
 /** Where the read cache keeps what the gate made of the key with a hash (see `cachedByHash`). */
 const keyCacheKey = (hash: string) => `key:${hash}`
@@ -73,8 +75,9 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
        expires_at = $expires_at, enabled = $enabled, rate_limit = $rate_limit, updated_at = $updated_at
      WHERE id = $id RETURNING key_hash, user_id`,
   )
-  const expire = db.prepare<KeyIdentity, [string | null, string, number]>(
-    'UPDATE apikeys SET expires_at = ?, updated_at = ? WHERE id = ? RETURNING key_hash, user_id',
+  // Only a key not rotated yet: two rotations that raced give one successor, not two.
+  const rotated = db.prepare<KeyIdentity, [number, string | null, string, number]>(
+    'UPDATE apikeys SET successor_id = ?, expires_at = ?, updated_at = ? WHERE id = ? AND successor_id IS NULL RETURNING key_hash, user_id',
   )
   const byHash = db.prepare<ApiKeyRow, [string]>(`SELECT ${COLUMNS} FROM apikeys WHERE key_hash = ?`)
   const byId = db.prepare<ApiKeyRow, [number]>(`SELECT ${COLUMNS} FROM apikeys WHERE id = ?`)
@@ -120,9 +123,14 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
       })
       forgetKey(written)
     },
-    /** Sets when the key stops working (rotation's grace period). */
-    setExpiry(id: number, expiresAt: string | null, at: string): void {
-      forgetKey(expire.get(expiresAt, at, id))
+    /**
+     * Records that `successorId` replaced the key, which now stops at `expiresAt` (the end of the
+     * grace period). False, and nothing written, when the key had been rotated already.
+     */
+    markRotated(id: number, successorId: number, expiresAt: string | null, at: string): boolean {
+      const written = rotated.get(successorId, expiresAt, at, id)
+      forgetKey(written)
+      return written !== null
     },
     findByHash: (hash: string) => toRecord(byHash.get(hash)),
     /**

@@ -1,18 +1,19 @@
 /** API key management (SPEC §6–7): plain functions over the store, no HTTP. */
+import { checkStanding, expiryMs } from '../../access/authenticate'
+import { checkKeyWrite, type Granter, type KeyTerms } from '../../access/grant'
 import { generateKey, hashKey, keyStart } from '../../access/key-format'
+import { earlier } from '../../access/lifetime'
 import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { KeyLimits, Principal } from '../../access/principal'
 import type { RateLimit } from '../../access/rate-limit'
 import type { Actor, Core } from '../../core'
-import { checkStanding, expiryMs } from '../../access/authenticate'
-import { conflict, notFound, validationError } from '../../errors'
+import { alreadyRotated, conflict, notFound, validationError } from '../../errors'
+import { normalizeName, parseFutureInstant, unique } from '../../validation'
 import { recordAudit } from '../audit/service'
-import { checkExpiry, earlier, policyBound } from './expiry'
-import { resolveLimits } from './limits'
 import type { ApiKeyCreateInput, ApiKeyListFilters, ApiKeyUpdateInput, ApiKeyView, Rotated } from './model'
+import { grantFacts, keyExpiry } from './policies'
 import type { ApiKeyRecord } from './repository'
-import { normalizeName, parseFutureInstant } from './validate'
 import { toApiKeyView } from './view'
 
 export const MAX_KEYS_PER_USER = 1000
@@ -47,6 +48,7 @@ function stillAdmitted(core: Core, principal: Principal): void {
   if (!same) throw conflict('The calling API key was changed while this request waited; send it again')
 }
 
+/** What a new key is made with. */
 export interface KeySettings extends KeyLimits {
   name: string
   mode: Mode
@@ -107,86 +109,100 @@ function reachKey(core: Core, principal: Principal, id: number): ApiKeyRecord {
 }
 
 export function getApiKey(core: Core, principal: Principal, id: number): ApiKeyView {
-  return toApiKeyView(reachKey(core, principal, id), core.usage)
+  return toApiKeyView(core, reachKey(core, principal, id))
 }
 
-/** Creates a key within the caller's reach; the view carries the full key, once. */
+/** Asks the rule book (src/access/grant.ts) whether the caller may leave a key with `after`'s terms. */
+export function checkWrite(core: Core, granter: Granter, after: KeyTerms, before?: ApiKeyRecord): void {
+  checkKeyWrite(granter, { before, after }, grantFacts(core, after))
+}
+
+/**
+ * Creates a key within the caller's reach; the view carries the full key, once. Omitted limits,
+ * expiry and rate limit are the caller's own.
+ */
 export function createApiKey(core: Core, principal: Principal, actor: Actor, input: ApiKeyCreateInput): Promise<ApiKeyView> {
   const name = normalizeName(input.name)
-  const limits = resolveLimits(core, principal, input)
-  // Omitted, the rate limit is the caller's own, like the other limits.
-  const rate_limit = input.rate_limit === undefined ? principal.record.rate_limit : input.rate_limit
-  authorize(principal, { mode: 'all', on: 'grant', limits, rateLimit: rate_limit ?? core.policy.keyRateLimit })
-  // Omitted (or null), the expiry is the caller's own.
-  const requested = input.expires_at == null ? principal.expiresAt : parseFutureInstant(input.expires_at, core.clock.now())
-  const expires_at = checkExpiry(core, principal, requested)
+  const expires_at = input.expires_at == null ? principal.expiresAt : parseFutureInstant(input.expires_at, core.clock.now())
   return keyWrite(core, principal, () => {
-    const settings = { name, mode: input.mode, expires_at, rate_limit, ...limits }
-    const { record, key } = issueKey(core, principal.userId, settings)
-    recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, settings)
-    return toApiKeyView(record, null, key)
-  })
-}
-
-/** Changes a key within the caller's reach; the result must stay within it (SPEC §6). */
-export function updateApiKey(core: Core, principal: Principal, actor: Actor, id: number, input: ApiKeyUpdateInput): Promise<ApiKeyView> {
-  if (Object.keys(input).length === 0)
-    throw validationError('Nothing to update: send at least one of name, mode, limited_to_apps, limited_to_orgs, expires_at, enabled, rate_limit')
-  return keyWrite(core, principal, () => {
-    const record = reachKey(core, principal, id)
-    const changesLimits = input.limited_to_apps !== undefined || input.limited_to_orgs !== undefined
-    const limits = changesLimits ? resolveLimits(core, principal, input, record) : record
-    // A rate limit left as it is is not handed out anew; a changed one may not exceed the caller's.
-    const rateLimit = input.rate_limit === undefined ? principal.rateLimit : (input.rate_limit ?? core.policy.keyRateLimit)
-    authorize(principal, { mode: 'all', on: 'grant', limits, rateLimit })
-    const expires_at =
-      input.expires_at === undefined
-        ? record.expires_at
-        : checkExpiry(core, principal, input.expires_at === null ? null : parseFutureInstant(input.expires_at, core.clock.now()))
-    const changes = {
-      name: input.name === undefined ? record.name : normalizeName(input.name),
-      mode: input.mode ?? record.mode,
-      limited_to_apps: [...limits.limited_to_apps],
-      limited_to_orgs: [...limits.limited_to_orgs],
+    const terms: KeyTerms = {
+      mode: input.mode,
+      limited_to_apps: unique(input.limited_to_apps ?? principal.limits.limited_to_apps),
+      limited_to_orgs: unique(input.limited_to_orgs ?? principal.limits.limited_to_orgs),
       expires_at,
-      enabled: input.enabled ?? record.enabled,
-      rate_limit: input.rate_limit === undefined ? record.rate_limit : input.rate_limit,
-      updated_at: core.clock.now().toISOString(),
+      rate_limit: input.rate_limit === undefined ? principal.record.rate_limit : input.rate_limit,
+      enabled: true,
+      created_at: core.clock.now().toISOString(),
     }
-    core.store.apikeys.update(id, changes)
-    recordAudit(core, actor, 'apikey.update', { type: 'apikey', id }, { changed: Object.keys(input), ...changes })
-    return toApiKeyView(core.store.apikeys.findById(id)!, core.usage)
+    checkWrite(core, principal, terms)
+    const settings = { name, ...terms }
+    const { record, key } = issueKey(core, principal.userId, settings)
+    recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, { name, mode: terms.mode, limited_to_apps: terms.limited_to_apps, limited_to_orgs: terms.limited_to_orgs, expires_at, rate_limit: terms.rate_limit })
+    return toApiKeyView(core, record, key)
   })
 }
 
 /**
- * A new secret with the same settings and a new id; the old key stops at the earlier of its
- * own expiry and now + grace. Neither key outlives the caller, nor the server policy. A new
- * secret is a grant: a caller whose rate limit is tighter than the key's may not rotate it
- * (403), as it may not create such a key, or else it would get round its own limit.
+ * Changes a key within the caller's reach. A change that gives the key anything it had not
+ * must leave it within the caller's bounds in every dimension (SPEC §6).
+ */
+export function updateApiKey(core: Core, principal: Principal, actor: Actor, id: number, input: ApiKeyUpdateInput): Promise<ApiKeyView> {
+  if (Object.keys(input).length === 0)
+    throw validationError('Nothing to update: send at least one of name, mode, limited_to_apps, limited_to_orgs, expires_at, enabled, rate_limit')
+  const name = input.name === undefined ? undefined : normalizeName(input.name)
+  const expiresAt = input.expires_at == null ? input.expires_at : parseFutureInstant(input.expires_at, core.clock.now())
+  return keyWrite(core, principal, () => {
+    const record = reachKey(core, principal, id)
+    const terms: KeyTerms = {
+      mode: input.mode ?? record.mode,
+      limited_to_apps: input.limited_to_apps === undefined ? record.limited_to_apps : unique(input.limited_to_apps),
+      limited_to_orgs: input.limited_to_orgs === undefined ? record.limited_to_orgs : unique(input.limited_to_orgs),
+      expires_at: expiresAt === undefined ? record.expires_at : expiresAt,
+      rate_limit: input.rate_limit === undefined ? record.rate_limit : input.rate_limit,
+      enabled: input.enabled ?? record.enabled,
+      created_at: record.created_at,
+    }
+    checkWrite(core, principal, terms, record)
+    const { created_at: _, limited_to_apps, limited_to_orgs, ...settings } = terms
+    const changes = {
+      ...settings, limited_to_apps: [...limited_to_apps], limited_to_orgs: [...limited_to_orgs], name: name ?? record.name, updated_at: core.clock.now().toISOString(),
+    }
+    core.store.apikeys.update(id, changes)
+    recordAudit(core, actor, 'apikey.update', { type: 'apikey', id }, { changed: Object.keys(input), ...changes })
+    return toApiKeyView(core, core.store.apikeys.findById(id)!)
+  })
+}
+
+/**
+ * A new secret with the same settings and a new id, once per key (SPEC §6): a key that has a
+ * successor answers 409 `already_rotated`. The successor is a new key of the caller's: it
+ * never outlives the caller nor the policies, and the rule book judges it like any new key
+ * (a caller whose rate limit is tighter than the key's may not rotate it: 403). The old key
+ * stops at the earlier of its own (effective) expiry and now + grace.
  */
 export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Promise<Rotated> {
   return keyWrite(core, principal, () => {
     const old = reachKey(core, principal, id)
-    authorize(principal, { mode: 'all', on: 'grant', limits: old, rateLimit: old.rate_limit ?? core.policy.keyRateLimit })
+    if (old.successor_id !== null) throw alreadyRotated(old.successor_id)
     const now = core.clock.now()
+    const oldLife = keyExpiry(core, old)
     // A dead key has nothing left to hand over: its successor would be born expired.
-    if (old.expires_at !== null && Date.parse(old.expires_at) <= now.getTime()) throw conflict('The API key has already expired; create a new one instead')
-    const bound = earlier(principal.expiresAt, policyBound(core))
-    const { record, key } = issueKey(core, principal.userId, {
-      name: old.name,
+    if (oldLife !== null && Date.parse(oldLife) <= now.getTime()) throw conflict('The API key has already expired; create a new one instead')
+    const terms: KeyTerms = {
       mode: old.mode,
       limited_to_apps: old.limited_to_apps,
       limited_to_orgs: old.limited_to_orgs,
-      expires_at: earlier(old.expires_at, bound),
+      expires_at: earlier(oldLife, principal.expiresAt),
       rate_limit: old.rate_limit,
       enabled: old.enabled,
-      rotated_from: old.id,
-    })
-    const oldExpiry = earlier(old.expires_at, new Date(now.getTime() + graceSeconds * 1000).toISOString())
-    core.store.apikeys.setExpiry(old.id, oldExpiry, now.toISOString())
+      created_at: now.toISOString(),
+    }
+    checkWrite(core, principal, terms)
+    const { record, key } = issueKey(core, principal.userId, { ...terms, name: old.name, rotated_from: old.id })
+    const oldExpiry = earlier(oldLife, new Date(now.getTime() + graceSeconds * 1000).toISOString())
+    if (!core.store.apikeys.markRotated(old.id, record.id, oldExpiry, now.toISOString())) throw alreadyRotated(core.store.apikeys.findById(old.id)!.successor_id!)
     recordAudit(core, actor, 'apikey.rotate', { type: 'apikey', id: old.id }, { new_id: record.id, grace_period_seconds: graceSeconds, previous_expires_at: oldExpiry })
-    return { apikey: toApiKeyView(record, null, key), previous: { id: old.id, expires_at: oldExpiry } }
+    return { apikey: toApiKeyView(core, record, key), previous: { id: old.id, expires_at: oldExpiry } }
   })
 }
 

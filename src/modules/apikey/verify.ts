@@ -3,7 +3,8 @@
  * For reverse proxies, which understand only 2xx, 401 and 403: what is beyond reach answers
  * 403 here, never 404 (it reveals nothing more than a plain refusal).
  */
-import { decide, type Decision } from '../../access/policy'
+import type { Mode } from '../../access/modes'
+import { decide, effectiveMode, type Decision } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Core } from '../../core'
 import { forbidden, validationError } from '../../errors'
@@ -45,20 +46,28 @@ function safeDecode(text: string): string {
   }
 }
 
-/** Throws the 403 unless the calling key may do `query.mode` on what the query names. */
-export function verifyAccess(core: Core, principal: Principal, query: VerifyQuery): void {
+/**
+ * Throws the 403 unless the calling key may do `query.mode` on what the query names; else the
+ * key's effective mode there: the lower of its mode and its user's role in the org asked about
+ * (the key's own mode when no org or app is named).
+ */
+export function verifyAccess(core: Core, principal: Principal, query: VerifyQuery): Mode {
   const mode = query.mode ?? 'read'
   let decision: Decision
+  let orgId: string | undefined
   if (query.app_id !== undefined) {
     const app = core.store.apps.findById(query.app_id)
+    orgId = app?.org_id
     decision =
       app && (query.org_id === undefined || app.org_id === query.org_id)
         ? decide(principal, { mode, on: 'app', orgId: app.org_id, appId: app.app_id })
         : 'hidden'
   } else if (query.org_id !== undefined) {
-    decision = decide(principal, { mode, on: 'org', orgId: query.org_id })
+    orgId = query.org_id
+    decision = decide(principal, { mode, on: 'org', orgId })
   } else {
     decision = decide(principal, { mode, on: 'any' })
   }
   if (decision !== 'allow') throw forbidden(VERIFY_DENIED)
+  return orgId === undefined ? principal.mode : effectiveMode(principal, orgId)
 }

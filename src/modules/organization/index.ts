@@ -4,11 +4,11 @@ import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import {
   AddMemberBody, MemberList, MemberOne, MemberParams, OrganizationList, OrganizationOne, orgErrors as e, OrgIdParams,
-  OrgNameBody, RoleBody,
+  OrgNameBody, OrgUpdateBody, RoleBody,
 } from './model'
 import {
   addMember, changeMemberRole, createOrganizationFor, deleteOrganization, getOrganization, listMembers,
-  listOrganizations, removeMember, renameOrganization,
+  listOrganizations, removeMember, updateOrganization,
 } from './service'
 import { jsonBody } from '../../http/body'
 import { responses, Success } from '../../http/schemas'
@@ -39,13 +39,20 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       response: responses({ 200: OrganizationOne, ...read }),
       detail: { tags, summary: 'Get an organization' },
     })
-    .put('/:id', ({ principal, actor, params, body }) => ({ organization: renameOrganization(core, principal, actor, params.id, body) }), {
+    .put('/:id', ({ principal, actor, params, body }) => ({ organization: updateOrganization(core, principal, actor, params.id, body) }), {
       access: 'write',
       parse: jsonBody(),
       params: OrgIdParams,
-      body: OrgNameBody,
+      body: OrgUpdateBody,
       response: responses({ 200: OrganizationOne, ...change }),
-      detail: { tags, summary: 'Rename an organization', description: 'Needs `write` (key mode and the user\'s role).' },
+      detail: {
+        tags,
+        summary: 'Update an organization',
+        description:
+          'Renames the org (needs `write`: key mode and the user\'s role) and/or sets its `key_policy` (needs `all`; null lifts it). ' +
+          'A key policy governs every key limited to the org or to its apps: a key that would outlive it is refused (400 `invalid_expires_at`), ' +
+          'and keys made before it stop at max(created_at, policy start) + its maximum at the latest.',
+      },
     })
     .delete(
       '/:id',

@@ -1,8 +1,26 @@
 /** TypeBox schemas of the organization and member endpoints. */
-import { t } from 'elysia'
+import { t, type Static } from 'elysia'
 import { errorResponse, Forbidden, ModeSchema, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 
 const Name = t.String({ description: '1–100 characters after trimming, no control characters.', examples: ['Demo team'] })
+
+/** SPEC §6a: bounds the life of every key limited to the org or to its apps. */
+export const KeyPolicy = t.Object(
+  {
+    max_key_lifetime_days: t.Union([t.Integer({ minimum: 1, maximum: 36_500 }), t.Null()], {
+      description: 'Every key governed by the policy expires at most this many days after its creation (or after the policy came into force, for keys made before); null: no maximum.',
+    }),
+    require_expiry: t.Boolean({ description: 'Every key governed by the policy must have an expiry.' }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The key policy of the organization: it governs every key limited to the org or to its apps, on every write path. ' +
+      'Keys made before it came into force stop at the earlier of their own expiry and max(created_at, policy start) + the maximum.',
+    examples: [{ max_key_lifetime_days: 90, require_expiry: true }],
+  },
+)
+export type KeyPolicy = Static<typeof KeyPolicy>
 
 export const Organization = t.Object(
   {
@@ -12,6 +30,7 @@ export const Organization = t.Object(
     created_at: Timestamp,
     updated_at: Timestamp,
     role: ModeSchema,
+    key_policy: t.Union([KeyPolicy, t.Null()], { description: 'Null: no key policy.' }),
   },
   { description: 'An organization, with the calling user\'s role in it.' },
 )
@@ -31,6 +50,14 @@ export const MemberParams = t.Object({
 })
 
 export const OrgNameBody = t.Object({ name: Name }, { additionalProperties: false, examples: [{ name: 'Demo team' }] })
+export const OrgUpdateBody = t.Object(
+  {
+    name: t.Optional(Name),
+    key_policy: t.Optional(t.Union([KeyPolicy, t.Null()], { description: 'Sets the key policy (needs `all`); null lifts it.' })),
+  },
+  { additionalProperties: false, examples: [{ name: 'Demo team' }, { key_policy: { max_key_lifetime_days: 90, require_expiry: true } }] },
+)
+export type OrgUpdateBody = Static<typeof OrgUpdateBody>
 export const AddMemberBody = t.Object(
   { email: t.String({ maxLength: 254, examples: ['dev@example.com'] }), role: ModeSchema },
   { additionalProperties: false, examples: [{ email: 'dev@example.com', role: 'upload' }] },

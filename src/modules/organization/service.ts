@@ -4,20 +4,24 @@ import { authorize, isAllowed } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Actor, Core } from '../../core'
 import { inTransaction } from '../../db/database'
-import { conflict, notFound } from '../../errors'
+import { conflict, notFound, validationError } from '../../errors'
 import { newId } from '../../ids'
-import { normalizeName } from '../apikey/validate'
+import { normalizeName } from '../../validation'
 import { recordAudit } from '../audit/service'
+import type { OrgUpdateBody } from './model'
 import type { MemberView, OrgRecord } from './repository'
 
-export type OrgView = OrgRecord & { role: Mode }
+/** An org as the API shows it: with the caller's role, without internal bookkeeping. */
+export type OrgView = Omit<OrgRecord, 'key_policy_since'> & { role: Mode }
+
+const toView = ({ key_policy_since: _, ...org }: OrgRecord, role: Mode): OrgView => ({ ...org, role })
 
 /** Creates an org with `actor.userId` as its `all` member. Call with an authorized actor. */
 export function createOrganization(core: Core, actor: Actor, input: { name: string }): OrgRecord {
   const name = normalizeName(input.name)
   return inTransaction(core.store.db, () => {
     const now = core.clock.now().toISOString()
-    const org: OrgRecord = { id: newId('org'), name, created_by: actor.userId, created_at: now, updated_at: now }
+    const org: OrgRecord = { id: newId('org'), name, created_by: actor.userId, created_at: now, updated_at: now, key_policy: null, key_policy_since: null }
     core.store.orgs.insert(org)
     core.store.orgs.addMember({ org_id: org.id, user_id: actor.userId, role: 'all', created_at: now })
     recordAudit(core, actor, 'organization.create', { type: 'organization', id: org.id }, { name })
@@ -28,7 +32,7 @@ export function createOrganization(core: Core, actor: Actor, input: { name: stri
 /** POST /organization/: only an unlimited `all` key; the caller becomes an `all` member. */
 export function createOrganizationFor(core: Core, principal: Principal, actor: Actor, input: { name: string }): OrgView {
   authorize(principal, { mode: 'all', on: 'unlimited' })
-  return { ...createOrganization(core, actor, input), role: 'all' }
+  return toView(createOrganization(core, actor, input), 'all')
 }
 
 /** The caller's orgs within the key's reach, each with the caller's role. */
@@ -36,35 +40,56 @@ export function listOrganizations(core: Core, principal: Principal): OrgView[] {
   return core.store.orgs
     .listForUser(principal.userId)
     .filter((org) => isAllowed(principal, { mode: 'read', on: 'org', orgId: org.id }))
+    .map(({ role, ...org }) => toView(org, role))
 }
 
 /** The org, once `principal` may do `mode` on it (404 when beyond reach). */
-function reachOrg(core: Core, principal: Principal, orgId: string, mode: Mode): OrgView {
+function reachOrg(core: Core, principal: Principal, orgId: string, mode: Mode): OrgRecord {
   authorize(principal, { mode, on: 'org', orgId })
   const org = core.store.orgs.findById(orgId)
   if (!org) throw notFound('Organization not found')
-  return { ...org, role: principal.memberships.get(orgId)! }
+  return org
 }
 
 export function getOrganization(core: Core, principal: Principal, orgId: string): OrgView {
-  return reachOrg(core, principal, orgId, 'read')
+  return toView(reachOrg(core, principal, orgId, 'read'), principal.memberships.get(orgId)!)
 }
 
-export function renameOrganization(core: Core, principal: Principal, actor: Actor, orgId: string, input: { name: string }): OrgView {
-  const name = normalizeName(input.name)
+const samePolicy = (a: OrgRecord['key_policy'], b: OrgRecord['key_policy']) => JSON.stringify(a) === JSON.stringify(b)
+
+/**
+ * PUT /organization/:id/: a new name needs `write`, a key policy `all` (SPEC §6a). A policy
+ * comes into force now: keys it governs stop at max(created_at, now) + its maximum at the latest.
+ */
+export function updateOrganization(core: Core, principal: Principal, actor: Actor, orgId: string, input: OrgUpdateBody): OrgView {
+  if (input.name === undefined && input.key_policy === undefined) throw validationError('Nothing to update: send name or key_policy')
+  const name = input.name === undefined ? undefined : normalizeName(input.name)
   return inTransaction(core.store.db, () => {
-    const org = reachOrg(core, principal, orgId, 'write')
+    let org = reachOrg(core, principal, orgId, input.key_policy === undefined ? 'write' : 'all')
     const now = core.clock.now().toISOString()
-    core.store.orgs.rename(orgId, name, now)
-    recordAudit(core, actor, 'organization.update', { type: 'organization', id: orgId }, { name, previous_name: org.name })
-    return { ...org, name, updated_at: now }
+    const changes: Record<string, unknown> = {}
+    if (name !== undefined && name !== org.name) {
+      core.store.orgs.rename(orgId, name, now)
+      Object.assign(changes, { name, previous_name: org.name })
+      org = { ...org, name, updated_at: now }
+    }
+    if (input.key_policy !== undefined && !samePolicy(input.key_policy, org.key_policy)) {
+      const since = input.key_policy === null ? null : now
+      core.store.orgs.setKeyPolicy(orgId, input.key_policy, since, now)
+      Object.assign(changes, { key_policy: input.key_policy, previous_key_policy: org.key_policy })
+      org = { ...org, key_policy: input.key_policy, key_policy_since: since, updated_at: now }
+    }
+    if (Object.keys(changes).length > 0) recordAudit(core, actor, 'organization.update', { type: 'organization', id: orgId }, changes)
+    return toView(org, principal.memberships.get(orgId)!)
   })
 }
 
-/** Deletes the org with its apps and memberships. Keys limited to it stay, powerless. */
+/** Deletes the org with its apps and memberships; each app deleted is audited too. Keys limited to it stay, powerless. */
 export function deleteOrganization(core: Core, principal: Principal, actor: Actor, orgId: string): void {
   inTransaction(core.store.db, () => {
     const org = reachOrg(core, principal, orgId, 'all')
+    for (const app of core.store.apps.listForOrg(orgId))
+      recordAudit(core, actor, 'app.delete', { type: 'app', id: app.app_id }, { name: app.name, org_id: orgId, with_organization: true })
     core.store.apps.retireAppsOf(orgId, core.clock.now().toISOString())
     core.store.orgs.delete(orgId)
     recordAudit(core, actor, 'organization.delete', { type: 'organization', id: orgId }, { name: org.name })
