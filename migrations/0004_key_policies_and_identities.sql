@@ -1,23 +1,26 @@
--- 0004: org key policies and when they came into force (SPEC §6a), the server policy's start,
--- the successor of a rotated key (rotation happens once), and case-insensitive identities:
--- emails beyond ASCII (users.email_key, filled in by this migration's code step, src/db/migrations.ts)
--- and app ids (indexes for the case-insensitive uniqueness and retirement checks).
+-- 0004: key lifetime policies (SPEC §6a), the successor of a rotated key (rotation happens
+-- once), and case-insensitive identities: emails beyond ASCII (users.email_key, filled in by this
+-- migration's code step, src/db/migrations.ts) and app ids.
 
--- {"max_key_lifetime_days": N | null, "require_expiry": bool} as JSON; NULL: no policy.
-ALTER TABLE orgs ADD COLUMN key_policy TEXT;
-ALTER TABLE orgs ADD COLUMN key_policy_since TEXT;
-CREATE INDEX orgs_with_key_policy ON orgs(id) WHERE key_policy IS NOT NULL;
+-- Every key lifetime policy that has been in force: the server's (scope 'server') and each
+-- org's (scope: the org id). A key made before a policy's `until` stops at the latest at
+-- max(created_at, since) + max_days, for good: no later policy, looser or lifted, extends or
+-- revives it. Kept when the org is deleted.
+CREATE TABLE key_policies (
+  scope           TEXT NOT NULL,
+  max_days        INTEGER CHECK (max_days BETWEEN 1 AND 36500),
+  require_expiry  INTEGER NOT NULL CHECK (require_expiry IN (0, 1)),
+  since           TEXT NOT NULL,
+  until           TEXT
+) STRICT;
+CREATE INDEX key_policies_by_scope ON key_policies(scope, since);
 
 -- Set once, when the key is rotated, and never cleared (not even when the successor is deleted).
 ALTER TABLE apikeys ADD COLUMN successor_id INTEGER;
 UPDATE apikeys SET successor_id = (SELECT max(s.id) FROM apikeys s WHERE s.rotated_from = apikeys.id);
 
--- Server-wide settings that must outlive a restart: the key lifetime policy and its start.
-CREATE TABLE settings (
-  name   TEXT PRIMARY KEY,
-  value  TEXT NOT NULL,
-  since  TEXT NOT NULL
-) STRICT, WITHOUT ROWID;
+-- The org a deleted app belonged to: keys limited to the app stay under that org's policies.
+ALTER TABLE retired_app_ids ADD COLUMN org_id TEXT;
 
 ALTER TABLE users ADD COLUMN email_key TEXT;
 

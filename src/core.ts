@@ -11,11 +11,6 @@ export interface KeyPolicy {
    * within this many days.
    */
   maxKeyLifetimeDays: number | null
-  /**
-   * When the maximum came into force (recorded by `serve`, SPEC §6a): keys made before stop at
-   * this instant + the maximum at the latest. Absent: each key counts from its creation.
-   */
-  maxKeyLifetimeSince?: string
   /** The rate limit of keys without one of their own; null: none. */
   keyRateLimit: RateLimit | null
 }

@@ -81,8 +81,8 @@ export const forbidden = (message: string = MESSAGES.manageKeysDenied) =>
   new AppError(403, 'insufficient_permissions', message)
 export const notFound = (message: string = MESSAGES.keyNotFound) => new AppError(404, 'not_found', message)
 export const conflict = (message: string) => new AppError(409, 'conflict', message)
-/** A key that has a successor is rotated no more (SPEC §6): the 409 names the successor. */
-export const alreadyRotated = (successorId: number, detail?: string) =>
-  new AppError(409, 'already_rotated', `API key was already rotated (successor: ${successorId})${detail ? `; ${detail}` : ''}`)
+/** A key that has a successor is rotated no more (SPEC §6): the 409 names the successor when the caller may see it. */
+export const alreadyRotated = (successorId: number | null, detail?: string) =>
+  new AppError(409, 'already_rotated', `API key was already rotated${successorId === null ? '' : ` (successor: ${successorId})`}${detail ? `; ${detail}` : ''}`)
 export const payloadTooLarge = () => new AppError(413, 'payload_too_large', 'Request body exceeds 64 KiB')
 export const internalError = () => new AppError(500, 'internal_error', 'Internal server error')

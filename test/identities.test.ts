@@ -14,6 +14,7 @@ describe('emails', () => {
     ['Émile@example.com', 'émile@example.com'],
     ['Émile@example.com', 'E\u0301mile@example.com'],
     ['STRASSE@example.com', 'straße@example.com'],
+    ['STRAẞE@example.com', 'strasse@example.com'],
     ['ΟΔΟΣ@example.com', 'οδος@example.com'],
     ['ΟΔΟΣ@example.com', 'οδοσ@example.com'],
     ['Carol@Example.COM', 'carol@example.com'],
@@ -23,6 +24,18 @@ describe('emails', () => {
     createUser(w.core, { email: first })
     expect(() => createUser(w.core, { email: second })).toThrow(/already exists/)
     expect(w.core.store.users.findByEmail(second)?.email).toBe(first)
+  })
+
+  test.each([['dılan@example.com', 'dilan@example.com']])('%s and %s are two users (no Turkic folding)', (first, second) => {
+    const w = seededWorld()
+    createUser(w.core, { email: first })
+    createUser(w.core, { email: second })
+    expect(w.core.store.users.findByEmail(first)?.email).toBe(first)
+    expect(w.core.store.users.findByEmail(second.toUpperCase())?.email).toBe(second)
+  })
+
+  test('folding is idempotent', () => {
+    for (const email of ['STRAẞE@x', 'İstanbul@x', 'ΟΔΟΣ@x', 'ﬀ@x', 'ǰ@x', 'Ǆ@x']) expect(emailKey(emailKey(email))).toBe(emailKey(email))
   })
 
   test('members are added by their email in any case', async () => {

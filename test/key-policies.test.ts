@@ -6,6 +6,8 @@
 import { describe, expect, test } from 'bun:test'
 import { issueKey } from '../src/modules/apikey/service'
 import { issueKeyFor } from '../src/modules/apikey/admin'
+import { recordServerPolicy } from '../src/modules/apikey/policies'
+import { inTransaction } from '../src/db/database'
 import { seededWorld } from './helpers/world'
 
 const DAY = 24 * 60 * 60 * 1000
@@ -32,8 +34,18 @@ describe('the server policy (--max-key-lifetime-days)', () => {
     expect(issueKeyFor(w.core, w.alice.user.id, { name: 'cli', mode: 'all' }).expires_at).toBe('2026-01-08T00:00:00.000Z')
   })
 
+  test('a CLI given another maximum than serve recorded keeps both: the stricter wins', async () => {
+    for (const [recorded, own, days] of [[30, 365, 30], [30, 7, 7]] as const) {
+      const w = seededWorld({ policy: { maxKeyLifetimeDays: own } })
+      inTransaction(w.db, () => recordServerPolicy(w.core.store.keyPolicies, recorded, w.clock.now().toISOString()))
+      const made = issueKeyFor(w.core, w.alice.user.id, { name: 'cli', mode: 'all' })
+      expect(Date.parse(made.expires_at!) - w.clock.nowMs()).toBe(days * DAY)
+    }
+  })
+
   test('keys from before it stop at max(created_at, policy start) + the maximum, and answers show that', async () => {
-    const w = seededWorld({ policy: { maxKeyLifetimeDays: 30, maxKeyLifetimeSince: '2026-01-10T00:00:00.000Z' } })
+    const w = seededWorld()
+    inTransaction(w.db, () => recordServerPolicy(w.core.store.keyPolicies, 30, '2026-01-10T00:00:00.000Z'))
     const forever = issueKey(w.core, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: null })
     const sooner = issueKey(w.core, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: '2026-01-20T00:00:00.000Z' })
     const shown = async (id: number) => (await w.request('GET', `/apikey/${id}`, { key: w.alice.key })).json.apikey.expires_at
@@ -102,7 +114,7 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
       }
       expect((await create({ ...scope, expires_at: '2026-01-10T00:00:00Z' })).status).toBe(201)
     }
-    // Keys limited elsewhere, or not at all, are not governed by this org's policy.
+    // Keys limited elsewhere, or not at all, are not governed by this org's policy (SPEC §6a).
     expect((await create({ limited_to_orgs: [w.orgs.aliceSide] })).status).toBe(201)
     expect((await create({})).status).toBe(201)
     // Re-scoping a key into the org is a write under the policy too.
@@ -133,8 +145,96 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
     w.clock.advance(10 * DAY)
     for (const key of [byOrg.key, byApp.key]) expect((await w.request('GET', '/apikey/verify', { key })).json.code).toBe('api_key_expired')
     expect((await w.request('GET', '/apikey/verify', { key: elsewhere.key })).status).toBe(200)
-    await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: null } })
-    expect((await w.request('GET', '/apikey/verify', { key: byOrg.key })).status).toBe(200)
+  })
+
+  test('no later policy extends or revives a key: tightened, loosened or lifted, the bounds it set stay', async () => {
+    const w = seededWorld()
+    const key = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain] })
+    const org = `/organization/${w.orgs.aliceMain}`
+    const expiry = async () => (await w.request('GET', `/apikey/${key.id}`, { key: w.alice.key })).json.apikey.expires_at
+    await w.request('PUT', org, { key: w.alice.key, body: { key_policy: { max_key_lifetime_days: 30, require_expiry: true } } })
+    expect(await expiry()).toBe('2026-01-31T00:00:00.000Z')
+    w.clock.advance(29 * DAY)
+    await w.request('PUT', org, { key: w.alice.key, body: { key_policy: { max_key_lifetime_days: 7, require_expiry: true } } })
+    expect(await expiry()).toBe('2026-01-31T00:00:00.000Z')
+    w.clock.advance(2 * DAY)
+    expect((await w.request('GET', '/apikey/verify', { key: key.key })).json.code).toBe('api_key_expired')
+    for (const key_policy of [{ max_key_lifetime_days: null, require_expiry: true }, { max_key_lifetime_days: 36_500, require_expiry: false }, null]) {
+      await w.request('PUT', org, { key: w.alice.key, body: { key_policy } })
+      expect((await w.request('GET', '/apikey/verify', { key: key.key })).json.code).toBe('api_key_expired')
+    }
+    // A key made after the policy was lifted is not governed by it.
+    expect((await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', limited_to_orgs: [w.orgs.aliceMain] } })).json.apikey.expires_at).toBeNull()
+  })
+
+  test('nor does a new server maximum, nor serving without one', async () => {
+    const w = seededWorld()
+    const key = issueKey(w.core, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: null })
+    const record = (days: number | null) => inTransaction(w.db, () => recordServerPolicy(w.core.store.keyPolicies, days, w.clock.now().toISOString()))
+    record(30)
+    w.clock.advance(31 * DAY)
+    expect((await w.request('GET', '/apikey/verify', { key: key.key })).json.code).toBe('api_key_expired')
+    for (const days of [20, null, 30]) {
+      record(days)
+      expect((await w.request('GET', '/apikey/verify', { key: key.key })).json.code).toBe('api_key_expired')
+    }
+  })
+
+  test('a key cannot leave a policy behind to outlive its caller, nor to come back', async () => {
+    const w = seededWorld()
+    const wide = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain, w.orgs.aliceSide] })
+    const dying = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain, w.orgs.aliceSide] })
+    const hourLeft = await w.aliceKey({ mode: 'all', expires_at: '2026-01-01T01:00:00Z' })
+    await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: { max_key_lifetime_days: 1, require_expiry: true } } })
+    const before = w.snapshot()
+    // Narrowed out of the policy, the key would live for ever: a grant the short-lived caller cannot make.
+    const escaped = await w.request('PUT', `/apikey/${wide.id}`, { key: hourLeft.key, body: { limited_to_orgs: [w.orgs.aliceSide] } })
+    expect(escaped.status).toBe(400)
+    expect(escaped.json.code).toBe('invalid_expires_at')
+    expect(w.snapshot()).toBe(before)
+    // Once the policy has ended a key, narrowing it out does not bring it back, whoever asks.
+    w.clock.advance(2 * DAY)
+    const revived = await w.request('PUT', `/apikey/${dying.id}`, { key: w.alice.key, body: { limited_to_orgs: [w.orgs.aliceSide] } })
+    expect(revived.status).toBe(409)
+    expect((await w.request('GET', '/apikey/verify', { key: dying.key })).json.code).toBe('api_key_expired')
+  })
+
+  test('what only takes away is never judged by a policy', async () => {
+    const w = seededWorld()
+    const old = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain] })
+    const dated = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain], expires_at: '2026-12-01T00:00:00Z' })
+    await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: policy } })
+    expect((await w.request('PUT', `/apikey/${old.id}`, { key: w.alice.key, body: { limited_to_apps: [w.apps.aliceOne] } })).status).toBe(200)
+    expect((await w.request('PUT', `/apikey/${dated.id}`, { key: w.alice.key, body: { expires_at: '2026-11-01T00:00:00Z' } })).status).toBe(200)
+    expect((await w.request('PUT', `/apikey/${dated.id}`, { key: w.alice.key, body: { expires_at: '2026-11-15T00:00:00Z' } })).status).toBe(400)
+  })
+
+  test('a write that raced a policy coming into force uses its caller as it now is', async () => {
+    const w = seededWorld()
+    const caller = await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceMain, w.orgs.aliceSide] })
+    w.clock.advance(30 * DAY)
+    const [created] = await Promise.all([
+      w.request('POST', '/apikey/', { key: caller.key, body: { name: 'n', mode: 'all', limited_to_orgs: [w.orgs.aliceSide] } }),
+      w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: { max_key_lifetime_days: 1, require_expiry: true } } }),
+    ])
+    // Refused (the caller changed while it waited), or made within the caller's new life.
+    if (created!.status === 201) expect(created!.json.apikey.expires_at).toBe('2026-02-01T00:00:00.000Z')
+    else expect(created!.status).toBe(409)
+  })
+
+  test('errors name an org\'s policy only to a member of the org', async () => {
+    const w = seededWorld()
+    await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'all' } })
+    const bobs = (await w.request('POST', '/apikey/', { key: w.bob.key, body: { name: 'b', mode: 'read', limited_to_orgs: [w.orgs.aliceMain], expires_at: '2026-01-05T00:00:00Z' } })).json.apikey
+    await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: policy } })
+    const member = await w.request('PUT', `/apikey/${bobs.id}`, { key: w.bob.key, body: { expires_at: '2026-06-01T00:00:00Z' } })
+    expect(member.status).toBe(400)
+    expect(member.json.error).toContain(`key policy of organization ${w.orgs.aliceMain}`)
+    const bobMember = (await w.request('GET', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key })).json.data.find((m: { email: string }) => m.email === 'bob@example.com')
+    await w.request('DELETE', `/organization/${w.orgs.aliceMain}/members/${bobMember.user_id}`, { key: w.alice.key })
+    const former = await w.request('PUT', `/apikey/${bobs.id}`, { key: w.bob.key, body: { expires_at: '2026-06-01T00:00:00Z' } })
+    expect(former.status).toBe(400)
+    expect(former.text).not.toContain(w.orgs.aliceMain)
   })
 
   test('a rotation under require_expiry needs the old key to expire; under a maximum its successor inherits the bound', async () => {

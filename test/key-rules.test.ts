@@ -5,7 +5,7 @@
  * expiring, rate limited. Each row changes one thing (orgs, apps, expiry, rate limit, mode,
  * enabled) on a target that is within the caller's bounds, or outside them in another dimension.
  */
-import { describe, expect } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { seededWorld } from './helpers/world'
 import { scenarioTable, type ApiScenario } from './helpers/scenario'
 
@@ -101,4 +101,20 @@ describe('a key hands out only what it has: {POST, PUT, rotate} × {orgs, apps, 
     put('forever', 'disabled', { enabled: false }, {}),
     put('forever', 'mode read (unchanged) and disabled', { mode: 'read', enabled: false }, {}),
   ])
+})
+
+describe('limits are judged when a write names them, not when it keeps them', () => {
+  test('a key limited to a deleted app keeps its limits through a PUT and a rotation; a new key may not name the app', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne, w.apps.aliceTwo] })
+    await w.request('DELETE', `/app/${w.apps.aliceTwo}`, { key: w.alice.key })
+    const inheriting = await w.request('POST', '/apikey/', { key: k.key, body: { name: 'n', mode: 'read' } })
+    expect(inheriting.json.code).toBe('invalid_limited_to_apps')
+    expect((await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { name: 'kept', limited_to_apps: [w.apps.aliceTwo] } })).status).toBe(200)
+    const rotated = await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key })
+    expect(rotated.status).toBe(201)
+    // Named anew, the deleted app is refused like any unknown one.
+    const named = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', limited_to_apps: [w.apps.aliceTwo] } })
+    expect(named.json.code).toBe('invalid_limited_to_apps')
+  })
 })

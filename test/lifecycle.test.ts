@@ -159,13 +159,12 @@ describe('POST /apikey/:id/rotate', () => {
     const w = seededWorld()
     const old = await w.aliceKey({ mode: 'read' })
     const first = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: 3600 } })
-    const successor = first.json.apikey.id
-    await w.request('DELETE', `/apikey/${successor}`, { key: w.alice.key })
+    await w.request('DELETE', `/apikey/${first.json.apikey.id}`, { key: w.alice.key })
     const before = w.snapshot()
     const again = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key })
     expect(again.status).toBe(409)
-    expect(again.json.code).toBe('already_rotated')
-    expect(again.json.error).toContain(String(successor))
+    // The successor is gone, so it is not named.
+    expect(again.json).toEqual({ error: 'API key was already rotated', status: 'KO', code: 'already_rotated' })
     // PUT cannot bring it back either: its expiry stays at the end of its grace period.
     for (const expires_at of [null, '2026-06-01T00:00:00Z']) {
       const revived = await w.request('PUT', `/apikey/${old.id}`, { key: w.alice.key, body: { expires_at } })

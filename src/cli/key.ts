@@ -42,8 +42,8 @@ Options:
   --dir DIR                    data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
   -h, --help                   show this help
 
-serve records the maximum key lifetime it enforces in the data; without a maximum of its own
-(the flag or CODEPUSHGO_MAX_KEY_LIFETIME_DAYS), this command follows the recorded one.
+serve records the maximum key lifetime it enforces in the data, and this command keeps it;
+given a maximum of its own (the flag or CODEPUSHGO_MAX_KEY_LIFETIME_DAYS), the stricter wins.
 `
 
 /** The user with this email, or the error that says there is none. */

@@ -20,16 +20,16 @@ export interface Migration {
 
 /**
  * Fills `users.email_key` and makes it unique. Two users whose emails differ only beyond ASCII
- * case (allowed before) keep their accounts: the later one's key is made distinct with its id,
- * so it is no longer found by email (`user list` still shows it).
+ * case (allowed before) keep their accounts: the later one gets no key, so it is no longer
+ * found by email (`user list` still shows it).
  */
 function foldEmails(db: Database): void {
   const users = db.query<{ id: string; email: string }, []>('SELECT id, email FROM users ORDER BY created_at, id').all()
-  const set = db.prepare<never, [string, string]>('UPDATE users SET email_key = ? WHERE id = ?')
+  const set = db.prepare<never, [string | null, string]>('UPDATE users SET email_key = ? WHERE id = ?')
   const taken = new Set<string>()
   for (const { id, email } of users) {
     const key = emailKey(email)
-    set.run(taken.has(key) ? `${key}#${id}` : key, id)
+    set.run(taken.has(key) ? null : key, id)
     taken.add(key)
   }
   db.run('CREATE UNIQUE INDEX users_by_email_key ON users(email_key)')

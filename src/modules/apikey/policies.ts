@@ -1,78 +1,75 @@
 /**
  * The facts behind a key's terms, gathered from the store for the rule book
- * (src/access/grant.ts): the lifetime policies that govern a key, the orgs of the apps it names,
- * and its effective expiry.
+ * (src/access/grant.ts): the lifetime policies that govern a key, the orgs of the apps it
+ * names, and its effective expiry.
  */
 import type { GrantFacts, KeyTerms } from '../../access/grant'
-import { effectiveExpiry, policyEnd, serverLifetimePolicy, type LifetimePolicy } from '../../access/lifetime'
+import { earlier, effectiveExpiry, policyEnd, serverLifetimePolicy, type LifetimePolicy } from '../../access/lifetime'
 import type { KeyLimits } from '../../access/principal'
 import type { Core } from '../../core'
-import type { SettingsRepository } from '../../db/settings'
+import type { KeyPolicyRepository } from '../../db/key-policies'
 
-const LIFETIME_SETTING = 'max_key_lifetime_days'
+const SERVER = 'server'
 
 /**
- * The server's maximum key lifetime and since when it has been in force (SPEC §6a). `serve`
- * records the maximum it enforces: a new one comes into force when serve first runs with it.
- * Other commands use what serve recorded unless given a maximum of their own (then a recorded
- * start of the same maximum, else none: keys count from their creation).
+ * Makes `configured` the server policy in force (serve, at start): a new maximum comes into
+ * force now, and the one it replaces keeps bounding the keys made under it. Call inside a transaction.
  */
-export function serverLifetime(
-  settings: SettingsRepository, configured: number | null, now: string, record: boolean,
-): { maxDays: number | null; since: string | undefined } {
-  if (record) return { maxDays: configured, since: settings.keep(LIFETIME_SETTING, configured === null ? null : String(configured), now)?.since }
-  const recorded = settings.get(LIFETIME_SETTING)
-  if (configured === null) return recorded === null ? { maxDays: null, since: undefined } : { maxDays: Number(recorded.value), since: recorded.since }
-  return { maxDays: configured, since: recorded !== null && recorded.value === String(configured) ? recorded.since : undefined }
+export function recordServerPolicy(policies: KeyPolicyRepository, configured: number | null, now: string): void {
+  const current = policies.current(SERVER)
+  if ((current?.maxDays ?? null) === configured) return
+  policies.replace(SERVER, configured === null ? null : { maxDays: configured, requireExpiry: true }, now)
 }
 
-/** The server's policy (--max-key-lifetime-days), or null. */
-export function serverPolicy(core: Core): LifetimePolicy | null {
-  return serverLifetimePolicy(core.policy.maxKeyLifetimeDays, core.policy.maxKeyLifetimeSince ?? '')
+/**
+ * The server's policies: every one serve has put in force, and this process's own maximum
+ * when it is not the one in force (a CLI command given --max-key-lifetime-days, a test): keys
+ * then keep both.
+ */
+function serverPolicies(core: Core): readonly LifetimePolicy[] {
+  const recorded = core.store.keyPolicies.byScope().get(SERVER) ?? []
+  const configured = core.policy.maxKeyLifetimeDays
+  if (configured === null || recorded.some((policy) => policy.until === null && policy.maxDays === configured)) return recorded
+  return [...recorded, serverLifetimePolicy(configured, '')]
 }
 
-/** The orgs a key with these limits is limited to, directly or through its apps. */
-function governingOrgs(core: Core, limits: KeyLimits): Set<string> {
+/** Every policy that governs a key with these limits: the server's, and those of the orgs it is limited to, directly or through its apps. */
+export function keyPolicies(core: Core, limits: KeyLimits): LifetimePolicy[] {
+  const policies = [...serverPolicies(core)]
+  const byScope = core.store.keyPolicies.byScope()
+  if (byScope.size === (byScope.has(SERVER) ? 1 : 0)) return policies
   const orgs = new Set(limits.limited_to_orgs)
   for (const appId of limits.limited_to_apps) {
-    const app = core.store.apps.findById(appId)
-    if (app) orgs.add(app.org_id)
+    const org = core.store.apps.orgOf(appId)
+    if (org !== null) orgs.add(org)
   }
-  return orgs
-}
-
-/** Every policy that governs a key with these limits: the server's, and those of the orgs it is limited to. */
-export function governingPolicies(core: Core, limits: KeyLimits): LifetimePolicy[] {
-  const server = serverPolicy(core)
-  const orgPolicies = core.store.orgs.keyPolicies()
-  const policies = server === null ? [] : [server]
-  // Most servers have no org policy: no app needs to be looked up then.
-  if (orgPolicies.size === 0) return policies
-  for (const org of governingOrgs(core, limits)) {
-    const policy = orgPolicies.get(org)
-    if (policy !== undefined) policies.push(policy)
-  }
+  for (const org of orgs) policies.push(...(byScope.get(org) ?? []))
   return policies
 }
 
 /** When the key stops working: the earlier of its own expiry and what its policies allow. */
 export function keyExpiry(core: Core, key: KeyLimits & { expires_at: string | null; created_at: string }): string | null {
-  if (core.policy.maxKeyLifetimeDays === null && core.store.orgs.keyPolicies().size === 0) return key.expires_at
-  return effectiveExpiry(key.expires_at, key.created_at, governingPolicies(core, key))
+  if (core.policy.maxKeyLifetimeDays === null && core.store.keyPolicies.byScope().size === 0) return key.expires_at
+  return effectiveExpiry(key.expires_at, key.created_at, keyPolicies(core, key))
 }
 
-/** The latest expiry the server policy allows a key made now (null: no maximum). */
+/** The latest expiry the server policies allow a key made now (null: no maximum). */
 export function newKeyPolicyEnd(core: Core): string | null {
-  const server = serverPolicy(core)
-  return server === null ? null : policyEnd(server, core.clock.now().toISOString())
+  const now = core.clock.now().toISOString()
+  return serverPolicies(core).reduce<string | null>((end, policy) => earlier(end, policyEnd(policy, now)), null)
 }
 
-/** What the rule book needs to judge a write that leaves a key with `after`'s terms. */
-export function grantFacts(core: Core, after: KeyTerms): GrantFacts {
+/** What the rule book needs to judge a write that leaves a key with `after`'s terms (and had `before`'s). */
+export function grantFacts(core: Core, after: KeyTerms, before?: KeyLimits): GrantFacts {
   const appOrgs = new Map<string, string>()
   for (const appId of after.limited_to_apps) {
     const app = core.store.apps.findById(appId)
     if (app) appOrgs.set(appId, app.org_id)
   }
-  return { now: core.clock.now(), appOrgs, defaultRateLimit: core.policy.keyRateLimit, policies: governingPolicies(core, after) }
+  return {
+    now: core.clock.now(),
+    appOrgs,
+    defaultRateLimit: core.policy.keyRateLimit,
+    policies: { after: keyPolicies(core, after), before: before === undefined ? [] : keyPolicies(core, before) },
+  }
 }

@@ -1,8 +1,8 @@
 /** API key management (SPEC §6–7): plain functions over the store, no HTTP. */
 import { checkStanding, expiryMs } from '../../access/authenticate'
-import { checkKeyWrite, type Granter, type KeyTerms } from '../../access/grant'
+import { checkKeyWrite, checkRotation, type ExistingKey, type Granter, type KeyTerms } from '../../access/grant'
 import { generateKey, hashKey, keyStart } from '../../access/key-format'
-import { earlier } from '../../access/lifetime'
+import { earlier, effectiveExpiry } from '../../access/lifetime'
 import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { KeyLimits, Principal } from '../../access/principal'
@@ -34,18 +34,28 @@ const keyWrite = <T>(core: Core, principal: Principal, work: () => T): Promise<T
     return work()
   })
 
-/** Throws the 401 the key would get now, or a 409 when what it may do changed since it got in. */
+/**
+ * Throws the 401 the key would get now, or a 409 when what it may do changed since it got in:
+ * its own terms, its effective expiry (a key policy that came into force meanwhile) or its
+ * user's memberships. Inside the write's transaction, so every read here is fresh.
+ */
 function stillAdmitted(core: Core, principal: Principal): void {
   const now = core.store.apikeys.findById(principal.keyId)
-  checkStanding(core, now && { enabled: now.enabled, expiresAtMs: expiryMs(now.expires_at) })
+  const life = now && keyExpiry(core, now)
+  checkStanding(core, now && { enabled: now.enabled, expiresAtMs: expiryMs(life) })
   // Gone, checkStanding has thrown.
-  const { mode, expires_at, limited_to_apps, limited_to_orgs, rate_limit } = now!
+  const { mode, limited_to_apps, limited_to_orgs, rate_limit } = now!
   const then = principal.record
   const same =
     mode === then.mode &&
-    expires_at === then.expires_at &&
-    JSON.stringify([limited_to_apps, limited_to_orgs, rate_limit]) === JSON.stringify([then.limited_to_apps, then.limited_to_orgs, then.rate_limit])
+    life === principal.expiresAt &&
+    JSON.stringify([limited_to_apps, limited_to_orgs, rate_limit]) === JSON.stringify([then.limited_to_apps, then.limited_to_orgs, then.rate_limit]) &&
+    sameRoles(core.store.orgs.membershipsOf(principal.userId), principal.memberships)
   if (!same) throw conflict('The calling API key was changed while this request waited; send it again')
+}
+
+function sameRoles(a: ReadonlyMap<string, Mode>, b: ReadonlyMap<string, Mode>): boolean {
+  return a.size === b.size && [...a].every(([org, role]) => b.get(org) === role)
 }
 
 /** What a new key is made with. */
@@ -112,9 +122,20 @@ export function getApiKey(core: Core, principal: Principal, id: number): ApiKeyV
   return toApiKeyView(core, reachKey(core, principal, id))
 }
 
-/** Asks the rule book (src/access/grant.ts) whether the caller may leave a key with `after`'s terms. */
-export function checkWrite(core: Core, granter: Granter, after: KeyTerms, before?: ApiKeyRecord): void {
-  checkKeyWrite(granter, { before, after }, grantFacts(core, after))
+/**
+ * Asks the rule book (src/access/grant.ts) whether the caller may leave a key with `after`'s
+ * terms; `before` is the key changed, `inherited` the limits taken as they are.
+ */
+export function checkWrite(core: Core, granter: Granter, after: KeyTerms, change: { before?: ExistingKey; inherited?: KeyLimits } = {}): void {
+  checkKeyWrite(granter, { ...change, after }, grantFacts(core, after, change.before))
+}
+
+/** A stored key as the rule book sees it: its successor named only when the caller may see it. */
+function existing(core: Core, principal: Principal, record: ApiKeyRecord): ExistingKey {
+  if (record.successor_id === null) return { ...record, rotated: null }
+  const successor = core.store.apikeys.findById(record.successor_id)
+  const visible = successor !== null && isAllowed(principal, { mode: 'all', on: 'key', key: successor })
+  return { ...record, rotated: { successor: visible ? record.successor_id : null } }
 }
 
 /**
@@ -162,7 +183,7 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
       enabled: input.enabled ?? record.enabled,
       created_at: record.created_at,
     }
-    checkWrite(core, principal, terms, record)
+    checkWrite(core, principal, terms, { before: existing(core, principal, record) })
     const { created_at: _, limited_to_apps, limited_to_orgs, ...settings } = terms
     const changes = {
       ...settings, limited_to_apps: [...limited_to_apps], limited_to_orgs: [...limited_to_orgs], name: name ?? record.name, updated_at: core.clock.now().toISOString(),
@@ -182,12 +203,12 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
  */
 export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Promise<Rotated> {
   return keyWrite(core, principal, () => {
-    const old = reachKey(core, principal, id)
-    if (old.successor_id !== null) throw alreadyRotated(old.successor_id)
+    const record = reachKey(core, principal, id)
+    const old = existing(core, principal, record)
     const now = core.clock.now()
-    const oldLife = keyExpiry(core, old)
-    // A dead key has nothing left to hand over: its successor would be born expired.
-    if (oldLife !== null && Date.parse(oldLife) <= now.getTime()) throw conflict('The API key has already expired; create a new one instead')
+    const facts = grantFacts(core, old, old)
+    checkRotation(old, facts)
+    const oldLife = effectiveExpiry(old.expires_at, old.created_at, facts.policies.before)
     const terms: KeyTerms = {
       mode: old.mode,
       limited_to_apps: old.limited_to_apps,
@@ -197,12 +218,13 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
       enabled: old.enabled,
       created_at: now.toISOString(),
     }
-    checkWrite(core, principal, terms)
-    const { record, key } = issueKey(core, principal.userId, { ...terms, name: old.name, rotated_from: old.id })
+    checkWrite(core, principal, terms, { inherited: old })
+    const { record: successor, key } = issueKey(core, principal.userId, { ...terms, name: record.name, rotated_from: id })
     const oldExpiry = earlier(oldLife, new Date(now.getTime() + graceSeconds * 1000).toISOString())
-    if (!core.store.apikeys.markRotated(old.id, record.id, oldExpiry, now.toISOString())) throw alreadyRotated(core.store.apikeys.findById(old.id)!.successor_id!)
-    recordAudit(core, actor, 'apikey.rotate', { type: 'apikey', id: old.id }, { new_id: record.id, grace_period_seconds: graceSeconds, previous_expires_at: oldExpiry })
-    return { apikey: toApiKeyView(core, record, key), previous: { id: old.id, expires_at: oldExpiry } }
+    // Two rotations that raced: the second finds the first's successor (src/db/group-commit.ts runs them one after the other).
+    if (!core.store.apikeys.markRotated(id, successor.id, oldExpiry, now.toISOString())) throw alreadyRotated(null)
+    recordAudit(core, actor, 'apikey.rotate', { type: 'apikey', id }, { new_id: successor.id, grace_period_seconds: graceSeconds, previous_expires_at: oldExpiry })
+    return { apikey: toApiKeyView(core, successor, key), previous: { id, expires_at: oldExpiry } }
   })
 }
 

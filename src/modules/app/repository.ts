@@ -24,10 +24,13 @@ export function appRepository(db: Database, cache: ReadCache) {
   )
   const rename = db.prepare<never, [string, string, string]>('UPDATE apps SET name = ?, updated_at = ? WHERE app_id = ?')
   const remove = db.prepare<never, [string]>('DELETE FROM apps WHERE app_id = ?')
-  const retire = db.prepare<never, [string, string]>('INSERT OR IGNORE INTO retired_app_ids (app_id, retired_at) VALUES (?, ?)')
-  const retireOrg = db.prepare<never, [string, string]>(
-    'INSERT OR IGNORE INTO retired_app_ids (app_id, retired_at) SELECT app_id, ? FROM apps WHERE org_id = ?',
+  const retire = db.prepare<never, [string, string]>(
+    'INSERT OR IGNORE INTO retired_app_ids (app_id, retired_at, org_id) SELECT app_id, ?, org_id FROM apps WHERE app_id = ?',
   )
+  const retireOrg = db.prepare<never, [string, string]>(
+    'INSERT OR IGNORE INTO retired_app_ids (app_id, retired_at, org_id) SELECT app_id, ?, org_id FROM apps WHERE org_id = ?',
+  )
+  const retiredOrg = db.prepare<{ org_id: string | null }, [string]>('SELECT org_id FROM retired_app_ids WHERE app_id = ?')
   // App ids are unique and retired case-insensitively (the indexes of migration 0004).
   const takenAnyCase = db.prepare<{ app_id: string }, [string]>('SELECT app_id FROM apps WHERE app_id = ? COLLATE NOCASE LIMIT 1')
   const retiredAnyCase = db.prepare<{ app_id: string }, [string]>('SELECT app_id FROM retired_app_ids WHERE app_id = ? COLLATE NOCASE LIMIT 1')
@@ -42,9 +45,12 @@ export function appRepository(db: Database, cache: ReadCache) {
     rename: (appId: string, name: string, at: string) => void rename.run(name, at, appId),
     /** Deletes the app and retires its id for good. */
     delete(appId: string, at: string): void {
-      retire.run(appId, at)
+      retire.run(at, appId)
       remove.run(appId)
     },
+    /** The org an app belongs to, or belonged to before it was deleted (cached); null when unknown. */
+    orgOf: (appId: string): string | null =>
+      cache.get(`app-org:${appId}`, () => byId.get(appId)?.org_id ?? retiredOrg.get(appId)?.org_id ?? null) ?? null,
     /** Retires the ids of every app of an org about to be deleted. */
     retireAppsOf: (orgId: string, at: string) => void retireOrg.run(at, orgId),
     /** The app id, in any case, that an existing app already has. */

@@ -1,6 +1,5 @@
 /** Storage of orgs and their members. */
 import type { Database } from 'bun:sqlite'
-import { orgLifetimePolicy, type KeyPolicySettings, type LifetimePolicy } from '../../access/lifetime'
 import type { Mode } from '../../access/modes'
 import type { ReadCache } from '../../db/read-cache'
 
@@ -11,18 +10,7 @@ export type OrgRecord = {
   created_by: string
   created_at: string
   updated_at: string
-  /** SPEC §6a; null: none. */
-  key_policy: KeyPolicySettings | null
-  /** When `key_policy` came into force. */
-  key_policy_since: string | null
 }
-
-type OrgRow = Omit<OrgRecord, 'key_policy'> & { key_policy: string | null }
-
-const toOrg = <R extends OrgRow>(row: R): Omit<R, 'key_policy'> & { key_policy: KeyPolicySettings | null } => ({
-  ...row,
-  key_policy: row.key_policy === null ? null : (JSON.parse(row.key_policy) as KeyPolicySettings),
-})
 
 export type MemberRecord = {
   org_id: string
@@ -34,25 +22,19 @@ export type MemberRecord = {
 /** A member with the user's email and name, as lists show them. */
 export type MemberView = { user_id: string; email: string; name: string; role: Mode; created_at: string }
 
-const ORG_COLUMNS = 'id, name, created_by, created_at, updated_at, key_policy, key_policy_since'
+const ORG_COLUMNS = 'id, name, created_by, created_at, updated_at'
 
 export function organizationRepository(db: Database, cache: ReadCache) {
-  const insertOrg = db.prepare<never, Omit<OrgRecord, 'key_policy' | 'key_policy_since'>>(
+  const insertOrg = db.prepare<never, OrgRecord>(
     `INSERT INTO orgs (id, name, created_by, created_at, updated_at)
      VALUES ($id, $name, $created_by, $created_at, $updated_at)`,
   )
-  const byId = db.prepare<OrgRow, [string]>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE id = ?`)
-  const ofUser = db.prepare<OrgRow & { role: Mode }, [string]>(
-    `SELECT o.id, o.name, o.created_by, o.created_at, o.updated_at, o.key_policy, o.key_policy_since, m.role
+  const byId = db.prepare<OrgRecord, [string]>(`SELECT ${ORG_COLUMNS} FROM orgs WHERE id = ?`)
+  const ofUser = db.prepare<OrgRecord & { role: Mode }, [string]>(
+    `SELECT o.id, o.name, o.created_by, o.created_at, o.updated_at, m.role
      FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.created_at, o.rowid`,
   )
   const rename = db.prepare<never, [string, string, string]>('UPDATE orgs SET name = ?, updated_at = ? WHERE id = ?')
-  const setPolicy = db.prepare<never, [string | null, string | null, string, string]>(
-    'UPDATE orgs SET key_policy = ?, key_policy_since = ?, updated_at = ? WHERE id = ?',
-  )
-  const withPolicy = db.prepare<{ id: string; key_policy: string; key_policy_since: string }, []>(
-    'SELECT id, key_policy, key_policy_since FROM orgs WHERE key_policy IS NOT NULL',
-  )
   const remove = db.prepare<never, [string]>('DELETE FROM orgs WHERE id = ?')
   const insertMember = db.prepare<never, MemberRecord>(
     `INSERT INTO org_members (org_id, user_id, role, created_at) VALUES ($org_id, $user_id, $role, $created_at)`,
@@ -74,27 +56,11 @@ export function organizationRepository(db: Database, cache: ReadCache) {
   )
 
   return {
-    insert: ({ key_policy: _, key_policy_since: __, ...org }: OrgRecord) => void insertOrg.run(org),
-    findById: (id: string): OrgRecord | null => {
-      const row = byId.get(id)
-      return row && toOrg(row)
-    },
+    insert: (org: OrgRecord) => void insertOrg.run(org),
+    findById: (id: string) => byId.get(id),
     /** The user's orgs with the user's role in each. */
-    listForUser: (userId: string) => ofUser.all(userId).map(toOrg),
+    listForUser: (userId: string) => ofUser.all(userId),
     rename: (id: string, name: string, at: string) => void rename.run(name, at, id),
-    /** Sets (or, with null, lifts) the org's key policy, in force from `since`. */
-    setKeyPolicy: (id: string, policy: KeyPolicySettings | null, since: string | null, at: string) =>
-      void setPolicy.run(policy === null ? null : JSON.stringify(policy), since, at, id),
-    /** Every org's key policy in force, by org id (cached; read-only). */
-    keyPolicies: (): ReadonlyMap<string, LifetimePolicy> =>
-      cache.get('org-key-policies', () => {
-        const policies = new Map<string, LifetimePolicy>()
-        for (const row of withPolicy.all()) {
-          const policy = orgLifetimePolicy(row.id, JSON.parse(row.key_policy) as KeyPolicySettings, row.key_policy_since)
-          if (policy !== null) policies.set(row.id, policy)
-        }
-        return policies
-      }),
     /** Deletes the org; its members and apps go with it (ON DELETE CASCADE). */
     delete: (id: string) => void remove.run(id),
     addMember: (record: MemberRecord) => void insertMember.run(record),

@@ -1,4 +1,5 @@
 /** Organizations and their members (SPEC §6-7). Every check goes through `authorize`. */
+import { policySettings, type KeyPolicySettings } from '../../access/lifetime'
 import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { Principal } from '../../access/principal'
@@ -11,17 +12,20 @@ import { recordAudit } from '../audit/service'
 import type { OrgUpdateBody } from './model'
 import type { MemberView, OrgRecord } from './repository'
 
-/** An org as the API shows it: with the caller's role, without internal bookkeeping. */
-export type OrgView = Omit<OrgRecord, 'key_policy_since'> & { role: Mode }
+/** An org as the API shows it: with the caller's role and its key policy (SPEC §6a). */
+export type OrgView = OrgRecord & { role: Mode; key_policy: KeyPolicySettings | null }
 
-const toView = ({ key_policy_since: _, ...org }: OrgRecord, role: Mode): OrgView => ({ ...org, role })
+function toView(core: Core, org: OrgRecord, role: Mode): OrgView {
+  const policy = core.store.keyPolicies.current(org.id)
+  return { ...org, role, key_policy: policy && policySettings(policy) }
+}
 
 /** Creates an org with `actor.userId` as its `all` member. Call with an authorized actor. */
 export function createOrganization(core: Core, actor: Actor, input: { name: string }): OrgRecord {
   const name = normalizeName(input.name)
   return inTransaction(core.store.db, () => {
     const now = core.clock.now().toISOString()
-    const org: OrgRecord = { id: newId('org'), name, created_by: actor.userId, created_at: now, updated_at: now, key_policy: null, key_policy_since: null }
+    const org: OrgRecord = { id: newId('org'), name, created_by: actor.userId, created_at: now, updated_at: now }
     core.store.orgs.insert(org)
     core.store.orgs.addMember({ org_id: org.id, user_id: actor.userId, role: 'all', created_at: now })
     recordAudit(core, actor, 'organization.create', { type: 'organization', id: org.id }, { name })
@@ -32,7 +36,7 @@ export function createOrganization(core: Core, actor: Actor, input: { name: stri
 /** POST /organization/: only an unlimited `all` key; the caller becomes an `all` member. */
 export function createOrganizationFor(core: Core, principal: Principal, actor: Actor, input: { name: string }): OrgView {
   authorize(principal, { mode: 'all', on: 'unlimited' })
-  return toView(createOrganization(core, actor, input), 'all')
+  return toView(core, createOrganization(core, actor, input), 'all')
 }
 
 /** The caller's orgs within the key's reach, each with the caller's role. */
@@ -40,7 +44,7 @@ export function listOrganizations(core: Core, principal: Principal): OrgView[] {
   return core.store.orgs
     .listForUser(principal.userId)
     .filter((org) => isAllowed(principal, { mode: 'read', on: 'org', orgId: org.id }))
-    .map(({ role, ...org }) => toView(org, role))
+    .map(({ role, ...org }) => toView(core, org, role))
 }
 
 /** The org, once `principal` may do `mode` on it (404 when beyond reach). */
@@ -52,14 +56,16 @@ function reachOrg(core: Core, principal: Principal, orgId: string, mode: Mode): 
 }
 
 export function getOrganization(core: Core, principal: Principal, orgId: string): OrgView {
-  return toView(reachOrg(core, principal, orgId, 'read'), principal.memberships.get(orgId)!)
+  return toView(core, reachOrg(core, principal, orgId, 'read'), principal.memberships.get(orgId)!)
 }
 
-const samePolicy = (a: OrgRecord['key_policy'], b: OrgRecord['key_policy']) => JSON.stringify(a) === JSON.stringify(b)
+const samePolicy = (a: KeyPolicySettings | null, b: KeyPolicySettings | null) =>
+  a?.max_key_lifetime_days === b?.max_key_lifetime_days && a?.require_expiry === b?.require_expiry
 
 /**
  * PUT /organization/:id/: a new name needs `write`, a key policy `all` (SPEC §6a). A policy
- * comes into force now: keys it governs stop at max(created_at, now) + its maximum at the latest.
+ * comes into force now: keys it governs stop at max(created_at, now) + its maximum at the
+ * latest. The policy it replaces keeps bounding the keys made under it (src/access/lifetime.ts).
  */
 export function updateOrganization(core: Core, principal: Principal, actor: Actor, orgId: string, input: OrgUpdateBody): OrgView {
   if (input.name === undefined && input.key_policy === undefined) throw validationError('Nothing to update: send name or key_policy')
@@ -73,14 +79,15 @@ export function updateOrganization(core: Core, principal: Principal, actor: Acto
       Object.assign(changes, { name, previous_name: org.name })
       org = { ...org, name, updated_at: now }
     }
-    if (input.key_policy !== undefined && !samePolicy(input.key_policy, org.key_policy)) {
-      const since = input.key_policy === null ? null : now
-      core.store.orgs.setKeyPolicy(orgId, input.key_policy, since, now)
-      Object.assign(changes, { key_policy: input.key_policy, previous_key_policy: org.key_policy })
-      org = { ...org, key_policy: input.key_policy, key_policy_since: since, updated_at: now }
+    const previous = core.store.keyPolicies.current(orgId)
+    const previousSettings = previous && policySettings(previous)
+    if (input.key_policy !== undefined && !samePolicy(input.key_policy, previousSettings)) {
+      const next = input.key_policy && { maxDays: input.key_policy.max_key_lifetime_days, requireExpiry: input.key_policy.require_expiry }
+      core.store.keyPolicies.replace(orgId, next, now)
+      Object.assign(changes, { key_policy: input.key_policy, previous_key_policy: previousSettings })
     }
     if (Object.keys(changes).length > 0) recordAudit(core, actor, 'organization.update', { type: 'organization', id: orgId }, changes)
-    return toView(org, principal.memberships.get(orgId)!)
+    return toView(core, org, principal.memberships.get(orgId)!)
   })
 }
 
