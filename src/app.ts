@@ -44,7 +44,7 @@ export function createApp(deps: AppDeps) {
     clientAddressOf(app.server?.requestIP(request)?.address ?? null, () => request.headers.get('x-forwarded-for'), trusted),
   )
   return app
-    .use(respond({ log: deps.log, metrics, draining: deps.draining, activity: deps.activity }))
+    .use(respond({ log: deps.log, metrics, draining: deps.draining, activity: deps.activity, keyUsage: deps.usage.counts }))
     .use(errorHandler(deps.log, metrics))
     .use(openapiPlugin(deps.version))
     .use(healthModule(deps, deps.version))

@@ -24,8 +24,10 @@ Options (each also as an environment variable):
   --auth-failure-limit N/S       failed authentications allowed per client address; past
                                  it, further failures get 429 (valid keys still get in)
                                  (CODEPUSHGO_AUTH_FAILURE_LIMIT, default 100/60)
-  --usage-flush-seconds N        how often last-use times are written
+  --usage-flush-seconds N        how often last-use times and usage counts are written
                                  (CODEPUSHGO_USAGE_FLUSH_SECONDS, default 5)
+  --usage-retention-days N       how many days of hourly usage counts per key are kept
+                                 (CODEPUSHGO_USAGE_RETENTION_DAYS, default 90)
   --metrics                      serve GET /metrics in the Prometheus text format,
                                  unauthenticated (CODEPUSHGO_METRICS=1, default off)
   --trusted-proxies LIST         reverse proxies (IPs or CIDR ranges, comma-separated) whose
@@ -54,6 +56,7 @@ function bootstrap(core: Core, docsUrl: string): void {
 /**
  * Keys written per transaction by the periodic last-use flush. In id order, a step of 200 keys
  * takes about 0.7 ms (10,000 at once took 70-110 ms; in first-use order, steps took 2-4 ms).
+ * Usage counts are written, and pruned, in steps of as many rows.
  */
 const USAGE_FLUSH_STEP = 200
 
@@ -83,6 +86,7 @@ export const serve: Command = {
       'key-rate-limit': { type: 'string' },
       'auth-failure-limit': { type: 'string' },
       'usage-flush-seconds': { type: 'string' },
+      'usage-retention-days': { type: 'string' },
       metrics: { type: 'boolean' },
       'trusted-proxies': { type: 'string' },
     })
@@ -116,7 +120,32 @@ export const serve: Command = {
       flushUsage(USAGE_FLUSH_STEP)
       if (core.usage.roundUnfinished) setImmediate(flushInSteps)
     }
-    const flusher = setInterval(flushInSteps, config.usageFlushSeconds * 1000)
+    /** Usage counts likewise, and then the counts past the retention window, a slice per turn. */
+    const { counts } = core.usage
+    const flushCounts = (limit?: number): void => {
+      try {
+        counts.flush(limit)
+      } catch (error) {
+        log.error({ msg: 'writing usage counts failed; kept for the next flush', error: String(error) })
+      }
+    }
+    const pruneInSteps = () => {
+      if (stopping) return // the shutdown writes what is left, then closes the database
+      try {
+        if (counts.prune(config.usageRetentionDays, USAGE_FLUSH_STEP) === USAGE_FLUSH_STEP) setImmediate(pruneInSteps)
+      } catch (error) {
+        log.error({ msg: 'pruning old usage counts failed; retried at the next flush', error: String(error) })
+      }
+    }
+    const countsInSteps = () => {
+      if (stopping) return
+      flushCounts(USAGE_FLUSH_STEP)
+      setImmediate(counts.roundUnfinished ? countsInSteps : pruneInSteps)
+    }
+    const flusher = setInterval(() => {
+      flushInSteps()
+      countsInSteps()
+    }, config.usageFlushSeconds * 1000)
     keepMemoryDown(() => activity.answered)
     const server = app.server!
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
@@ -139,6 +168,7 @@ export const serve: Command = {
         await server.stop() // stop accepting; in-flight requests finish
         clearInterval(flusher)
         flushUsage() // everything, in one go
+        flushCounts()
         closeDatabase(core.store.db)
         log.info({ msg: 'stopped' })
         log.flush()
