@@ -41,15 +41,16 @@ once, on stderr. SIGTERM or SIGINT stop it gracefully; a second signal forces th
 `
 
 /** First run: an admin user, its org and an `all` key, printed once in a banner on stderr. */
-function bootstrap(core: Core, docsUrl: string): void {
+function bootstrap(core: Core, url: string): void {
   if (core.store.users.count() > 0) return
   const { user, organization, apikey } = createUser(core, { email: 'admin@localhost', name: 'admin', orgName: 'Default' })
   const line = '='.repeat(72)
   process.stderr.write(
     `${line}\n  CodePushGo first run: created user ${user.email} and org "${organization.name}".\n\n` +
       `  Your API key (mode "all"), shown only this once:\n\n      CODEPUSHGO_KEY=${apikey.key}\n\n` +
-      `  Try it:  curl -H "authorization: $CODEPUSHGO_KEY" ${docsUrl.replace('/swagger', '/apikey/')}\n` +
-      `  Docs:    ${docsUrl}\n${line}\n`,
+      `  Try it:  curl -H "authorization: $CODEPUSHGO_KEY" ${url}/apikey/\n` +
+      `  Console: ${url}/console (paste the key to sign in)\n` +
+      `  Docs:    ${url}/swagger\n${line}\n`,
   )
 }
 
@@ -151,7 +152,7 @@ export const serve: Command = {
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
     const url = `http://${browsable}:${server.port}`
-    bootstrap(core, `${url}/swagger`)
+    bootstrap(core, url)
     log.info({ msg: 'listening', url, dir: config.dir, version: VERSION })
     log.flush() // whoever started the server may be waiting for this line
 

@@ -4,7 +4,7 @@
  * in a table row). Both are web components fed with `.buckets`.
  */
 import type { UsageBucket } from './api'
-import { day, h, svg, uid } from './dom'
+import { h, svg, uid } from './dom'
 
 export const OUTCOMES = [
   { field: 'allowed', label: 'Allowed', css: 'u-allowed' },
@@ -26,6 +26,9 @@ export function sums(buckets: readonly UsageBucket[]): Record<Field, number> & {
 
 const number = new Intl.NumberFormat()
 const hourFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' })
+/** Short, for the marks under the chart: "Nov 30". */
+const markFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' })
 
 /** In words, for screen readers and tooltips. */
 export function summary(buckets: readonly UsageBucket[]): string {
@@ -65,7 +68,7 @@ class UsageChart extends HTMLElement {
       if (at.getHours() !== 0 || i === 0 || i / n > 0.92) return
       const dayIndex = Math.round(i / 24)
       if (days > 10 && dayIndex % 5 !== 0) return
-      const mark = h('span', null, day(at))
+      const mark = h('span', null, markFormat.format(at))
       mark.style.left = `${(i / n) * 100}%`
       marks.append(mark)
     })
@@ -89,7 +92,7 @@ class UsageChart extends HTMLElement {
   private dailyTable(buckets: readonly UsageBucket[]): HTMLElement {
     const daily = new Map<string, UsageBucket[]>()
     for (const b of buckets) {
-      const name = day(new Date(b.hour))
+      const name = dayFormat.format(new Date(b.hour))
       daily.set(name, [...(daily.get(name) ?? []), b])
     }
     return h('details', null,
@@ -112,7 +115,7 @@ class UsageSparkline extends HTMLElement {
     const points = buckets.map((b, i) => `${i + 0.5},${22 - (total(b) / peak) * 20}`).join(' ')
     const sum = sums(buckets)
     const refused = sum.all - sum.allowed
-    const text = `${number.format(sum.all)} requests in 7 days${refused > 0 ? `, ${number.format(refused)} refused` : ''}`
+    const text = `${number.format(sum.all)} ${sum.all === 1 ? 'request' : 'requests'} in 7 days${refused > 0 ? `, ${number.format(refused)} refused` : ''}`
     this.replaceChildren(
       svg('svg', { class: 'sparkline', viewBox: `0 0 ${n} 24`, preserveAspectRatio: 'none', 'aria-hidden': 'true', focusable: 'false' },
         svg('polyline', { points: `0,22 ${points} ${n},22`, class: refused > 0 ? 'spark refused' : 'spark' }),

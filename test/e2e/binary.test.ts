@@ -205,6 +205,7 @@ describe('binary: first-run bootstrap', () => {
     const banner = first.stderr()
     expect(countKeys(banner)).toBe(1)
     expect(banner).toContain(`${first.url}/swagger`)
+    expect(banner).toContain(`${first.url}/console`)
     expect(countKeys(first.stdout())).toBe(0) // the log never carries it
     const key = banner.match(ANY_KEY)![0]
 

@@ -51,10 +51,8 @@ class Watch {
       await route.abort('blockedbyclient')
     })
     // Injected by the browser, not the page: the CSP does not apply to it.
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (event) => {
-        console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`)
-      })
+    await context.addInitScript({
+      content: "document.addEventListener('securitypolicyviolation', (event) => console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`))",
     })
   }
 
@@ -117,14 +115,13 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
   /** axe-core over the page as it is, light and dark: no serious or critical violation. */
   async function scan(name: string, target: Page = page): Promise<void> {
     // Evaluated by the browser for the test, like the init script: the page itself loads nothing external.
-    if (!(await target.evaluate(() => 'axe' in window))) await target.evaluate(AXE)
+    if (!(await target.evaluate("'axe' in window"))) await target.evaluate(AXE)
     for (const colorScheme of ['light', 'dark'] as const) {
       await target.emulateMedia({ colorScheme })
-      const found = await target.evaluate(async () => {
-        const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe
-        const result = await axe.run(document, { resultTypes: ['violations'] })
-        return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-      })
+      // Page code as text: it runs in the browser, with the DOM's types, not the test's.
+      const found = (await target.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((result) => result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`)) as string[]
       expect({ screen: name, colorScheme, violations: found }).toEqual({ screen: name, colorScheme, violations: [] })
     }
     await target.emulateMedia({ colorScheme: 'light' })
@@ -166,7 +163,7 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await page.getByLabel('API key').fill(adminKey)
     await page.getByRole('button', { name: 'Sign in' }).click()
     await heading('API keys')
-    expect(await page.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie }))).toEqual({ session: 1, local: 0, cookie: '' })
+    expect(await page.evaluate('({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie })')).toEqual({ session: 1, local: 0, cookie: '' })
     expect((await context.cookies()).length).toBe(0)
     watch.expectClean()
   }, TEST_TIMEOUT)
@@ -231,7 +228,7 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     expect(await dialog.locator('pre.curl').innerText()).toBe(`curl -H "authorization: ${shown}" ${server.url}/apikey/verify`)
     await dialog.getByRole('button', { name: 'Copy' }).click()
     await dialog.getByText('Copied to the clipboard.').waitFor()
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(shown)
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(shown)
     await scan('key-once')
     await photograph('key-once')
     await dialog.getByRole('button', { name: 'I have stored it' }).click()
@@ -371,8 +368,10 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await page.getByLabel('Action').selectOption('apikey.rotate')
     await page.getByRole('button', { name: 'Filter' }).click()
     await page.waitForURL(/action=apikey\.rotate/)
-    // Only the rotation is left (the screen is drawn anew once the API has answered).
-    await page.waitForFunction(() => [...document.querySelectorAll('tbody th')].map((cell) => cell.textContent).join() === 'apikey.rotate')
+    // Only the rotation is left, once the screen is drawn anew with the API's answer.
+    await page.locator('tbody th', { hasNotText: 'apikey.rotate' }).first().waitFor({ state: 'detached' })
+    await page.getByRole('rowheader', { name: 'apikey.rotate' }).waitFor()
+    expect(await page.locator('tbody th').allInnerTexts()).toEqual(['apikey.rotate'])
     await scan('audit')
     await photograph('audit')
     watch.expectClean()
@@ -381,7 +380,7 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
   test('sign out forgets the key', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click()
     await heading('Sign in')
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0)
+    expect(await page.evaluate('sessionStorage.length')).toBe(0)
     await page.reload()
     await heading('Sign in')
     // Nothing the console loaded came from anywhere but this server.

@@ -19,7 +19,7 @@ async function inParallel<T>(items: readonly T[], width: number, work: (item: T)
 
 function keyRow(key: ApiKey, me: ApiKey, usageCell: HTMLElement): HTMLTableRowElement {
   return h('tr', null,
-    h('th', { scope: 'row' }, h('a', { href: `#/keys/${key.id}` }, key.name), key.id === me.id ? h('span', { class: 'badge' }, 'this key') : null),
+    h('th', { scope: 'row' }, h('span', null, h('a', { href: `#/keys/${key.id}` }, key.name), key.id === me.id ? h('span', { class: 'badge' }, 'this key') : null)),
     h('td', null, h('code', null, key.key)),
     h('td', null, key.mode),
     h('td', { class: 'limits' }, limitsText(key)),

@@ -83,7 +83,7 @@ export async function orgScreen(ctx: Context, idText: string): Promise<void> {
     const members = h('div')
     const showMembers = () => void loading(members, async () => {
       const { data } = await api<{ data: Member[] }>('GET', `${path}members/`)
-      return table('Members', ['Email', 'Name', 'Role', 'Member since', ''], data.map((m) => memberRow(ctx, org, m, errors, showMembers)), { hideCaption: true })
+      return table('Members', ['Email', 'Name', 'Role', 'Member since', 'Actions'], data.map((m) => memberRow(ctx, org, m, errors, showMembers)), { hideCaption: true })
     })
     showMembers()
     const rename = h('input', { name: 'name', required: true, maxlength: '100', value: org.name, autocomplete: 'off' })
