@@ -85,6 +85,11 @@ function signOut(message: string): void {
 }
 
 window.addEventListener('hashchange', () => void route())
+// The skip link moves the focus without touching the hash, which names the screen.
+document.querySelector('.skip')?.addEventListener('click', (event) => {
+  event.preventDefault()
+  ;(main.querySelector('h1') ?? main).focus()
+})
 document.addEventListener('console:signout', (event) => signOut((event as CustomEvent<string>).detail))
 
 async function start(): Promise<void> {

@@ -377,6 +377,36 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     watch.expectClean()
   }, TEST_TIMEOUT)
 
+  test('keyboard alone: the skip link, the menu, a dialog opened and closed with Escape, focus where it belongs', async () => {
+    await page.goto(url('#/keys'))
+    await heading('API keys')
+    const focused = () => page.evaluate('document.activeElement?.textContent?.trim() ?? ""')
+    // The screen's heading has the focus. Before it: the skip link, first of all, back to it.
+    for (let i = 0; i < 12 && (await focused()) !== 'Skip to content'; i++) await page.keyboard.press('Shift+Tab')
+    expect(await focused()).toBe('Skip to content')
+    await page.keyboard.press('Enter')
+    expect(await focused()).toBe('API keys')
+    expect(new URL(page.url()).hash).toBe('#/keys')
+    // The menu's links are reachable with the keyboard and followed with Enter.
+    for (let i = 0; i < 10 && (await focused()) !== 'Apps'; i++) await page.keyboard.press('Shift+Tab')
+    expect(await focused()).toBe('Apps')
+    await page.keyboard.press('Enter')
+    await heading('Apps')
+    expect(await focused()).toBe('Apps') // the new screen's heading has the focus
+    await page.goto(url(`#/keys/1`))
+    await heading('Admin key')
+    for (let i = 0; i < 20 && (await focused()) !== 'Delete…'; i++) await page.keyboard.press('Tab')
+    expect(await focused()).toBe('Delete…')
+    await page.keyboard.press('Enter')
+    const confirm = page.getByRole('dialog', { name: /^Delete/ })
+    await confirm.waitFor()
+    expect(await focused()).toBe('Cancel') // a stray Enter cancels
+    await page.keyboard.press('Escape')
+    await confirm.waitFor({ state: 'detached' })
+    expect(await focused()).toBe('Delete…') // back to the button that opened it
+    watch.expectClean()
+  }, TEST_TIMEOUT)
+
   test('sign out forgets the key', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click()
     await heading('Sign in')
