@@ -7,6 +7,7 @@ import { authPlugin } from './access/auth-plugin'
 import { DEFAULT_AUTH_FAILURE_LIMIT, Gate, type GateLimits } from './access/gate'
 import type { Core } from './core'
 import { clientAddressOf, type TrustedProxies } from './http/client-address'
+import { consolePlugin } from './http/console'
 import { Metrics, metricsRoute } from './http/metrics'
 import { errorHandler } from './http/errors'
 import type { Logger } from './http/logger'
@@ -44,9 +45,10 @@ export function createApp(deps: AppDeps) {
     clientAddressOf(app.server?.requestIP(request)?.address ?? null, () => request.headers.get('x-forwarded-for'), trusted),
   )
   return app
-    .use(respond({ log: deps.log, metrics, draining: deps.draining, activity: deps.activity }))
+    .use(respond({ log: deps.log, metrics, draining: deps.draining, activity: deps.activity, keyUsage: deps.usage.counts }))
     .use(errorHandler(deps.log, metrics))
     .use(openapiPlugin(deps.version))
+    .use(consolePlugin())
     .use(healthModule(deps, deps.version))
     .use(metrics ? metricsRoute(metrics, deps.store.db) : new Elysia())
     .use(apikeyModule(deps, auth))

@@ -14,6 +14,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_HTTP = '127.0.0.1:8090'
 export const DEFAULT_DIR = './codepushgo_data'
+export const DEFAULT_USAGE_RETENTION_DAYS = 90
 
 export interface ListenAddress {
   hostname: string
@@ -33,8 +34,10 @@ export interface ServeConfig {
   dir: string
   policy: KeyPolicy
   limits: GateLimits
-  /** How often pending last-use times are written. */
+  /** How often pending last-use times and usage counts are written. */
   usageFlushSeconds: number
+  /** How many days of hourly usage counts are kept. */
+  usageRetentionDays: number
   /** Serve GET /metrics. */
   metrics: boolean
   /** Proxies whose X-Forwarded-For names the client; null: the socket's peer is the client. */
@@ -49,6 +52,7 @@ export interface ServeFlags {
   'key-rate-limit'?: string
   'auth-failure-limit'?: string
   'usage-flush-seconds'?: string
+  'usage-retention-days'?: string
   metrics?: boolean
   'trusted-proxies'?: string
 }
@@ -105,6 +109,7 @@ export function resolveKeyPolicy(flags: Pick<ServeFlags, 'max-key-lifetime-days'
 export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
   const authFailures = flags['auth-failure-limit'] ?? env.CODEPUSHGO_AUTH_FAILURE_LIMIT
   const flush = flags['usage-flush-seconds'] ?? env.CODEPUSHGO_USAGE_FLUSH_SECONDS
+  const retention = flags['usage-retention-days'] ?? env.CODEPUSHGO_USAGE_RETENTION_DAYS
   const proxies = flags['trusted-proxies'] ?? env.CODEPUSHGO_TRUSTED_PROXIES
   return {
     http: parseListenAddress(flags.http ?? env.CODEPUSHGO_HTTP ?? DEFAULT_HTTP),
@@ -114,6 +119,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): S
       authFailureLimit: authFailures === undefined ? DEFAULT_AUTH_FAILURE_LIMIT : rateLimit(authFailures, '--auth-failure-limit'),
     },
     usageFlushSeconds: flush === undefined ? 5 : wholeNumber(flush, '--usage-flush-seconds', 1, 3600),
+    usageRetentionDays: retention === undefined ? DEFAULT_USAGE_RETENTION_DAYS : wholeNumber(retention, '--usage-retention-days', 1, 36_500),
     metrics: flags.metrics ?? switchOn(env.CODEPUSHGO_METRICS, 'CODEPUSHGO_METRICS'),
     trustedProxies: proxies === undefined ? null : trustedProxies(proxies),
   }

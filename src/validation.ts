@@ -76,11 +76,16 @@ function isRealDay(value: string): boolean {
   return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day && month >= 1 && month <= 12
 }
 
+/** An ISO 8601 instant with its time and zone (`2026-01-01T00:00:00Z`) as epoch ms, else NaN. */
+export function parseInstant(value: string): number {
+  const ms = ISO_8601.test(value) && isRealDay(value) ? Date.parse(value) : Number.NaN
+  return ms > LATEST ? Number.NaN : ms
+}
+
 /** A future ISO 8601 instant, normalised to `toISOString()` so stored values compare as strings. */
 export function parseFutureInstant(value: string, now: Date): string {
-  const ms = ISO_8601.test(value) && isRealDay(value) ? Date.parse(value) : Number.NaN
-  if (Number.isNaN(ms) || ms > LATEST) throw invalidExpiresAt()
-  if (ms <= now.getTime()) throw invalidExpiresAt()
+  const ms = parseInstant(value)
+  if (Number.isNaN(ms) || ms <= now.getTime()) throw invalidExpiresAt()
   return new Date(ms).toISOString()
 }
 

@@ -121,6 +121,32 @@ describe('GET /audit/', () => {
     expect(w.snapshot()).toBe(before)
   })
 
+  test('filters by action, target and actor key, each exact, with paging over what matches', async () => {
+    const w = seededWorld()
+    const { keyId, org } = await aliceChanges(w)
+    const all = (await w.request('GET', '/audit/?limit=1000', { key: w.alice.key })).json.data as Event[]
+    const list = async (query: string) => (await w.request('GET', `/audit/?${query}`, { key: w.alice.key })).json.data as Event[]
+    // [query, the events it must give: those of the whole log that match]
+    const cases: [string, (e: Event) => boolean][] = [
+      ['action=apikey.delete', (e) => e.action === 'apikey.delete'],
+      ['target_type=app', (e) => e.target_type === 'app'],
+      [`target_type=apikey&target_id=${keyId}`, (e) => e.target_type === 'apikey' && e.target_id === String(keyId)],
+      [`target_id=${org}`, (e) => e.target_id === org],
+      [`actor_key_id=${w.alice.keyId}`, (e) => e.actor_key_id === w.alice.keyId],
+      ['action=app.update&target_id=com.audit.app', (e) => e.action === 'app.update'],
+      ['action=nothing.like.this', () => false],
+    ]
+    for (const [query, matches] of cases) {
+      const expected = all.filter(matches)
+      expect({ query, events: await list(query) }).toEqual({ query, events: expected })
+    }
+    expect((await list(`actor_key_id=${w.alice.keyId}`)).length).toBeGreaterThan(3)
+    const apps = all.filter((e) => e.target_type === 'app')
+    expect(await list('target_type=app&limit=1&page=1')).toEqual(apps.slice(1, 2))
+    for (const bad of ['actor_key_id=abc', 'actor_key_id=0', `action=${'a'.repeat(101)}`])
+      expect((await w.request('GET', `/audit/?${bad}`, { key: w.alice.key })).json.code).toBe('validation_error')
+  })
+
   test('the limit bounds themselves are accepted', async () => {
     const w = seededWorld()
     expect((await w.request('GET', '/audit/?limit=1', { key: w.alice.key })).json.data).toHaveLength(1)
@@ -225,7 +251,7 @@ describe('GET /audit/ in the OpenAPI document', () => {
     expect(op.tags).toEqual(['Audit'])
     expect(op.summary).toBeString()
     expect(op.description).toContain('without')
-    expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['query:limit', 'query:page'])
+    expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['query:action', 'query:actor_key_id', 'query:limit', 'query:page', 'query:target_id', 'query:target_type'])
     expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '429'])
     const example = op.responses['200'].content['application/json'].schema.examples[0].data[0]
     expect(Object.keys(example).sort()).toEqual(

@@ -35,7 +35,7 @@ describe('database', () => {
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['apikeys', 'apps', 'audit_events', 'org_members', 'orgs', 'users']))
   })
 
-  test('migration versions are 1, 2, 3… with no gap (append-only)', () => {
+  test('migration versions are 1, 2, 3… with no gap, each file named by its number (append-only)', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1))
     MIGRATIONS.forEach((m) => expect(m.name).toStartWith(String(m.version).padStart(4, '0')))
   })
@@ -49,9 +49,10 @@ describe('database', () => {
 
   test('a failing migration leaves the schema at the last whole version', () => {
     const db = fileDb()
-    const broken = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'broken', sql: 'CREATE TABLE t (x); SELECT nonsense FROM nowhere;' }]
+    const latest = MIGRATIONS.at(-1)!.version
+    const broken = [...MIGRATIONS, { version: latest + 1, name: 'broken', sql: 'CREATE TABLE t (x); SELECT nonsense FROM nowhere;' }]
     expect(() => migrate(db, broken)).toThrow()
-    expect(schemaVersion(db)).toBe(MIGRATIONS.length)
+    expect(schemaVersion(db)).toBe(latest)
     expect(db.query("SELECT name FROM sqlite_master WHERE name = 't'").get()).toBeNull()
   })
 

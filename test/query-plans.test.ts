@@ -1,11 +1,13 @@
 /**
  * Every statement the repositories prepare uses an index for its lookups (issue #5): no full
  * table scan on a request path. Statements are captured as the store prepares them, so a new
- * query is checked without anyone remembering to list it here.
+ * query is checked without anyone remembering to list it here (the usage tracker prepares its own).
  */
 import { expect, test } from 'bun:test'
 import { openDatabase } from '../src/db/database'
 import { migrate } from '../src/db/migrate'
+import { systemClock } from '../src/clock'
+import { UsageTracker } from '../src/modules/apikey/usage'
 import { createStore } from '../src/store'
 
 /** Scans that are fine, and why. */
@@ -24,6 +26,8 @@ test('no repository statement scans a table', () => {
     return prepare(sql)
   }) as typeof db.prepare
   createStore(db)
+  // Last uses and usage counts: the batched writes, the usage answers and the retention pruning.
+  new UsageTracker(db, systemClock)
   expect(statements.length).toBeGreaterThan(20)
 
   const scans: string[] = []
@@ -34,7 +38,8 @@ test('no repository statement scans a table', () => {
     // Bind every parameter to NULL: the plan does not depend on the values.
     const plan = db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...([] as never[])) as { detail: string }[]
     for (const { detail } of plan) {
-      if (/^SCAN /.test(detail) && !/USING (COVERING )?INDEX/.test(detail)) scans.push(`${normalized}\n    → ${detail}`)
+      // A scan of json_each reads a bound JSON list (of ids), not a table.
+      if (/^SCAN /.test(detail) && !/USING (COVERING )?INDEX/.test(detail) && !/^SCAN json_each VIRTUAL TABLE/.test(detail)) scans.push(`${normalized}\n    → ${detail}`)
     }
   }
   expect(scans).toEqual([])

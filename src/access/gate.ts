@@ -4,7 +4,8 @@
  */
 import type { Core } from '../core'
 import { AppError } from '../errors'
-import { authenticate, loadKey } from './authenticate'
+import { Outcome } from '../modules/apikey/usage-counts'
+import { authenticate, loadKey, type StoredKey } from './authenticate'
 import type { Principal } from './principal'
 import { rateLimited, rateLimitHeaders, TokenBuckets, type RateLimit } from './rate-limit'
 
@@ -24,6 +25,14 @@ export interface Admission {
 export class Gate {
   private readonly failures: TokenBuckets<string>
   private readonly keys: TokenBuckets<number>
+  /** The stored key the lookup below found last: `admit` is synchronous, so it is the current request's. */
+  private found: StoredKey | null = null
+  /**
+   * The fast path: stored keys by hash, from the store's read cache, which also remembers
+   * hashes of no key (a client retrying a deleted key need not ask the database each time).
+   */
+  private readonly lookup = (hash: string): StoredKey | null =>
+    (this.found = this.core.store.apikeys.cachedByHash(hash, () => loadKey(this.core, hash)))
 
   constructor(
     private readonly core: Core,
@@ -41,11 +50,13 @@ export class Gate {
    * of a cached authentication): on a failure, and now and then for the key's last use.
    */
   admit(authorization: string | null, ip: () => string | null): Admission {
-    // The fast path: stored keys by hash, from the store's read cache, which also remembers
-    // hashes of no key (a client retrying a deleted key need not ask the database each time).
-    const caller = authenticate(this.core, authorization, (hash) => this.core.store.apikeys.cachedByHash(hash, () => loadKey(this.core, hash)))
+    this.found = null
+    const caller = authenticate(this.core, authorization, this.lookup)
     // A refusal is one of authentication's 401s, each counted against the client's address.
     if (caller instanceof AppError) {
+      // A key that was found and refused is disabled or expired: its usage shows the refusal.
+      const found = this.found as StoredKey | null // set by `lookup`, which TypeScript does not see
+      if (found !== null) this.core.usage.counts.count(found.principal.keyId, Outcome.rejected)
       const throttle = this.failures.take(ip() ?? 'unknown', this.limits.authFailureLimit)
       if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
       throw caller
@@ -54,7 +65,10 @@ export class Gate {
     let headers: Record<string, string> | null = null
     if (limit) {
       const decision = this.keys.take(caller.keyId, limit)
-      if (!decision.allowed) throw rateLimited(decision, 'Rate limit exceeded for this API key; retry later')
+      if (!decision.allowed) {
+        this.core.usage.counts.count(caller.keyId, Outcome.rateLimited)
+        throw rateLimited(decision, 'Rate limit exceeded for this API key; retry later')
+      }
       headers = rateLimitHeaders(decision)
     }
     this.core.usage.record(caller.keyId, ip)

@@ -24,8 +24,10 @@ Options (each also as an environment variable):
   --auth-failure-limit N/S       failed authentications allowed per client address; past
                                  it, further failures get 429 (valid keys still get in)
                                  (CODEPUSHGO_AUTH_FAILURE_LIMIT, default 100/60)
-  --usage-flush-seconds N        how often last-use times are written
+  --usage-flush-seconds N        how often last-use times and usage counts are written
                                  (CODEPUSHGO_USAGE_FLUSH_SECONDS, default 5)
+  --usage-retention-days N       how many days of hourly usage counts per key are kept
+                                 (CODEPUSHGO_USAGE_RETENTION_DAYS, default 90)
   --metrics                      serve GET /metrics in the Prometheus text format,
                                  unauthenticated (CODEPUSHGO_METRICS=1, default off)
   --trusted-proxies LIST         reverse proxies (IPs or CIDR ranges, comma-separated) whose
@@ -39,21 +41,23 @@ once, on stderr. SIGTERM or SIGINT stop it gracefully; a second signal forces th
 `
 
 /** First run: an admin user, its org and an `all` key, printed once in a banner on stderr. */
-function bootstrap(core: Core, docsUrl: string): void {
+function bootstrap(core: Core, url: string): void {
   if (core.store.users.count() > 0) return
   const { user, organization, apikey } = createUser(core, { email: 'admin@localhost', name: 'admin', orgName: 'Default' })
   const line = '='.repeat(72)
   process.stderr.write(
     `${line}\n  CodePushGo first run: created user ${user.email} and org "${organization.name}".\n\n` +
       `  Your API key (mode "all"), shown only this once:\n\n      CODEPUSHGO_KEY=${apikey.key}\n\n` +
-      `  Try it:  curl -H "authorization: $CODEPUSHGO_KEY" ${docsUrl.replace('/swagger', '/apikey/')}\n` +
-      `  Docs:    ${docsUrl}\n${line}\n`,
+      `  Try it:  curl -H "authorization: $CODEPUSHGO_KEY" ${url}/apikey/\n` +
+      `  Console: ${url}/console (paste the key to sign in)\n` +
+      `  Docs:    ${url}/swagger\n${line}\n`,
   )
 }
 
 /**
  * Keys written per transaction by the periodic last-use flush. In id order, a step of 200 keys
  * takes about 0.7 ms (10,000 at once took 70-110 ms; in first-use order, steps took 2-4 ms).
+ * Usage counts are written, and pruned, in steps of as many rows.
  */
 const USAGE_FLUSH_STEP = 200
 
@@ -83,6 +87,7 @@ export const serve: Command = {
       'key-rate-limit': { type: 'string' },
       'auth-failure-limit': { type: 'string' },
       'usage-flush-seconds': { type: 'string' },
+      'usage-retention-days': { type: 'string' },
       metrics: { type: 'boolean' },
       'trusted-proxies': { type: 'string' },
     })
@@ -116,13 +121,38 @@ export const serve: Command = {
       flushUsage(USAGE_FLUSH_STEP)
       if (core.usage.roundUnfinished) setImmediate(flushInSteps)
     }
-    const flusher = setInterval(flushInSteps, config.usageFlushSeconds * 1000)
+    /** Usage counts likewise, and then the counts past the retention window, a slice per turn. */
+    const { counts } = core.usage
+    const flushCounts = (limit?: number): void => {
+      try {
+        counts.flush(limit)
+      } catch (error) {
+        log.error({ msg: 'writing usage counts failed; kept for the next flush', error: String(error) })
+      }
+    }
+    const pruneInSteps = () => {
+      if (stopping) return // the shutdown writes what is left, then closes the database
+      try {
+        if (counts.prune(config.usageRetentionDays, USAGE_FLUSH_STEP) === USAGE_FLUSH_STEP) setImmediate(pruneInSteps)
+      } catch (error) {
+        log.error({ msg: 'pruning old usage counts failed; retried at the next flush', error: String(error) })
+      }
+    }
+    const countsInSteps = () => {
+      if (stopping) return
+      flushCounts(USAGE_FLUSH_STEP)
+      setImmediate(counts.roundUnfinished ? countsInSteps : pruneInSteps)
+    }
+    const flusher = setInterval(() => {
+      flushInSteps()
+      countsInSteps()
+    }, config.usageFlushSeconds * 1000)
     keepMemoryDown(() => activity.answered)
     const server = app.server!
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
     const url = `http://${browsable}:${server.port}`
-    bootstrap(core, `${url}/swagger`)
+    bootstrap(core, url)
     log.info({ msg: 'listening', url, dir: config.dir, version: VERSION })
     log.flush() // whoever started the server may be waiting for this line
 
@@ -139,6 +169,7 @@ export const serve: Command = {
         await server.stop() // stop accepting; in-flight requests finish
         clearInterval(flusher)
         flushUsage() // everything, in one go
+        flushCounts()
         closeDatabase(core.store.db)
         log.info({ msg: 'stopped' })
         log.flush()

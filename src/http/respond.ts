@@ -37,9 +37,11 @@ export interface RespondOptions {
   draining?: () => boolean
   /** Counts every answer, errors included. */
   activity?: Activity
+  /** Told the answer to every request a key got in with (its usage counts: UsageCounts). */
+  keyUsage?: { answered(keyId: number, status: number): void }
 }
 
-export function respond({ log, metrics, draining, activity }: RespondOptions) {
+export function respond({ log, metrics, draining, activity, keyUsage }: RespondOptions) {
   return new Elysia({ name: 'respond' })
     // The clock starts before authentication and validation. A request refused while its body
     // is read (413, bad JSON), or one that matches no route, logs a duration of 0.
@@ -68,13 +70,16 @@ export function respond({ log, metrics, draining, activity }: RespondOptions) {
       const ms = start === undefined ? 0 : performance.now() - start
       // The route pattern (`/apikey/:id`), not the raw path: no ids or odd input in logs.
       const route = ctx.route || null
+      const keyId = (ctx as AdmittedKey).admittedKeyId
       log.request({
         method: ctx.request.method,
         route,
         status: response.status,
         duration_ms: Math.round(ms * 1000) / 1000,
-        key_id: (ctx as AdmittedKey).admittedKeyId ?? null,
+        key_id: keyId ?? null,
       })
+      // Here, where the answer is known, and only here: a 403 may come from any route or service.
+      if (keyId !== undefined) keyUsage?.answered(keyId, response.status)
       metrics?.observeRequest(ctx.request.method, route, response.status, ms / 1000)
       if (activity) activity.answered++
       return response

@@ -205,6 +205,7 @@ describe('binary: first-run bootstrap', () => {
     const banner = first.stderr()
     expect(countKeys(banner)).toBe(1)
     expect(banner).toContain(`${first.url}/swagger`)
+    expect(banner).toContain(`${first.url}/console`)
     expect(countKeys(first.stdout())).toBe(0) // the log never carries it
     const key = banner.match(ANY_KEY)![0]
 
@@ -229,6 +230,7 @@ describe('binary: CLI', () => {
   test.each([
     [['--help'], 'Usage: codepushgo <command>'],
     [['serve', '--help'], 'Usage: codepushgo serve'],
+    [['serve', '--help'], '--usage-retention-days N'],
     [['migrate', '--help'], 'Usage: codepushgo migrate'],
     [['user', '--help'], 'Usage: codepushgo user create'],
     [['key', '--help'], 'Usage: codepushgo key list'],
@@ -273,10 +275,10 @@ describe('binary: CLI', () => {
     const dir = freshDir()
     const fresh = runCli(['migrate', '--dir', dir])
     expect(fresh.exitCode).toBe(0)
-    expect(fresh.stdout).toContain(`schema version ${MIGRATIONS.length}\n`)
+    expect(fresh.stdout).toContain(`schema version ${MIGRATIONS.at(-1)!.version}\n`)
     const again = runCli(['migrate', '--dir', dir])
     expect(again.exitCode).toBe(0)
-    expect(again.stdout).toBe(`schema is up to date (version ${MIGRATIONS.length})\n`)
+    expect(again.stdout).toBe(`schema is up to date (version ${MIGRATIONS.at(-1)!.version})\n`)
 
     const file = join(dir, 'codepushgo.db')
     const db = new Database(file)
@@ -523,6 +525,25 @@ describe('binary: last use', () => {
     const after = await serve(dir)
     const reloaded = (await call(after, 'GET', `/apikey/${admin.id}`, admin.key)).json.apikey
     expect(reloaded.last_used_at > (lastUse ?? '')).toBe(true)
+    expect(await after.stop()).toBe(0)
+  })
+
+  test('usage counts: written within one flush interval, the last ones at shutdown, kept across a restart', async () => {
+    const dir = freshDir()
+    const admin = createUser(dir, 'counts@example.com').apikey
+    const server = await serve(dir, ['--usage-flush-seconds', '1', '--usage-retention-days', '30'])
+    for (let i = 0; i < 3; i++) expect((await call(server, 'GET', '/apikey/verify', admin.key)).status).toBe(200)
+    const written = () =>
+      (new Database(join(dir, 'codepushgo.db'), { readonly: true }).query('SELECT sum(allowed) AS n FROM key_usage_hourly WHERE key_id = ?').get(admin.id) as { n: number | null }).n
+    await waitFor('usage counts to be written', () => written() === 3, 3000)
+    // Requests just before SIGTERM are written at shutdown, not lost.
+    expect((await call(server, 'GET', '/apikey/', admin.key)).status).toBe(200)
+    expect((await call(server, 'GET', '/organization/', 'ak_' + 'x'.repeat(36))).status).toBe(401)
+    expect(await server.stop()).toBe(0)
+    expect(written()).toBe(4)
+    const after = await serve(dir)
+    const data = (await call(after, 'GET', `/apikey/${admin.id}/usage`, admin.key)).json.data as { allowed: number }[]
+    expect(data.reduce((n, b) => n + b.allowed, 0)).toBe(4)
     expect(await after.stop()).toBe(0)
   })
 

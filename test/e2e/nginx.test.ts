@@ -4,22 +4,15 @@
  * a client and a tiny upstream. Skips with a notice when nginx is missing (fails when CI=true).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { BINARY, startServer, tempDir, type RunningServer } from '../helpers/binary'
+import { freePort, startNginx, type RunningNginx } from '../helpers/nginx'
 import { findProgram } from '../helpers/system-program'
 
 const nginx = findProgram('nginx', ['/usr/sbin/nginx'])
 
 const DOC = resolve(import.meta.dir, '../../docs/nginx-auth-request.md')
-
-/** A free loopback port: bind port 0, read it, let it go. */
-function freePort(): number {
-  const listener = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = listener.port
-  listener.stop(true)
-  return port
-}
 
 /** `text` with `from` replaced by `to`, which must occur exactly once (so a doc edit fails loudly). */
 function replaceOnce(text: string, from: string, to: string): string {
@@ -28,40 +21,20 @@ function replaceOnce(text: string, from: string, to: string): string {
   return parts.join(to)
 }
 
-/** The documented nginx block, pointed at this run's ports, inside a main context that keeps everything in `prefix`. */
-function nginxConf(prefix: string, ports: { listen: number; codepushgo: number; backend: number }): string {
+/** The documented nginx block, pointed at this run's ports. */
+function nginxBlock(ports: { listen: number; codepushgo: number; backend: number }): string {
   const block = /```nginx\n([\s\S]*?)```/.exec(readFileSync(DOC, 'utf8'))?.[1]
   if (!block) throw new Error('docs/nginx-auth-request.md has no ```nginx block')
   let http = replaceOnce(block, 'server 127.0.0.1:8090;', `server 127.0.0.1:${ports.codepushgo};`)
   http = replaceOnce(http, 'server 127.0.0.1:3000;', `server 127.0.0.1:${ports.backend};`)
-  http = replaceOnce(http, 'listen 80;', `listen 127.0.0.1:${ports.listen};`)
-  const path = (name: string) => join(prefix, name)
-  return `daemon off;
-master_process on;
-worker_processes 1;
-pid ${path('nginx.pid')};
-error_log ${path('error.log')} warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path ${path('client_body_temp')};
-    proxy_temp_path ${path('proxy_temp')};
-    fastcgi_temp_path ${path('fastcgi_temp')};
-    uwsgi_temp_path ${path('uwsgi_temp')};
-    scgi_temp_path ${path('scgi_temp')};
-
-${http}
-}
-`
+  return replaceOnce(http, 'listen 80;', `listen 127.0.0.1:${ports.listen};`)
 }
 
 describe.skipIf(!nginx)('nginx auth_request in front of the binary', () => {
   let dataDir: string | undefined
-  let prefix: string | undefined
   let server: RunningServer | undefined
   let backend: ReturnType<typeof Bun.serve> | undefined
-  let proxy: Bun.Subprocess<'ignore', 'pipe', 'pipe'> | undefined
-  let proxyOutput = ''
+  let proxy: RunningNginx | undefined
   let base = ''
   /** Every request the backend got, as "METHOD path?query". */
   const reached: string[] = []
@@ -140,52 +113,18 @@ describe.skipIf(!nginx)('nginx auth_request in front of the binary', () => {
       },
     })
 
-    // As root, nginx's workers run as nobody: they must be able to enter the prefix; nginx itself
-    // creates the *_temp directories inside it and hands them to the worker user.
-    prefix = tempDir('codepushgo-nginx-')
-    chmodSync(prefix, 0o755)
     const listen = freePort()
-    const conf = join(prefix, 'nginx.conf')
-    writeFileSync(conf, nginxConf(prefix, { listen, codepushgo: Number(new URL(server.url).port), backend: backend.port! }))
     base = `http://127.0.0.1:${listen}`
-
-    proxy = Bun.spawn([nginx!, '-p', prefix, '-c', conf, '-e', join(prefix, 'error.log')], {
-      stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
-    })
-    const decoder = new TextDecoder()
-    for (const stream of [proxy.stdout, proxy.stderr]) {
-      void (async () => {
-        for await (const chunk of stream) proxyOutput += decoder.decode(chunk, { stream: true })
-      })()
-    }
-    const errorLog = () => (existsSync(join(prefix!, 'error.log')) ? readFileSync(join(prefix!, 'error.log'), 'utf8') : '')
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      if (proxy.exitCode !== null) throw new Error(`nginx exited with ${proxy.exitCode}:\n${proxyOutput}\n${errorLog()}`)
-      if (Date.now() > deadline) throw new Error(`nginx did not answer on ${base}:\n${proxyOutput}\n${errorLog()}`)
-      try {
-        await fetch(`${base}/_auth/read`) // an internal location: nginx's own 404, nothing else involved
-        break
-      } catch {
-        await Bun.sleep(25)
-      }
-    }
+    // An internal location answers the probe: nginx's own 404, nothing else involved.
+    proxy = await startNginx(nginx!, nginxBlock({ listen, codepushgo: Number(new URL(server.url).port), backend: backend.port! }), `${base}/_auth/read`)
   })
 
   /** Whatever happened, leave nothing running and nothing on disk. */
   afterAll(async () => {
-    if (proxy && proxy.exitCode === null) {
-      proxy.kill('SIGQUIT')
-      const quit = await Promise.race([proxy.exited.then(() => true), Bun.sleep(5000).then(() => false)])
-      if (!quit) {
-        proxy.kill('SIGTERM')
-        await Promise.race([proxy.exited, Bun.sleep(2000)])
-      }
-      if (proxy.exitCode === null) proxy.kill('SIGKILL')
-    }
+    await proxy?.stop()
     backend?.stop(true)
     if (server && server.process.exitCode === null) server.process.kill('SIGKILL')
-    for (const dir of [prefix, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true })
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
   })
 
   test('a read key passes /read/ with its identity forwarded, and gets 403 on /upload/', async () => {
@@ -247,11 +186,10 @@ describe.skipIf(!nginx)('nginx auth_request in front of the binary', () => {
   })
 
   test('everything shuts down cleanly: nginx on SIGQUIT, codepushgo with exit 0', async () => {
-    proxy!.kill('SIGQUIT')
-    expect(await proxy!.exited).toBe(0)
+    expect(await proxy!.stop()).toBe(0)
     backend!.stop(true)
     expect(await server!.stop()).toBe(0)
-    const errors = readFileSync(join(prefix!, 'error.log'), 'utf8').split('\n').filter((line) => /\[(emerg|alert|crit|error)\]/.test(line))
+    const errors = proxy!.output().split('\n').filter((line) => /\[(emerg|alert|crit|error)\]/.test(line))
     expect(errors).toEqual([])
   })
 })

@@ -8,34 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { chromium as playwright, type Browser, type Page } from 'playwright-core'
 import { startServer, tempDir, type RunningServer } from '../helpers/binary'
+import { CHROMIUM_ARGS, isLocal } from '../helpers/browser'
 import { findProgram } from '../helpers/system-program'
 
 const chromium = findProgram('chromium', ['/usr/bin/chromium'])
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-
-/** Whether a request URL stays on this machine: loopback http(s), or a non-network scheme. */
-function isLocal(url: string): boolean {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return false
-  }
-  if (parsed.protocol === 'data:' || parsed.protocol === 'blob:') return true
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return false
-  const host = parsed.hostname
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
-}
 
 describe.skipIf(!chromium)('Swagger UI in headless Chromium, network off', () => {
   let dir: string

@@ -1,19 +1,21 @@
 /**
  * The API key endpoints: GET/POST/DELETE `/apikey/` exactly as documented, and GET/PUT
- * `/apikey/:id/`, POST `/apikey/:id/rotate` and GET `/apikey/verify` (SPEC §7).
+ * `/apikey/:id/`, POST `/apikey/:id/rotate`, GET `/apikey/verify` and the hourly usage of
+ * GET `/apikey/usage` and `/apikey/:id/usage` (SPEC §7).
  */
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import {
   ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, errors,
-  ApiKeyOne, ApiKeyUpdate, RotateBody, Rotated, Verified, VerifyQuery,
+  ApiKeyOne, ApiKeyUpdate, RotateBody, Rotated, UsageList, UsageQuery, usageErrors, Verified, VerifyQuery,
 } from './model'
 import { jsonBody } from '../../http/body'
 import { AnswerText } from '../../http/json-text'
 import { responses, Success } from '../../http/schemas'
 import { listApiKeysJson } from './list-text'
 import { createApiKey, deleteApiKey, getApiKey, rotateApiKey, updateApiKey } from './service'
+import { keyUsage, totalUsage } from './usage-service'
 import { parseKeyId } from './validate'
 import { refuseRepeatedParameters, verifyAccess } from './verify'
 import { verifiedViewJson } from './view'
@@ -125,6 +127,36 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         },
       },
     )
+    // A static segment: the router prefers it to `/:id` whatever the order.
+    .get('/usage', ({ principal, query }) => ({ data: totalUsage(core, principal, query) }), {
+      access: 'manage-keys',
+      query: UsageQuery,
+      response: responses({ 200: UsageList, 400: usageErrors.badRange, 401: errors.unauthorized, 403: errors.forbidden, 429: errors.tooMany }),
+      detail: {
+        tags,
+        summary: 'Usage of all keys',
+        description:
+          'Authentications per hour by outcome, summed over the calling user\'s keys within the calling key\'s reach. ' +
+          '`?from=&to=` (ISO 8601; default: the last 7 days up to the end of the current hour) select the hours, at most ' +
+          '90 days of them; every hour of the range has a bucket, zeros included. Requests of the last few seconds are ' +
+          'included. A deleted key\'s usage is deleted with it. Needs an `all` key.',
+      },
+    })
+    .get('/:id/usage', ({ principal, params, query }) => ({ data: keyUsage(core, principal, parseKeyId(params.id), query) }), {
+      access: 'manage-keys',
+      params: ApiKeyIdParams,
+      query: UsageQuery,
+      response: responses({ 200: UsageList, 400: usageErrors.badRange, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
+      detail: {
+        tags,
+        summary: 'Usage of an API key',
+        description:
+          'Authentications with one key per hour, by outcome: `allowed` (got in), `forbidden` (403), `rate_limited` ' +
+          '(429, over its rate limit) and `rejected` (401, disabled or expired). Kept for `--usage-retention-days` ' +
+          '(default 90). `?from=&to=` as for GET /apikey/usage. Keys outside the calling key\'s reach answer 404. ' +
+          'Needs an `all` key.',
+      },
+    })
     .delete(
       '/:id',
       async ({ principal, actor, params }) => {

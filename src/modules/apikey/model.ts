@@ -191,3 +191,54 @@ export const Verified = t.Object(
   },
 )
 export type Verified = Static<typeof Verified>
+
+export const UsageQuery = t.Object({
+  from: t.Optional(
+    t.String({
+      description: 'Start: an ISO 8601 instant with time and zone; the hour it falls in is the first bucket. Default: 7 days before `to`.',
+      examples: ['2026-01-01T00:00:00Z'],
+    }),
+  ),
+  to: t.Optional(
+    t.String({
+      description: 'End, not included: the last bucket is the hour it falls in, or the hour before when it is on the hour. Default: the end of the current hour.',
+      examples: ['2026-01-08T00:00:00Z'],
+    }),
+  ),
+})
+export type UsageQuery = Static<typeof UsageQuery>
+
+const Count = (what: string) => t.Integer({ minimum: 0, description: what, examples: [0] })
+
+export const UsageBucket = t.Object(
+  {
+    hour: t.String({ format: 'date-time', description: 'The start of the hour, ISO 8601 UTC.', examples: ['2026-01-01T00:00:00.000Z'] }),
+    allowed: Count('Requests the key got in with and was not refused a permission (any answer but 403).'),
+    forbidden: Count('Requests the key got in with and was refused (403).'),
+    rate_limited: Count("Requests over the key's rate limit (429)."),
+    rejected: Count('Requests refused because the key was disabled or expired (401).'),
+  },
+  { description: 'Authentications with a key (or keys) in one hour, by outcome.' },
+)
+
+export const UsageList = t.Object(
+  { data: t.Array(UsageBucket, { description: 'One bucket per hour of the range, oldest first; hours without requests are zeros.' }) },
+  {
+    examples: [
+      {
+        data: [
+          { hour: '2026-01-01T00:00:00.000Z', allowed: 120, forbidden: 2, rate_limited: 0, rejected: 0 },
+          { hour: '2026-01-01T01:00:00.000Z', allowed: 0, forbidden: 0, rate_limited: 0, rejected: 0 },
+        ],
+      },
+    ],
+  },
+)
+
+export const usageErrors = {
+  badRange: errorResponse(
+    'A bad date, `from` after `to`, or more than 90 days of buckets at once (a key id that is not a positive integer: `invalid_id`).',
+    'The range holds more than 90 days of hourly buckets; ask for 90 days at a time',
+    'validation_error',
+  ),
+}

@@ -95,12 +95,15 @@ export function issueKey(core: Core, userId: string, settings: KeySettings): { r
   return { record, key }
 }
 
+/** The caller's keys within its reach, newest first. */
+export function keysWithinReach(core: Core, principal: Principal): ApiKeyRecord[] {
+  return core.store.apikeys.listByUser(principal.userId).filter((key) => isAllowed(principal, { mode: 'all', on: 'key', key }))
+}
+
 /** The caller's keys within its reach, newest first, filtered and paginated. */
 export function listApiKeys(core: Core, principal: Principal, filters: ApiKeyListFilters): ApiKeyRecord[] {
   const { limit = 100, page = 0, mode, app_id, org_id } = filters
-  const visible = core.store.apikeys
-    .listByUser(principal.userId)
-    .filter((key) => isAllowed(principal, { mode: 'all', on: 'key', key }))
+  const visible = keysWithinReach(core, principal)
     .filter(
       (key) =>
         (mode === undefined || key.mode === mode) &&
@@ -111,7 +114,7 @@ export function listApiKeys(core: Core, principal: Principal, filters: ApiKeyLis
 }
 
 /** A key of the caller's within its reach, else 404 as if it did not exist. */
-function reachKey(core: Core, principal: Principal, id: number): ApiKeyRecord {
+export function reachKey(core: Core, principal: Principal, id: number): ApiKeyRecord {
   const record = core.store.apikeys.findById(id)
   if (!record) throw notFound()
   authorize(principal, { mode: 'all', on: 'key', key: record })

@@ -10,6 +10,7 @@
 import type { Database } from 'bun:sqlite'
 import type { Clock } from '../../clock'
 import { inTransaction, inTransactionKeepingCaches } from '../../db/database'
+import { UsageCounts } from './usage-counts'
 
 /** A last use as stored: ISO time and client address. */
 export interface LastUse {
@@ -34,12 +35,15 @@ export class UsageTracker {
   private roundAt = 0
   /** Rows written so far (for tests and metrics). */
   writes = 0
+  /** Authentications per key per hour by outcome, flushed beside the last uses. */
+  readonly counts: UsageCounts
   private readonly update
 
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
   ) {
+    this.counts = new UsageCounts(db, clock)
     this.update = db.prepare<never, [string, string | null, number]>('UPDATE apikeys SET last_used_at = ?, last_used_ip = ? WHERE id = ?')
   }
 

@@ -21,7 +21,8 @@ export function auditModule(core: Core, auth: AuthPlugin) {
         summary: 'List audit events',
         description:
           "The calling user's audit events (key, organization, member and app changes), newest first, " +
-          '`?limit=` (1–1000, default 100) per `?page=` (0-based). Each event names the key that acted, ' +
+          '`?limit=` (1–1000, default 100) per `?page=` (0-based), filtered by `?action=`, `?target_type=`, ' +
+          '`?target_id=` and `?actor_key_id=` (each exact). Each event names the key that acted, ' +
           'the client address and user agent, and what changed; never a key or a hash. ' +
           'Needs an `all` key without `limited_to_apps` or `limited_to_orgs`.',
       },

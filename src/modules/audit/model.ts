@@ -29,7 +29,13 @@ export const AuditEvent = t.Object(
 )
 export type AuditEventView = Static<typeof AuditEvent>
 
-export const AuditListQuery = t.Object(pageFields)
+export const AuditListQuery = t.Object({
+  ...pageFields,
+  action: t.Optional(t.String({ maxLength: 100, description: 'Only events of this action, e.g. `apikey.delete`.' })),
+  target_type: t.Optional(t.String({ maxLength: 100, description: 'Only events on this kind of target: `apikey`, `organization`, `app`.' })),
+  target_id: t.Optional(t.String({ maxLength: 200, description: 'Only events on the target with this id (a key id, an org id, an app id).' })),
+  actor_key_id: t.Optional(t.Integer({ minimum: 1, description: 'Only events made with this API key.', error: "Invalid query field 'actor_key_id': expected a key id" })),
+})
 export type AuditListQuery = Static<typeof AuditListQuery>
 
 export const AuditEventList = t.Object(

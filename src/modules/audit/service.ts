@@ -31,11 +31,11 @@ export function recordAudit(
  */
 export function listAuditEvents(core: Core, principal: Principal, query: AuditListQuery): AuditEventView[] {
   authorize(principal, { mode: 'all', on: 'unlimited' })
-  const { limit = 100, page = 0 } = query
+  const { limit = 100, page = 0, ...filters } = query
   const offset = page * limit
   // SQLite refuses an OFFSET beyond a 64-bit integer; no user has that many events anyway.
   if (!Number.isSafeInteger(offset)) return []
-  return core.store.audit.listByUser(principal.userId, limit, offset).map(toAuditEventView)
+  return core.store.audit.listByUser(principal.userId, filters, limit, offset).map(toAuditEventView)
 }
 
 function toAuditEventView(row: AuditEventRow): AuditEventView {

@@ -1,0 +1,149 @@
+/** One key: its usage chart, its facts, and what can be done to it (edit, rotate, disable, delete). */
+import { api, query, type ApiKey, type UsageBucket } from '../api'
+import type { Context } from '../context'
+import { confirmDialog, modal, showKeyOnce } from '../dialogs'
+import { announce, errorBox, fill, h, rateText, time, uid } from '../dom'
+import { keyForm, reachable } from '../key-form'
+import { limitsText, stateBadge } from '../keys-view'
+import { field, form, loading, screen } from '../screen'
+import { usageChart } from '../usage-chart'
+
+const HOUR = 60 * 60 * 1000
+const GRACE = [
+  { seconds: 0, label: 'None: the old key stops now' },
+  { seconds: 3600, label: '1 hour' },
+  { seconds: 86400, label: '1 day' },
+  { seconds: 604800, label: '7 days (the most)' },
+]
+
+/** Hourly usage of the key over `days`, up to the end of the current hour. */
+async function usageSection(id: number, days: number): Promise<HTMLElement> {
+  const to = new Date((Math.floor(Date.now() / HOUR) + 1) * HOUR)
+  const from = new Date(to.getTime() - days * 24 * HOUR)
+  const { data } = await api<{ data: UsageBucket[] }>('GET', `apikey/${id}/usage${query({ from: from.toISOString(), to: to.toISOString() })}`)
+  return usageChart(data)
+}
+
+function facts(key: ApiKey): HTMLElement {
+  return h('dl', { class: 'facts' },
+    h('dt', null, 'Key'), h('dd', null, h('code', null, key.key), ' (only the first characters are kept)'),
+    h('dt', null, 'Id'), h('dd', null, String(key.id)),
+    h('dt', null, 'Mode'), h('dd', null, key.mode),
+    h('dt', null, 'Limited to'), h('dd', null, limitsText(key)),
+    h('dt', null, 'State'), h('dd', null, stateBadge(key)),
+    h('dt', null, 'Expires'), h('dd', null, time(key.expires_at, 'never')),
+    h('dt', null, 'Last used'), h('dd', null, time(key.last_used_at, 'never'), key.last_used_ip ? ` from ${key.last_used_ip}` : ''),
+    h('dt', null, 'Rate limit'), h('dd', null, rateText(key.rate_limit)),
+    h('dt', null, 'Created'), h('dd', null, time(key.created_at)),
+    h('dt', null, 'Updated'), h('dd', null, time(key.updated_at)),
+    key.rotated_from !== null ? [h('dt', null, 'Replaces'), h('dd', null, h('a', { href: `#/keys/${key.rotated_from}` }, `key ${key.rotated_from}`))] : null,
+  )
+}
+
+export async function keyDetailScreen(ctx: Context, idText: string): Promise<void> {
+  const id = Number(idText)
+  const body = h('div')
+  screen(ctx.main, `Key ${id}`, h('p', null, h('a', { href: '#/keys' }, '← All keys')), body)
+  await loading(body, async () => {
+    const { apikey: key } = await api<{ apikey: ApiKey }>('GET', `apikey/${id}/`)
+    const heading = ctx.main.querySelector('h1')!
+    heading.textContent = key.name
+    document.title = `${key.name} · CodePushGo console`
+    const errors = h('div')
+    const act = (run: () => Promise<void>) => async () => {
+      fill(errors)
+      try {
+        await run()
+      } catch (error) {
+        fill(errors, errorBox(error))
+      }
+    }
+
+    // Usage, 7 or 30 days.
+    const chart = h('div', { class: 'chart-box' })
+    const rangeName = uid('range')
+    const ranges = h('fieldset', { class: 'segmented' }, h('legend', null, 'Range'),
+      [7, 30].map((days) => {
+        const inputId = uid('days')
+        const input = h('input', { type: 'radio', name: rangeName, id: inputId, value: String(days), checked: days === 7 })
+        input.addEventListener('change', () => void loading(chart, () => usageSection(id, days)))
+        return h('span', null, input, h('label', { for: inputId }, `${days} days`))
+      }),
+    )
+    void loading(chart, () => usageSection(id, 7))
+
+    const toggle = h('button', {
+      type: 'button',
+      onclick: act(async () => {
+        await api('PUT', `apikey/${id}/`, { enabled: !key.enabled })
+        announce(key.enabled ? 'Key disabled.' : 'Key enabled.')
+        await keyDetailScreen(ctx, idText)
+      }),
+    }, key.enabled ? 'Disable' : 'Enable')
+
+    const rotate = h('button', {
+      type: 'button',
+      onclick: act(async () => {
+        const grace = await modal('Rotate this key?', (close) => {
+          const select = h('select', { name: 'grace' }, GRACE.map((g) => h('option', { value: String(g.seconds), selected: g.seconds === 3600 }, g.label)))
+          return [
+            h('p', null, 'A new key with the same settings replaces this one. Until the grace period ends, both work, so clients can move over.'),
+            field('Grace period for the old key', select),
+            h('div', { class: 'actions' },
+              h('button', { type: 'button', class: 'primary', onclick: () => close(select.value) }, 'Rotate'),
+              h('button', { type: 'button', onclick: () => close('') }, 'Cancel'),
+            ),
+          ]
+        })
+        if (grace === '') return
+        const rotated = await api<{ apikey: ApiKey; previous: { id: number; expires_at: string | null } }>('POST', `apikey/${id}/rotate`, { grace_period_seconds: Number(grace) })
+        await showKeyOnce(rotated.apikey.key, `Key “${rotated.apikey.name}” rotated`)
+        announce('Key rotated.')
+        location.hash = `#/keys/${rotated.apikey.id}`
+      }),
+    }, 'Rotate…')
+
+    const remove = h('button', {
+      type: 'button',
+      class: 'danger',
+      onclick: act(async () => {
+        if (!(await confirmDialog(`Delete “${key.name}”?`, 'The key stops working at once: its next request gets 401. Its usage history is deleted with it. This cannot be undone.', 'Delete key'))) return
+        await api('DELETE', `apikey/${id}/`)
+        announce(`Key ${key.name} deleted.`)
+        if (id === ctx.me.id) document.dispatchEvent(new CustomEvent('console:signout', { detail: 'The signed-in key was deleted, and the console forgot it.' }))
+        else location.hash = '#/keys'
+      }),
+    }, 'Delete…')
+
+    const editSection = h('section', { 'aria-labelledby': 'edit-key' }, h('h2', { id: 'edit-key' }, 'Edit'))
+    const editBody = h('div')
+    editSection.append(editBody)
+    void loading(editBody, async () => {
+      const fields = keyForm(ctx.me, await reachable(), key)
+      return form('Edit key', fields.elements, 'Save changes', async () => {
+        const next = fields.read()
+        const changes: Record<string, unknown> = {}
+        if (next.name !== key.name) changes.name = next.name
+        if (next.mode !== key.mode) changes.mode = next.mode
+        if (JSON.stringify(next.limited_to_orgs) !== JSON.stringify(key.limited_to_orgs)) changes.limited_to_orgs = next.limited_to_orgs
+        if (JSON.stringify(next.limited_to_apps) !== JSON.stringify(key.limited_to_apps)) changes.limited_to_apps = next.limited_to_apps
+        if (next.expires_at !== undefined) changes.expires_at = next.expires_at
+        if (JSON.stringify(next.rate_limit) !== JSON.stringify(key.rate_limit)) changes.rate_limit = next.rate_limit
+        if (next.enabled !== key.enabled) changes.enabled = next.enabled
+        if (Object.keys(changes).length === 0) throw new Error('Nothing changed.')
+        await api('PUT', `apikey/${id}/`, changes)
+        announce('Changes saved.')
+        await keyDetailScreen(ctx, idText)
+      })
+    })
+
+    return [
+      h('div', { class: 'actions' }, toggle, rotate, remove,
+        ctx.can.readAudit ? h('a', { class: 'button', href: `#/audit${query({ target_type: 'apikey', target_id: id })}` }, 'Audit events') : null),
+      errors,
+      h('section', { 'aria-labelledby': 'usage-title' }, h('h2', { id: 'usage-title' }, 'Usage per hour'), ranges, chart),
+      h('section', { 'aria-labelledby': 'facts-title' }, h('h2', { id: 'facts-title' }, 'Details'), facts(key)),
+      editSection,
+    ]
+  })
+}

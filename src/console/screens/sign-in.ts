@@ -1,0 +1,24 @@
+/** Sign-in: paste a key. It is checked with GET /apikey/verify, then kept in memory (and this tab's sessionStorage if asked). */
+import { api, type ApiKey } from '../api'
+import { h } from '../dom'
+import { field, form, screen } from '../screen'
+import { remember } from '../session'
+
+export function signInScreen(main: HTMLElement, signedIn: (me: ApiKey) => void, notice?: Node): void {
+  const key = h('input', { name: 'key', type: 'password', required: true, autocomplete: 'off', spellcheck: 'false' })
+  const stay = h('input', { name: 'stay', type: 'checkbox', checked: true, id: 'stay' })
+  screen(main, 'Sign in',
+    notice ?? '',
+    h('p', null, 'Paste an API key. The console uses the public API with it, so it shows and does exactly what the key may.'),
+    form('Sign in', [
+      field('API key', key, 'It starts with ak_. The first-run banner of `codepushgo serve` printed one.'),
+      h('div', { class: 'check' }, stay, h('label', { for: 'stay' }, 'Stay signed in in this tab (until it closes)')),
+      h('p', { class: 'hint' }, 'The key is never written to local storage or a cookie; signing out forgets it.'),
+    ], 'Sign in', async (data) => {
+      const pasted = String(data.get('key')).trim().replace(/^bearer\s+/i, '')
+      const { apikey } = await api<{ apikey: ApiKey }>('GET', 'apikey/verify', undefined, pasted)
+      remember(pasted, data.get('stay') !== null)
+      signedIn(apikey)
+    }),
+  )
+}
