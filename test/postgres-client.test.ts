@@ -11,18 +11,10 @@ import { rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { tempDir } from './helpers/binary'
 import { findPostgres, usePostgresCluster } from './helpers/postgres'
+import { waitFor } from './helpers/wait'
 import { TcpProxy } from './helpers/tcp-proxy'
 
 const bin = findPostgres()
-
-/** Resolves once `condition()` holds; fails after `ms` with `what`. Polls, never sleeps a fixed time. */
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(10)
-  }
-}
 
 /** The rejection of `promise` (fails the test if it resolves). */
 async function rejectionOf(promise: Promise<unknown>): Promise<SQL.PostgresError> {
@@ -202,7 +194,7 @@ describe.skipIf(!bin)("Bun's SQL client on PostgreSQL", () => {
       const sql = connect(url, { connection: { application_name: 'restarted' } })
       const observer = new SQL(url, { max: 1 })
       const pending = rejectionOf(sql`SELECT pg_sleep(30)`)
-      await waitFor(async () => (await observer`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'restarted' AND state = 'active'`)[0].n === 1, 'the query to run')
+      await waitFor('the query to run', async () => (await observer`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'restarted' AND state = 'active'`)[0].n === 1)
       await observer.close()
       await cluster().restart()
       const error = await pending
@@ -233,7 +225,7 @@ describe.skipIf(!bin)("Bun's SQL client on PostgreSQL", () => {
         }),
       )
       await other.notify('changes', 'last')
-      await waitFor(() => got.includes('last'), 'the last notification')
+      await waitFor('the last notification', () => got.includes('last'))
       // Notifications arrive in commit order: one sent at the rollback would come before 'last'.
       expect(got).toEqual(['committed meanwhile', 'in the transaction', 'last'])
       await subscription.unlisten()
@@ -250,15 +242,15 @@ describe.skipIf(!bin)("Bun's SQL client on PostgreSQL", () => {
         let listens = 0
         await listener.listen('changes', (payload) => got.push(payload), () => listens++)
         await notifier.notify('changes', 'before')
-        await waitFor(() => got.length === 1, 'the first notification')
+        await waitFor('the first notification', () => got.length === 1)
 
         proxy.cut()
-        await waitFor(() => closes > 0, 'the client to see its connection drop')
+        await waitFor('the client to see its connection drop', () => closes > 0)
         await notifier.notify('changes', 'while disconnected')
         proxy.restore()
-        await waitFor(() => listens === 2, 'the re-subscription')
+        await waitFor('the re-subscription', () => listens === 2)
         await notifier.notify('changes', 'after')
-        await waitFor(() => got.includes('after'), 'a notification after the re-subscription')
+        await waitFor('a notification after the re-subscription', () => got.includes('after'))
         expect(got).toEqual(['before', 'after'])
       } finally {
         proxy.stop()
@@ -272,9 +264,9 @@ describe.skipIf(!bin)("Bun's SQL client on PostgreSQL", () => {
       let listens = 0
       await listener.listen('changes', (payload) => got.push(payload), () => listens++)
       await cluster().restart()
-      await waitFor(() => listens === 2, 'the re-subscription')
+      await waitFor('the re-subscription', () => listens === 2)
       await connect(url).notify('changes', 'back')
-      await waitFor(() => got.includes('back'), 'a notification after the restart')
+      await waitFor('a notification after the restart', () => got.includes('back'))
     }, 20_000)
   })
 })

@@ -1,10 +1,10 @@
 /**
- * A throwaway PostgreSQL cluster for tests: Debian's server programs, a temporary directory, a
- * free loopback port, `fsync=off` (about a second to start). One cluster per test file
- * (`usePostgresCluster`), one fresh database per test (`createDatabase`, a cheap copy of
- * `template1`). `initdb` refuses to run as root, so as root every server program runs as the
- * `postgres` user (`runuser`), in a directory it owns. Without PostgreSQL installed the tests
- * skip with a notice, and fail when CI=true (`findPostgres`).
+ * A throwaway PostgreSQL cluster for tests (and benchmarks): Debian's server programs, a
+ * temporary directory, a free loopback port, `fsync=off` (about a second to start). One cluster
+ * per test file (`usePostgresCluster`), one fresh database per test (`createDatabase`, a cheap
+ * copy of `template1`). `initdb` refuses to run as root, so as root every server program runs
+ * as the `postgres` user (`runuser`), in a directory it owns. Without PostgreSQL installed the
+ * tests skip with a notice, and fail when CI=true (`findPostgres`).
  *
  * Whatever happens, nothing outlives the test process: `afterAll` destroys the file's cluster,
  * and at exit (also after a failed test, an uncaught error, SIGINT or SIGTERM) every cluster
@@ -93,12 +93,16 @@ export class PostgresCluster {
     readonly dir: string,
     /** The loopback TCP port; the unix socket is `<dir>/.s.PGSQL.<port>`. */
     public port: number,
+    private readonly fsync: boolean,
   ) {}
 
-  /** Creates a cluster in a new temporary directory and starts it. */
-  static async start(bin: string): Promise<PostgresCluster> {
+  /**
+   * Creates a cluster in a new temporary directory and starts it. `fsync: true` makes commits
+   * durable, as in production (benchmarks of writes); tests leave it off, for speed.
+   */
+  static async start(bin: string, options: { fsync?: boolean } = {}): Promise<PostgresCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'codepushgo-pg-'))
-    const cluster = new PostgresCluster(bin, dir, 0)
+    const cluster = new PostgresCluster(bin, dir, 0, options.fsync ?? false)
     live.add(cluster)
     hookExit()
     try {
@@ -165,7 +169,7 @@ export class PostgresCluster {
   private async startServer(): Promise<void> {
     // -w: return once the server accepts connections; -l: its output goes to the log file (not
     // to our pipes, which it would hold open for as long as it runs).
-    const options = `-c listen_addresses=127.0.0.1 -p ${this.port} -k ${this.dir} -c fsync=off`
+    const options = `-c listen_addresses=127.0.0.1 -p ${this.port} -k ${this.dir} -c fsync=${this.fsync ? 'on' : 'off'}`
     await this.pgCtl(['start', '-w', '-l', join(this.dir, 'log'), '-o', options])
   }
 
