@@ -2,12 +2,12 @@
  * What Bun's SQL client (`import { SQL } from 'bun'`, the version in node_modules/bun) does on
  * PostgreSQL that the PostgreSQL backend relies on (docs/postgres-notes.md): it works in the
  * compiled binary; transactions, savepoints, prepared statements, pool size; its errors for a
- * unique violation, a server that is down, silent or restarting; and LISTEN/NOTIFY, which
+ * unique violation, a server that is down, silent, slow, frozen or restarting; and LISTEN/NOTIFY, which
  * re-subscribes by itself after a lost connection but loses what was sent meanwhile.
  */
 import { SQL } from 'bun'
 import { afterAll, describe, expect, test } from 'bun:test'
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { tempDir } from './helpers/binary'
 import { findPostgres, usePostgresCluster } from './helpers/postgres'
@@ -167,7 +167,7 @@ describe.skipIf(!bin)("Bun's SQL client on PostgreSQL", () => {
     expect((await observer`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pool-of-two'`)[0].n).toBe(2)
   })
 
-  describe('when the server is not there', () => {
+  describe('when the server is gone, silent, slow, frozen or restarting', () => {
     test('a server that is down refuses at once: ERR_POSTGRES_CONNECTION_REFUSED, no wait for connectionTimeout', async () => {
       const port = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
       const free = port.port
@@ -187,6 +187,36 @@ describe.skipIf(!bin)("Bun's SQL client on PostgreSQL", () => {
       } finally {
         silent.stop(true)
       }
+    })
+
+    test('statement_timeout, sent at connect through `connection`, ends a query the server runs too long: errno 57014', async () => {
+      const sql = connect(await cluster().createDatabase(), { connection: { statement_timeout: 100 } })
+      const error = await rejectionOf(sql`SELECT pg_sleep(30)`)
+      expect(error).toMatchObject({ code: 'ERR_POSTGRES_SERVER_ERROR', errno: '57014' }) // query_canceled
+    })
+
+    test('a frozen server holds a query for as long as it is frozen, even after cancel(): the caller needs a deadline of its own', async () => {
+      const sql = connect(await cluster().createDatabase(), { max: 1 })
+      const [{ pid }] = await sql`SELECT pg_backend_pid() AS pid`
+      let outcome = 'pending'
+      process.kill(pid, 'SIGSTOP')
+      try {
+        const query = sql`SELECT 1 AS one`
+        query.then(
+          () => (outcome = 'resolved'),
+          (error: SQL.PostgresError) => (outcome = `rejected ${error.errno}`),
+        )
+        query.cancel()
+        // The cancel request has reached the server once its SIGINT waits on the stopped backend.
+        const sigint = 1n << 1n
+        const pendingSignals = () => BigInt(`0x${/ShdPnd:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]}`)
+        await waitFor('the cancel request to reach the backend', () => (pendingSignals() & sigint) !== 0n)
+        expect(outcome).toBe('pending')
+      } finally {
+        process.kill(pid, 'SIGCONT')
+      }
+      await waitFor('the query to settle once the server runs again', () => outcome !== 'pending')
+      expect(['resolved', 'rejected 57014']).toContain(outcome)
     })
 
     test('a query running when pg_ctl restart runs fails with 57P01; the same client works again once the server is back', async () => {
