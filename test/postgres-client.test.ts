@@ -2,8 +2,9 @@
  * What Bun's SQL client (`import { SQL } from 'bun'`, the version in node_modules/bun) does on
  * PostgreSQL that the PostgreSQL backend relies on (docs/postgres-notes.md): it works in the
  * compiled binary; transactions, savepoints, prepared statements, pool size; its errors for a
- * unique violation, a server that is down, silent, slow, frozen or restarting; and LISTEN/NOTIFY, which
- * re-subscribes by itself after a lost connection but loses what was sent meanwhile.
+ * unique violation, and for a server that is down, silent, slow, frozen or restarting; and
+ * LISTEN/NOTIFY, which re-subscribes by itself after a lost connection but loses what was sent
+ * meanwhile.
  */
 import { SQL } from 'bun'
 import { afterAll, describe, expect, test } from 'bun:test'
