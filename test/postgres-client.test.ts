@@ -42,24 +42,29 @@ describe.skipIf(!bin)("Bun's SQL client on PostgreSQL", () => {
   })
 
   describe('inside a compiled binary', () => {
-    const outDir = tempDir('codepushgo-pg-probe-')
-    afterAll(() => rmSync(outDir, { recursive: true, force: true }))
-    const probe = join(outDir, 'postgres-probe')
-    let built: Promise<void> | undefined
-    /** Compiles test/fixtures/postgres-probe.ts as package.json builds the server. */
+    // Made by the first test that needs it (a filtered run that skips them all makes none).
+    let outDir: string | undefined
+    afterAll(() => {
+      if (outDir) rmSync(outDir, { recursive: true, force: true })
+    })
+    let built: Promise<string> | undefined
+    /** Compiles test/fixtures/postgres-probe.ts as package.json builds the server; its path. */
     const build = () =>
       (built ??= (async () => {
+        outDir = tempDir('codepushgo-pg-probe-')
+        const probe = join(outDir, 'postgres-probe')
         const fixture = resolve(import.meta.dir, 'fixtures/postgres-probe.ts')
         const child = Bun.spawn(
           [process.execPath, 'build', fixture, '--compile', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--outfile', probe],
           { stdout: 'pipe', stderr: 'pipe' },
         )
         if ((await child.exited) !== 0) throw new Error(`bun build failed: ${await new Response(child.stderr).text()}`)
+        return probe
       })())
 
     for (const via of ['TCP', 'the unix socket'] as const) {
       test(`migrates, runs a transaction with a failing savepoint, prepares, listens and notifies (${via})`, async () => {
-        await build()
+        const probe = await build()
         const name = (await cluster().createDatabase()).split('/').pop()!
         const url = via === 'TCP' ? cluster().url(name) : cluster().socketUrl(name)
         const run = Bun.spawn([probe, url], { stdout: 'pipe', stderr: 'pipe', env: { PATH: process.env.PATH ?? '' } })
