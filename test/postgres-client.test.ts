@@ -11,6 +11,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { tempDir } from './helpers/binary'
+import { freePort } from './helpers/ports'
 import { findPostgres, usePostgresCluster } from './helpers/postgres'
 import { waitFor } from './helpers/wait'
 import { TcpProxy } from './helpers/tcp-proxy'
@@ -175,10 +176,7 @@ describe.skipIf(!bin)("Bun's SQL client on PostgreSQL", () => {
 
   describe('when the server is gone, silent, slow, frozen or restarting', () => {
     test('a server that is down refuses at once: ERR_POSTGRES_CONNECTION_REFUSED, no wait for connectionTimeout', async () => {
-      const port = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-      const free = port.port
-      port.stop(true)
-      const sql = connect(`postgres://postgres@127.0.0.1:${free}/postgres`, { connectionTimeout: 60 })
+      const sql = connect(`postgres://postgres@127.0.0.1:${freePort()}/postgres`, { connectionTimeout: 60 })
       const error = await rejectionOf(sql`SELECT 1`)
       expect(error.code).toBe('ERR_POSTGRES_CONNECTION_REFUSED')
       expect(error.errno).toBeUndefined()

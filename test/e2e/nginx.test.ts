@@ -7,19 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { BINARY, startServer, tempDir, type RunningServer } from '../helpers/binary'
+import { freePort } from '../helpers/ports'
 import { findProgram } from '../helpers/system-program'
 
 const nginx = findProgram('nginx', ['/usr/sbin/nginx'])
 
 const DOC = resolve(import.meta.dir, '../../docs/nginx-auth-request.md')
-
-/** A free loopback port: bind port 0, read it, let it go. */
-function freePort(): number {
-  const listener = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = listener.port
-  listener.stop(true)
-  return port
-}
 
 /** `text` with `from` replaced by `to`, which must occur exactly once (so a doc edit fails loudly). */
 function replaceOnce(text: string, from: string, to: string): string {

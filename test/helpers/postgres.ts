@@ -15,6 +15,7 @@ import { afterAll, beforeAll } from 'bun:test'
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { freePort } from './ports'
 import { findProgram } from './system-program'
 
 /** Where Debian installs each major version's server programs. */
@@ -43,14 +44,6 @@ function postgresAccount(): { uid: number; gid: number } {
   if (!line) throw new Error(`running as root, but there is no "${SUPERUSER}" user to run PostgreSQL as (Debian's postgresql package creates it)`)
   const [, , uid, gid] = line.split(':')
   return { uid: Number(uid), gid: Number(gid) }
-}
-
-/** A free loopback port: bind port 0, read it, let it go. */
-function freePort(): number {
-  const listener = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = listener.port
-  listener.stop(true)
-  return port
 }
 
 /** `argv` as the server's account: through `runuser` when we are root, else directly. */
