@@ -15,7 +15,8 @@ import { join } from 'node:path'
 import { chromium as playwright, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { runCli, startServer, tempDir, type RunningServer } from '../helpers/binary'
 import { CHROMIUM_ARGS, isLocal } from '../helpers/browser'
-import { freePort, startNginx, type RunningNginx } from '../helpers/nginx'
+import { startNginx, type RunningNginx } from '../helpers/nginx'
+import { freePort } from '../helpers/ports'
 import { findProgram } from '../helpers/system-program'
 
 const chromium = findProgram('chromium', ['/usr/bin/chromium'])

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { BINARY, startServer, tempDir, type RunningServer } from '../helpers/binary'
-import { freePort, startNginx, type RunningNginx } from '../helpers/nginx'
+import { startNginx, type RunningNginx } from '../helpers/nginx'
+import { freePort } from '../helpers/ports'
 import { findProgram } from '../helpers/system-program'
 
 const nginx = findProgram('nginx', ['/usr/sbin/nginx'])

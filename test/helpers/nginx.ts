@@ -3,13 +3,7 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { tempDir } from './binary'
 
-/** A free loopback port: bind port 0, read it, let it go. */
-export function freePort(): number {
-  const listener = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = listener.port
-  listener.stop(true)
-  return port
-}
+
 
 /** A main context around `http` (the inside of an `http { }` block) that keeps everything in `prefix`. */
 function mainConf(prefix: string, http: string): string {
