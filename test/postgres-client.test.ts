@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path'
 import { tempDir } from './helpers/binary'
 import { freePort } from './helpers/ports'
 import { findPostgres, usePostgresCluster } from './helpers/postgres'
+import { POSTGRES_MIGRATIONS } from '../src/db/postgres/migrations'
 import { waitFor } from './helpers/wait'
 import { TcpProxy } from './helpers/tcp-proxy'
 
@@ -74,7 +75,7 @@ describe.skipIf(!bin)("Bun's SQL client on PostgreSQL", () => {
         expect(exitCode).toBe(0)
         const report = JSON.parse(stdout)
         expect(report).toMatchObject({
-          applied: [1],
+          applied: POSTGRES_MIGRATIONS.map((m) => m.version),
           users: ['usr_1'],
           violation: { errno: '23505', constraint: 'users_email_nocase' },
           notified: 'committed',
