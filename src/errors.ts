@@ -3,24 +3,30 @@
  * status, its stable `code` and its message, and renders the documented envelope
  * `{"error", "status": "KO", "code"}`. Services throw these; the HTTP layer only renders them.
  */
-export type ErrorCode =
-  | 'invalid_mode'
-  | 'validation_error'
-  | 'invalid_json'
-  | 'invalid_id'
-  | 'invalid_limited_to_apps'
-  | 'invalid_limited_to_orgs'
-  | 'invalid_expires_at'
-  | 'missing_api_key'
-  | 'invalid_api_key'
-  | 'api_key_disabled'
-  | 'api_key_expired'
-  | 'insufficient_permissions'
-  | 'not_found'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'rate_limited'
-  | 'internal_error'
+/** Every `code` an error response can carry: the catalogue of SPEC §8, in its order. */
+export const ERROR_CODES = [
+  'invalid_mode',
+  'validation_error',
+  'invalid_json',
+  'invalid_id',
+  'invalid_limited_to_apps',
+  'invalid_limited_to_orgs',
+  'invalid_expires_at',
+  'missing_api_key',
+  'invalid_api_key',
+  'api_key_disabled',
+  'api_key_expired',
+  'insufficient_permissions',
+  'not_found',
+  'conflict',
+  'already_rotated',
+  'payload_too_large',
+  'rate_limited',
+  'internal_error',
+  'database_unavailable',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
 
 /** The body of every error response. */
 export interface ErrorBody {
@@ -80,5 +86,9 @@ export const forbidden = (message: string = MESSAGES.manageKeysDenied) =>
   new AppError(403, 'insufficient_permissions', message)
 export const notFound = (message: string = MESSAGES.keyNotFound) => new AppError(404, 'not_found', message)
 export const conflict = (message: string) => new AppError(409, 'conflict', message)
+/** A rotated key cannot be rotated again; the message names the key that replaced it. */
+export const alreadyRotated = (successorId: number) =>
+  new AppError(409, 'already_rotated', `API key was already rotated: its successor is key ${successorId}`)
 export const payloadTooLarge = () => new AppError(413, 'payload_too_large', 'Request body exceeds 64 KiB')
 export const internalError = () => new AppError(500, 'internal_error', 'Internal server error')
+export const databaseUnavailable = () => new AppError(503, 'database_unavailable', 'The database is unavailable; retry later')
