@@ -14,6 +14,13 @@ export const ModeSchema = t.Union(
 /** Every timestamp of the API. */
 export const Timestamp = t.String({ format: 'date-time', description: 'ISO 8601 UTC.', examples: ['2024-01-01T00:00:00.000Z'] })
 
+/**
+ * A timestamp or null, described as a whole: the document merges a nullable union into its
+ * non-null branch, whose own description would win over the field's.
+ */
+export const nullableTimestamp = (description: string) =>
+  t.Union([t.String({ format: 'date-time', examples: ['2024-01-01T00:00:00.000Z'] }), t.Null()], { description: `${description} ISO 8601 UTC.` })
+
 export const ErrorSchema = named(
   'Error',
   t.Object(

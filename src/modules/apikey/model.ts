@@ -2,7 +2,7 @@
 import { t, type Static } from 'elysia'
 import { invalidId, MESSAGES } from '../../errors'
 import { documentedAs, named, sendsHeaders } from '../../http/openapi-annotations'
-import { errorResponse, ModeSchema, pageFields, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
+import { errorResponse, ModeSchema, nullableTimestamp, pageFields, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 
 export const MAX_LIMIT_ENTRIES = 100
 export const MAX_NAME_LENGTH = 100
@@ -31,13 +31,13 @@ export const ApiKey = named('ApiKey', t.Object(
     mode: ModeSchema,
     name: t.String({ examples: ['CI/CD Read Key'] }),
     user_id: t.String({ examples: ['usr_3k9d0a1b2c3d4e5f'] }),
-    created_at: t.Union([Timestamp, t.Null()]),
-    updated_at: t.Union([Timestamp, t.Null()]),
+    created_at: nullableTimestamp('When the key was created.'),
+    updated_at: nullableTimestamp('When the key was last changed.'),
     limited_to_apps: t.Array(t.String(), { examples: [['com.demo.app']] }),
     limited_to_orgs: t.Array(t.String(), { examples: [[]] }),
-    expires_at: t.Union([Timestamp, t.Null()], { description: 'After this instant the key is refused (401 api_key_expired).' }),
+    expires_at: nullableTimestamp('After this instant the key is refused (401 api_key_expired); null: never.'),
     enabled: t.Boolean(),
-    last_used_at: t.Union([Timestamp, t.Null()], { description: 'Last authenticated use (written in batches, every few seconds).' }),
+    last_used_at: nullableTimestamp('Last authenticated use (written in batches, every few seconds); null: never used.'),
     last_used_ip: t.Union([t.String(), t.Null()], { description: 'Client address of the last use.' }),
     rate_limit: t.Union([RateLimitSchema, t.Null()], { description: 'Own rate limit; null: the server default (if any).' }),
     rotated_from: t.Union([t.Integer(), t.Null()], { description: 'The id of the key this one replaced by rotation.' }),
@@ -97,7 +97,7 @@ export const Rotated = t.Object(
     previous: t.Object(
       {
         id: t.Integer({ description: 'The id of the rotated key.', examples: [1] }),
-        expires_at: t.Union([Timestamp, t.Null()], { description: 'When the rotated key stops working.' }),
+        expires_at: nullableTimestamp('When the rotated key stops working; null: never (it had no expiry and no grace was given).'),
       },
       { description: 'The key that was rotated.' },
     ),
@@ -111,7 +111,8 @@ export const ApiKeyOne = t.Object({ apikey: ApiKey }, { description: 'The key, m
 /** The same fields as query parameters; arrays as repeated or comma-separated values. */
 export const ApiKeyCreateQuery = t.Object({
   name: t.Optional(t.String()),
-  mode: t.Optional(t.String()),
+  // Read as any text, so that the body's mode can win over a bad one here.
+  mode: t.Optional(documentedAs(t.String(), ModeSchema)),
   limited_to_apps: t.Optional(t.String({ description: 'Comma-separated, or repeat the parameter.' })),
   limited_to_orgs: t.Optional(t.String({ description: 'Comma-separated, or repeat the parameter.' })),
   expires_at: t.Optional(t.String()),
