@@ -73,11 +73,17 @@ export class Contract {
     this.routes = routesOf(document)
   }
 
-  /** The validator of the schema at this pointer (compiled once). */
+  /**
+   * The validator of the schema at this pointer, compiled once. A schema that is only a `$ref`
+   * (every error response's) shares the validator of what it points at: compiling is most of
+   * what checking costs.
+   */
   validator(at: string, forHeader = false): ValidateFunction {
     const key = `${forHeader}${at}`
     let validate = this.validators.get(key)
     if (!validate) {
+      const schema = this.resolve(at.slice(DOCUMENT.length))
+      if (typeof schema?.$ref === 'string' && Object.keys(schema).length === 1) return this.validator(`${DOCUMENT}${schema.$ref}`, forHeader)
       validate = forHeader
         ? this.headerAjv.compile({ type: 'object', properties: { value: { $ref: at } } })
         : this.ajv.getSchema(at)
@@ -87,12 +93,12 @@ export class Contract {
     return validate
   }
 
-  /** What a local `$ref` (`#/components/…`) points at. */
+  /** What a local `$ref` or pointer (`#/components/…`, URI-encoded or not) points at. */
   resolve(ref: string): Json {
     return ref
       .slice(2)
       .split('/')
-      .reduce((node, part) => node[part.replaceAll('~1', '/').replaceAll('~0', '~')], this.document)
+      .reduce((node, part) => node?.[decodeURIComponent(part).replaceAll('~1', '/').replaceAll('~0', '~')], this.document)
   }
 
   /** The documented operation a request is for, or null. */
