@@ -3,25 +3,30 @@
  * status, its stable `code` and its message, and renders the documented envelope
  * `{"error", "status": "KO", "code"}`. Services throw these; the HTTP layer only renders them.
  */
-export type ErrorCode =
-  | 'invalid_mode'
-  | 'validation_error'
-  | 'invalid_json'
-  | 'invalid_id'
-  | 'invalid_limited_to_apps'
-  | 'invalid_limited_to_orgs'
-  | 'invalid_expires_at'
-  | 'missing_api_key'
-  | 'invalid_api_key'
-  | 'api_key_disabled'
-  | 'api_key_expired'
-  | 'insufficient_permissions'
-  | 'not_found'
-  | 'conflict'
-  | 'already_rotated'
-  | 'payload_too_large'
-  | 'rate_limited'
-  | 'internal_error'
+/** Every `code` an error response can carry: the catalogue of SPEC §8, in its order. */
+export const ERROR_CODES = [
+  'invalid_mode',
+  'validation_error',
+  'invalid_json',
+  'invalid_id',
+  'invalid_limited_to_apps',
+  'invalid_limited_to_orgs',
+  'invalid_expires_at',
+  'missing_api_key',
+  'invalid_api_key',
+  'api_key_disabled',
+  'api_key_expired',
+  'insufficient_permissions',
+  'not_found',
+  'conflict',
+  'already_rotated',
+  'payload_too_large',
+  'rate_limited',
+  'internal_error',
+  'database_unavailable',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
 
 /** The body of every error response. */
 export interface ErrorBody {
@@ -86,3 +91,4 @@ export const alreadyRotated = (successorId: number | null, detail?: string) =>
   new AppError(409, 'already_rotated', `API key was already rotated${successorId === null ? '' : ` (successor: ${successorId})`}${detail ? `; ${detail}` : ''}`)
 export const payloadTooLarge = () => new AppError(413, 'payload_too_large', 'Request body exceeds 64 KiB')
 export const internalError = () => new AppError(500, 'internal_error', 'Internal server error')
+export const databaseUnavailable = () => new AppError(503, 'database_unavailable', 'The database is unavailable; retry later')

@@ -257,6 +257,6 @@ describe('GET /audit/ in the OpenAPI document', () => {
     expect(Object.keys(example).sort()).toEqual(
       ['action', 'actor_key_id', 'at', 'details', 'id', 'ip', 'target_id', 'target_type', 'user_agent', 'user_id'],
     )
-    expect(op.responses['403'].content['application/json'].schema.examples[0].code).toBe('insufficient_permissions')
+    expect(op.responses['403'].content['application/json'].example.code).toBe('insufficient_permissions')
   })
 })

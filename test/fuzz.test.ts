@@ -16,6 +16,7 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { generateKey } from '../src/access/key-format'
+import { conformsToDocument } from './helpers/app'
 import { seededWorld } from './helpers/world'
 
 type World = ReturnType<typeof seededWorld>
@@ -557,6 +558,9 @@ async function check(f: Fuzzed): Promise<void> {
 
   const problems: string[] = []
   if (status >= 500) problems.push(`a ${status}`)
+  const { pathname, search } = new URL(sent!.request.url)
+  const exchange = { method: sent!.request.method, path: pathname + search, status, headers: response.headers, text }
+  await conformsToDocument(w.app, exchange).catch((error: Error) => problems.push(error.message))
   const secrets = [w.alice.key, w.bob.key, ...hashesBefore, ...storedHashes()]
   if (secrets.some((s) => text.includes(s))) problems.push('the response carries a seeded key or a stored key hash')
   if (w.logs.some((line) => line.includes(w.alice.key) || line.includes(w.bob.key))) problems.push('a log line carries a key')

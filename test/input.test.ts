@@ -152,3 +152,23 @@ describe('every route that takes a body reads it with the 64 KiB JSON parser', (
     expect(w.snapshot()).toBe(before)
   })
 })
+
+describe('every route with an id in its path refuses an over-long one with a 400', () => {
+  const w = seededWorld()
+  // The console's files answer 404 for any name they do not have (console.test.ts).
+  const withId = w.app.routes.filter((route) => route.path.includes('/:') && !route.path.startsWith('/console'))
+  const tooLong = (path: string) => path.replace(/:[a-z_]+/g, 'x'.repeat(201))
+
+  test('there are such routes', () => {
+    expect(withId.length).toBeGreaterThanOrEqual(14)
+  })
+
+  // The answer is checked against the document by `request`: each route declares this 400.
+  test.each(withId.map((route) => [route.method, route.path] as const))('%s %s', async (method, path) => {
+    const before = w.snapshot()
+    const res = await w.request(method, tooLong(path), { key: w.alice.key, body: method === 'POST' || method === 'PUT' ? { name: 'x', role: 'read' } : undefined })
+    expect(res.status).toBe(400)
+    expect(res.json.code).toMatch(/^(invalid_id|validation_error)$/)
+    expect(w.snapshot()).toBe(before)
+  })
+})

@@ -3,12 +3,13 @@
  * JavaScript and CSS are embedded in the binary and served from `/swagger/assets/`, so the
  * page works with the network off.
  */
-import { openapi } from '@elysiajs/openapi'
 import { SwaggerUIRender } from '@elysiajs/openapi/swagger'
 import { Elysia } from 'elysia'
 import bundlePath from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import cssPath from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import { KEY_PATTERN } from '../access/key-format'
+import { JsonText } from './json-text'
+import { openApiDocument, type DocumentBase } from './openapi-document'
 import { DOCS_HEADERS } from './security-headers'
 
 const ASSETS = '/swagger/assets'
@@ -40,34 +41,40 @@ function swaggerPage(version: string): () => Response {
   return () => new Response(html, { headers: { ...DOCS_HEADERS, 'content-type': 'text/html; charset=utf-8' } })
 }
 
+/** The document's JSON text, made at its first request (every route is registered by then) and kept. */
+class DocumentAnswer {
+  private text: JsonText | undefined
+  constructor(private readonly make: () => object) {}
+
+  get answer(): JsonText {
+    this.text ??= new JsonText(JSON.stringify(this.make()))
+    return this.text
+  }
+}
+
+const BASE: Omit<DocumentBase, 'info'> = {
+  // Relative: the document describes the server that serves it, wherever that is.
+  servers: [{ url: '/', description: 'The server this document comes from.' }],
+  tags: [
+    { name: 'API keys', description: 'Create, list and revoke API keys (needs an `all` key); verify a key.' },
+    { name: 'Organizations', description: 'Organizations and their members.' },
+    { name: 'Apps', description: 'Apps, each in one organization.' },
+    { name: 'Audit', description: 'The audit log: who changed which key, org, member or app (needs an `all` key without limits).' },
+    { name: 'Operations', description: 'Health and operations.' },
+  ],
+  securitySchemes: {
+    apiKey: { type: 'apiKey', in: 'header', name: 'authorization', description: 'Your API key.' },
+  },
+  security: [{ apiKey: [] }],
+}
+
 export function openapiPlugin(version: string) {
-  return new Elysia({ name: 'openapi' })
+  const docs = new Elysia({ name: 'openapi' })
+  const document = new DocumentAnswer(() => openApiDocument(docs, { ...BASE, info: { title: TITLE, version, description: DESCRIPTION } }))
+  return docs
     .get(`${ASSETS}/swagger-ui-bundle.js`, asset(bundlePath, 'text/javascript; charset=utf-8'), { detail: { hide: true } })
     .get(`${ASSETS}/swagger-ui.css`, asset(cssPath, 'text/css; charset=utf-8'), { detail: { hide: true } })
-    // Our own page route (provider: null below) so it carries the docs' CSP, not the API's.
+    // The page carries the docs' CSP, not the API's.
     .get('/swagger', swaggerPage(version), { detail: { hide: true } })
-    .use(
-      openapi({
-        path: '/swagger',
-        specPath: '/swagger/json',
-        provider: null,
-        exclude: { paths: [/^\/swagger/] },
-        documentation: {
-          info: { title: TITLE, version, description: DESCRIPTION },
-          tags: [
-            { name: 'API keys', description: 'Create, list and revoke API keys (needs an `all` key); verify a key.' },
-            { name: 'Organizations', description: 'Organizations and their members.' },
-            { name: 'Apps', description: 'Apps, each in one organization.' },
-            { name: 'Audit', description: 'The audit log: who changed which key, org, member or app (needs an `all` key without limits).' },
-            { name: 'Operations', description: 'Health and operations.' },
-          ],
-          components: {
-            securitySchemes: {
-              apiKey: { type: 'apiKey', in: 'header', name: 'authorization', description: 'Your API key.' },
-            },
-          },
-          security: [{ apiKey: [] }],
-        },
-      }),
-    )
+    .get('/swagger/json', () => document.answer, { detail: { hide: true } })
 }

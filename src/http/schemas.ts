@@ -1,6 +1,8 @@
 /** Schemas shared by every module: the error envelope and common field shapes. */
 import { t, type TSchema } from 'elysia'
 import { MODES } from '../access/modes'
+import { ERROR_CODES, type ErrorCode } from '../errors'
+import { named, sendsHeaders } from './openapi-annotations'
 
 // A union of literals rather than t.UnionEnum: UnionEnum carries a default (its first value),
 // which Elysia would fill in for an omitted optional query parameter.
@@ -12,28 +14,44 @@ export const ModeSchema = t.Union(
 /** Every timestamp of the API. */
 export const Timestamp = t.String({ format: 'date-time', description: 'ISO 8601 UTC.', examples: ['2024-01-01T00:00:00.000Z'] })
 
-export const ErrorSchema = t.Object(
-  {
-    error: t.String({ description: 'Human-readable message.' }),
-    status: t.Literal('KO'),
-    code: t.String({ description: 'Stable machine-readable code (SPEC §8).' }),
-  },
-  { description: 'Every error has this shape.' },
+/**
+ * A timestamp or null, described as a whole: the document merges a nullable union into its
+ * non-null branch, whose own description would win over the field's.
+ */
+export const nullableTimestamp = (description: string) =>
+  t.Union([t.String({ format: 'date-time', examples: ['2024-01-01T00:00:00.000Z'] }), t.Null()], { description: `${description} ISO 8601 UTC.` })
+
+export const ErrorSchema = named(
+  'Error',
+  t.Object(
+    {
+      error: t.String({ description: 'Human-readable message.' }),
+      status: t.Literal('KO'),
+      code: t.Union(
+        ERROR_CODES.map((code) => t.Literal(code)),
+        { description: 'Stable machine-readable code (SPEC §8).' },
+      ),
+    },
+    { description: 'Every error has this shape.' },
+  ),
 )
 
-/** An error response schema with a documented example, for OpenAPI. */
-export function errorResponse(description: string, error: string, code: string) {
-  return t.Object(ErrorSchema.properties, { description, examples: [{ error, status: 'KO', code }] })
+/** An error response: the Error component, with what this route's error means and an example of it. */
+export function errorResponse(description: string, error: string, code: ErrorCode): typeof ErrorSchema {
+  return { ...ErrorSchema, description, examples: [{ error, status: 'KO', code }] }
 }
 
 /** `{"success": true}`, as the documentation's DELETE answers. */
-export const Success = t.Object({ success: t.Literal(true) }, { examples: [{ success: true }] })
+export const Success = t.Object({ success: t.Literal(true) }, { description: 'Done.', examples: [{ success: true }] })
 
 /** The 401 every authenticated route may answer. */
 export const Unauthorized = errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key')
 
 /** The 429 every authenticated route may answer: the key's rate limit, or too many failed authentications. */
-export const TooMany = errorResponse('Rate limited (per key, or failed authentications per address); see Retry-After.', 'Rate limit exceeded for this API key; retry later', 'rate_limited')
+export const TooMany = sendsHeaders(
+  errorResponse('Rate limited (per key, or failed authentications per address); see Retry-After.', 'Rate limit exceeded for this API key; retry later', 'rate_limited'),
+  'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset',
+)
 
 /** The 413 of every route that takes a JSON body. */
 export const TooLarge = errorResponse('Body over 64 KiB.', 'Request body exceeds 64 KiB', 'payload_too_large')

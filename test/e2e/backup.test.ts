@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MIGRATIONS } from '../../src/db/migrations'
-import { BINARY, Resources, runCli, type RunningServer } from '../helpers/binary'
+import { BINARY, fetchChecked, Resources, runCli, type RunningServer } from '../helpers/binary'
 
 if (!existsSync(BINARY)) {
   throw new Error(`${BINARY} is missing: run \`npm run build\` first (\`npm test\` builds it for you)`)
@@ -78,7 +78,7 @@ describe('binary: backup under a write load, and restore', () => {
     const failures: string[] = []
     const loop = async (admin: { key: string }, n: number) => {
       for (let i = 0; i < PER_LOOP && !stop; i++) {
-        const response = await fetch(`${server.url}/apikey/`, {
+        const response = await fetchChecked(`${server.url}/apikey/`, {
           method: 'POST',
           headers: { authorization: admin.key, 'content-type': 'application/json' },
           body: JSON.stringify({ name: `load ${n}.${i}`, mode: 'read' }),
@@ -155,7 +155,7 @@ describe('binary: backup under a write load, and restore', () => {
     const again = await serve(restored)
     const before = acked.filter((a) => a.phase === 'before')
     for (const a of [before[0]!, before.at(-1)!]) {
-      const response = await fetch(`${again.url}/apikey/verify`, { headers: { authorization: a.key } })
+      const response = await fetchChecked(`${again.url}/apikey/verify`, { headers: { authorization: a.key } })
       expect(response.status).toBe(200)
       expect(((await response.json()) as { apikey: { id: number } }).apikey.id).toBe(a.id)
     }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import pkg from '../../package.json'
 import { MIGRATIONS } from '../../src/db/migrations'
-import { BINARY, Resources, runCli, type RunningServer } from '../helpers/binary'
+import { BINARY, fetchChecked, Resources, runCli, type RunningServer } from '../helpers/binary'
 
 if (!existsSync(BINARY)) {
   throw new Error(`${BINARY} is missing: run \`npm run build\` first (\`npm test\` builds it for you)`)
@@ -36,7 +36,7 @@ async function call(server: RunningServer, method: string, path: string, auth?: 
   if (auth !== undefined) headers.authorization = auth
   if (body !== undefined) headers['content-type'] = 'application/json'
   sent.set(server, (sent.get(server) ?? 0) + 1)
-  const response = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const response = await fetchChecked(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
   const text = await response.text()
   return { status: response.status, text, json: JSON.parse(text) }
 }
@@ -459,7 +459,7 @@ describe('binary: graceful stop and restart', () => {
 
 describe('binary: behind a reverse proxy (--trusted-proxies)', () => {
   const from = (server: RunningServer, path: string, auth: string, forwardedFor: string, init: RequestInit = {}) =>
-    fetch(server.url + path, { ...init, headers: { authorization: auth, 'x-forwarded-for': forwardedFor, 'content-type': 'application/json' } })
+    fetchChecked(server.url + path, { ...init, headers: { authorization: auth, 'x-forwarded-for': forwardedFor, 'content-type': 'application/json' } })
 
   test('a trusted proxy\'s X-Forwarded-For names the client: for the throttle, last use and the audit log', async () => {
     const dir = freshDir()

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { BINARY, startServer, tempDir, type RunningServer } from '../helpers/binary'
+import { BINARY, fetchChecked, startServer, tempDir, type RunningServer } from '../helpers/binary'
 import { startNginx, type RunningNginx } from '../helpers/nginx'
 import { freePort } from '../helpers/ports'
 import { findProgram } from '../helpers/system-program'
@@ -58,7 +58,7 @@ describe.skipIf(!nginx)('nginx auth_request in front of the binary', () => {
 
   /** A request straight to codepushgo with the bootstrap `all` key. */
   async function api(method: string, path: string, body?: unknown): Promise<any> {
-    const response = await fetch(server!.url + path, {
+    const response = await fetchChecked(server!.url + path, {
       method,
       headers: { authorization: adminKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -83,8 +83,10 @@ describe.skipIf(!chromium)('Swagger UI in headless Chromium, network off', () =>
     expect(consoleErrors).toEqual([])
   })
 
-  test('Authorize with the bootstrap key, then GET /apikey/ answers 200 with masked keys', async () => {
-    // Normally the previous test left the page loaded; load it when this test runs alone.
+  let authorized = false
+
+  /** Authorizes the page with the bootstrap key (loading the page when a test runs alone). */
+  async function authorize() {
     if (new URL(page.url()).pathname !== '/swagger') {
       await page.goto(`${server.url}/swagger`, { waitUntil: 'load' })
       await page.locator('.swagger-ui .opblock').first().waitFor({ state: 'visible' })
@@ -95,6 +97,11 @@ describe.skipIf(!chromium)('Swagger UI in headless Chromium, network off', () =>
     await dialog.locator('button.authorize[type=submit], button.modal-btn.auth.authorize').first().click()
     await dialog.locator('button.btn-done, button.close-modal').first().click()
     await dialog.waitFor({ state: 'detached' })
+    authorized = true
+  }
+
+  test('Authorize with the bootstrap key, then GET /apikey/ answers 200 with masked keys', async () => {
+    await authorize()
 
     const list = page.locator('.opblock.opblock-get', {
       has: page.locator('.opblock-summary-path', { hasText: /^\/apikey\/$/ }),
@@ -121,6 +128,60 @@ describe.skipIf(!chromium)('Swagger UI in headless Chromium, network off', () =>
     // The server logged the authenticated call by key id, never the key (outside the first-run banner).
     expect(server.output()).toMatch(/"method":"GET","route":"\/apikey\/","status":200,[^\n]*"key_id":[1-9]/)
     expect(server.output().split(bootstrapKey).length - 1).toBe(1)
+
+    expect(blocked).toEqual([])
+    expect(failedRequests).toEqual([])
+    expect(pageErrors).toEqual([])
+    expect(consoleErrors).toEqual([])
+  })
+
+  /** The operation block of `method path`, opened, in "Try it out" mode. */
+  async function tryOut(method: 'post' | 'get' | 'put' | 'delete', path: string) {
+    const block = page.locator(`.opblock.opblock-${method}`, {
+      has: page.locator('.opblock-summary-path', { hasText: new RegExp(`^${path.replace(/[{}/]/g, '\\$&')}$`) }),
+    })
+    if ((await block.locator('button.try-out__btn').count()) === 0) await block.locator('.opblock-summary').first().click()
+    const tryOutButton = block.locator('button.try-out__btn')
+    if (!(await tryOutButton.innerText()).includes('Cancel')) await tryOutButton.click()
+    return block
+  }
+
+  /** Executes the block's request; the request as sent, and the status and body shown on the page. */
+  async function execute(block: ReturnType<typeof page.locator>, pathname: RegExp, method: string) {
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => pathname.test(new URL(r.url()).pathname) && r.method() === method),
+      block.locator('button.execute').click(),
+    ])
+    const status = block.locator('.live-responses-table .response .response-col_status')
+    await status.waitFor({ state: 'visible' })
+    const body = await block.locator('.live-responses-table .response-col_description pre.microlight').first().innerText()
+    return { request, status: (await status.innerText()).trim(), body }
+  }
+
+  test('Try it out: create a key from a JSON body, then rotate it without a body', async () => {
+    if (!authorized) await authorize()
+    const create = await tryOut('post', '/apikey/')
+    const editor = create.locator('.body-param textarea')
+    await editor.fill('{"name": "From Swagger UI", "mode": "read"}')
+    const created = await execute(create, /^\/apikey\/$/, 'POST')
+    // The relative server ('/') sends the request to the server the page came from.
+    expect(new URL(created.request.url()).origin).toBe(new URL(server.url).origin)
+    expect(created.request.headers().authorization).toBe(bootstrapKey)
+    expect(created.status).toBe('201')
+    const { apikey } = JSON.parse(created.body) as { apikey: { id: number; key: string; name: string } }
+    expect(apikey).toMatchObject({ name: 'From Swagger UI', key: expect.stringMatching(/^ak_[0-9A-Za-z]{36}$/) })
+
+    const rotate = await tryOut('post', '/apikey/{id}/rotate')
+    await rotate.locator('tr[data-param-name="id"] input').fill(String(apikey.id))
+    // The body is optional: left empty, none is sent.
+    const body = rotate.locator('.body-param textarea')
+    if ((await body.count()) > 0) await body.fill('')
+    const rotated = await execute(rotate, new RegExp(`^/apikey/${apikey.id}/rotate$`), 'POST')
+    expect(rotated.request.postData() ?? '').toBe('')
+    expect(rotated.status).toBe('201')
+    const answer = JSON.parse(rotated.body) as { apikey: { id: number; rotated_from: number }; previous: { id: number } }
+    expect(answer.apikey.rotated_from).toBe(apikey.id)
+    expect(answer.previous.id).toBe(apikey.id)
 
     expect(blocked).toEqual([])
     expect(failedRequests).toEqual([])

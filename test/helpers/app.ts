@@ -8,6 +8,7 @@ import { openDatabase } from '../../src/db/database'
 import { migrate } from '../../src/db/migrate'
 import { jsonLogger } from '../../src/http/logger'
 import { createStore } from '../../src/store'
+import { conform, type Exchange } from './openapi-contract'
 
 /** A clock tests move by hand. */
 export function manualClock(start = '2026-01-01T00:00:00.000Z') {
@@ -19,6 +20,11 @@ export function manualClock(start = '2026-01-01T00:00:00.000Z') {
       now += ms
     },
   } satisfies Clock & { advance(ms: number): void }
+}
+
+/** Checks an answer of `app` against the OpenAPI document it serves; throws when it breaks it. */
+export function conformsToDocument(app: { handle(request: Request): Promise<Response> }, exchange: Exchange): Promise<void> {
+  return conform(exchange, async () => (await app.handle(new Request('http://localhost/swagger/json'))).json())
 }
 
 export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Partial<GateLimits>; metrics?: boolean } = {}) {
@@ -53,6 +59,7 @@ export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Part
     } catch {
       json = undefined
     }
+    await conformsToDocument(app, { method, path, status: response.status, headers: response.headers, text })
     return { status: response.status, headers: response.headers, text, json }
   }
   return { db, core, clock, app, logs, request }

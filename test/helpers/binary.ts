@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { conform } from './openapi-contract'
 
 export const BINARY = resolve(import.meta.dir, '../../dist/codepushgo')
 
@@ -25,6 +26,19 @@ export interface RunningServer {
   /** Only what it wrote to stderr (the first-run banner). */
   stderr(): string
   stop(signal?: NodeJS.Signals): Promise<number>
+}
+
+/**
+ * `fetch` for the binary's API: the answer is checked against the document the server serves
+ * (helpers/openapi-contract.ts), then handed back whole.
+ */
+export async function fetchChecked(url: string, init: RequestInit = {}): Promise<Response> {
+  const response = await fetch(url, init)
+  const text = await response.text()
+  const { origin, pathname, search } = new URL(url)
+  const served = async () => (await fetch(`${origin}/swagger/json`)).json()
+  await conform({ method: init.method ?? 'GET', path: pathname + search, status: response.status, headers: response.headers, text }, served)
+  return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers })
 }
 
 /** Starts `serve` on a free loopback port and resolves once it is listening. */

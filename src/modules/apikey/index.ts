@@ -12,6 +12,7 @@ import {
 } from './model'
 import { jsonBody } from '../../http/body'
 import { AnswerText } from '../../http/json-text'
+import { optionalBody } from '../../http/openapi-annotations'
 import { responses, Success } from '../../http/schemas'
 import { listApiKeysJson } from './list-text'
 import { createApiKey, deleteApiKey, getApiKey, rotateApiKey, updateApiKey } from './service'
@@ -59,6 +60,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         response: responses({ 200: ApiKeyList, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.forbidden, 429: errors.tooMany }),
         detail: {
           tags,
+          operationId: 'listApiKeys',
           summary: 'List API keys',
           description:
             'Retrieve all API keys associated with your account that the calling key can reach, newest first. ' +
@@ -71,7 +73,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       async ({ principal, actor, body, status }) => status(201, { apikey: await createApiKey(core, principal, actor, body) }),
       {
         access: 'manage-keys',
-        body: ApiKeyCreate,
+        // Optional: the fields may come as query parameters alone.
+        body: optionalBody(ApiKeyCreate),
         // Documents the body as JSON in OpenAPI; the global 64 KiB JSON parser runs first and decides.
         parse: jsonBody(),
         query: ApiKeyCreateQuery,
@@ -90,6 +93,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         }),
         detail: {
           tags,
+          operationId: 'createApiKey',
           summary: 'Create an API key',
           description:
             'Create a new API key. The response carries the full key, once: store it now, it is never shown again. ' +
@@ -115,6 +119,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         response: responses({ 200: Verified, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.verifyDenied, 429: errors.tooMany }),
         detail: {
           tags,
+          operationId: 'verifyApiKey',
           summary: 'Verify an API key',
           description:
             'For other services and reverse proxies (nginx `auth_request`, Traefik ForwardAuth): checks the calling key and, ' +
@@ -134,6 +139,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       response: responses({ 200: UsageList, 400: usageErrors.badRange, 401: errors.unauthorized, 403: errors.forbidden, 429: errors.tooMany }),
       detail: {
         tags,
+        operationId: 'getTotalUsage',
         summary: 'Usage of all keys',
         description:
           'Authentications per hour by outcome, summed over the calling user\'s keys within the calling key\'s reach. ' +
@@ -149,6 +155,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       response: responses({ 200: UsageList, 400: usageErrors.badRange, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
       detail: {
         tags,
+        operationId: 'getApiKeyUsage',
         summary: 'Usage of an API key',
         description:
           'Authentications with one key per hour, by outcome: `allowed` (got in), `forbidden` (403), `rate_limited` ' +
@@ -169,6 +176,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         response: responses({ 200: Success, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
         detail: {
           tags,
+          operationId: 'deleteApiKey',
           summary: 'Delete an API key',
           description:
             'Delete an existing API key, revoking it at once. `id` is the numeric id, not the key string. ' +
@@ -181,7 +189,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       access: 'manage-keys',
       params: ApiKeyIdParams,
       response: responses({ 200: ApiKeyOne, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
-      detail: { tags, summary: 'Get an API key', description: 'One key within the calling key\'s reach, masked. Needs an `all` key.' },
+      detail: { tags, operationId: 'getApiKey', summary: 'Get an API key', description: 'One key within the calling key\'s reach, masked. Needs an `all` key.' },
     })
     .put(
       '/:id',
@@ -191,9 +199,10 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         parse: jsonBody(),
         params: ApiKeyIdParams,
         body: ApiKeyUpdate,
-        response: responses({ 200: ApiKeyOne, 400: errors.invalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 413: errors.tooLarge, 429: errors.tooMany }),
+        response: responses({ 200: ApiKeyOne, 400: errors.invalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.notRevivable, 413: errors.tooLarge, 429: errors.tooMany }),
         detail: {
           tags,
+          operationId: 'updateApiKey',
           summary: 'Update an API key',
           description:
             'Change `name`, `mode`, `limited_to_apps`, `limited_to_orgs`, `expires_at` (null clears it), `enabled` or ' +
@@ -210,10 +219,11 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         parse: jsonBody(),
         params: ApiKeyIdParams,
         // An object, or no body at all (null from the JSON parser); `[]` or `1` is a 400.
-        body: t.Union([RotateBody, t.Null()]),
-        response: responses({ 201: Rotated, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.conflict, 413: errors.tooLarge, 429: errors.tooMany }),
+        body: optionalBody(t.Union([RotateBody, t.Null()]), RotateBody),
+        response: responses({ 201: Rotated, 400: errors.rotateInvalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.rotateConflict, 413: errors.tooLarge, 429: errors.tooMany }),
         detail: {
           tags,
+          operationId: 'rotateApiKey',
           summary: 'Rotate an API key',
           description:
             'A new key with the same settings and a new id (`rotated_from` links them); the response carries it whole, ' +

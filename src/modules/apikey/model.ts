@@ -1,7 +1,8 @@
 /** TypeBox schemas of the API key endpoints: validation, types and OpenAPI from one source. */
 import { t, type Static } from 'elysia'
 import { invalidId, MESSAGES } from '../../errors'
-import { errorResponse, ModeSchema, pageFields, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
+import { documentedAs, named, sendsHeaders } from '../../http/openapi-annotations'
+import { errorResponse, ModeSchema, nullableTimestamp, pageFields, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 import { MAX_NAME_LENGTH } from '../../validation'
 
 export const MAX_LIMIT_ENTRIES = 100
@@ -20,7 +21,7 @@ const IdList = (what: string) =>
     description: `Limit the key to these ${what} (at most ${MAX_LIMIT_ENTRIES}; duplicates are removed). Empty: not limited.`,
   })
 
-export const ApiKey = t.Object(
+export const ApiKey = named('ApiKey', t.Object(
   {
     id: t.Integer({ description: 'Numeric id, used in /apikey/:id/.', examples: [1] }),
     key: t.String({
@@ -30,19 +31,19 @@ export const ApiKey = t.Object(
     mode: ModeSchema,
     name: t.String({ examples: ['CI/CD Read Key'] }),
     user_id: t.String({ examples: ['usr_3k9d0a1b2c3d4e5f'] }),
-    created_at: t.Union([Timestamp, t.Null()]),
-    updated_at: t.Union([Timestamp, t.Null()]),
+    created_at: nullableTimestamp('When the key was created.'),
+    updated_at: nullableTimestamp('When the key was last changed.'),
     limited_to_apps: t.Array(t.String(), { examples: [['com.demo.app']] }),
     limited_to_orgs: t.Array(t.String(), { examples: [[]] }),
-    expires_at: t.Union([Timestamp, t.Null()], { description: 'After this instant the key is refused (401 api_key_expired).' }),
+    expires_at: nullableTimestamp('After this instant the key is refused (401 api_key_expired); null: never.'),
     enabled: t.Boolean(),
-    last_used_at: t.Union([Timestamp, t.Null()], { description: 'Last authenticated use (written in batches, every few seconds).' }),
+    last_used_at: nullableTimestamp('Last authenticated use (written in batches, every few seconds); null: never used.'),
     last_used_ip: t.Union([t.String(), t.Null()], { description: 'Client address of the last use.' }),
     rate_limit: t.Union([RateLimitSchema, t.Null()], { description: 'Own rate limit; null: the server default (if any).' }),
     rotated_from: t.Union([t.Integer(), t.Null()], { description: 'The id of the key this one replaced by rotation.' }),
   },
   { description: 'An API key.' },
-)
+))
 export type ApiKeyView = Static<typeof ApiKey>
 
 const createFields = {
@@ -90,18 +91,28 @@ export const RotateBody = t.Object(
   { additionalProperties: false, examples: [{ grace_period_seconds: 3600 }] },
 )
 
-export const Rotated = t.Object({
-  apikey: ApiKey,
-  previous: t.Object({ id: t.Integer(), expires_at: t.Union([Timestamp, t.Null()]) }),
-})
+export const Rotated = t.Object(
+  {
+    apikey: ApiKey,
+    previous: t.Object(
+      {
+        id: t.Integer({ description: 'The id of the rotated key.', examples: [1] }),
+        expires_at: nullableTimestamp('When the rotated key stops working; null: never (it had no expiry and no grace was given).'),
+      },
+      { description: 'The key that was rotated.' },
+    ),
+  },
+  { description: 'The new key, whole (its `key` is shown this once), and when the old one stops.' },
+)
 export type Rotated = Static<typeof Rotated>
 
-export const ApiKeyOne = t.Object({ apikey: ApiKey })
+export const ApiKeyOne = t.Object({ apikey: ApiKey }, { description: 'The key, masked.' })
 
 /** The same fields as query parameters; arrays as repeated or comma-separated values. */
 export const ApiKeyCreateQuery = t.Object({
   name: t.Optional(t.String()),
-  mode: t.Optional(t.String()),
+  // Read as any text, so that the body's mode can win over a bad one here.
+  mode: t.Optional(documentedAs(t.String(), ModeSchema)),
   limited_to_apps: t.Optional(t.String({ description: 'Comma-separated, or repeat the parameter.' })),
   limited_to_orgs: t.Optional(t.String({ description: 'Comma-separated, or repeat the parameter.' })),
   expires_at: t.Optional(t.String()),
@@ -116,13 +127,18 @@ export const ApiKeyListQuery = t.Object({
 export type ApiKeyListFilters = Static<typeof ApiKeyListQuery>
 
 export const ApiKeyIdParams = t.Object({
-  // Not even a string when the path holds bad percent-encoding (`/apikey/%ZZ/`): still invalid_id.
-  id: t.String({ description: 'The numeric id of the key (not the key itself).', examples: ['1'], error: invalidId }),
+  // Read as text, so that anything but a positive integer is invalid_id, even bad percent-encoding
+  // (`/apikey/%ZZ/`, where Elysia has no string); parseKeyId makes it a number.
+  id: documentedAs(
+    t.String({ error: invalidId }),
+    t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The numeric id of the key (not the key itself).', examples: [1] }),
+  ),
 })
 
 export const ApiKeyList = t.Object(
   { data: t.Array(ApiKey) },
   {
+    description: 'The keys within the calling key\'s reach, newest first, masked.',
     examples: [
       {
         data: [
@@ -143,9 +159,10 @@ export const ApiKeyList = t.Object(
 )
 export type ApiKeyList = Static<typeof ApiKeyList>
 
-export const ApiKeyCreated = t.Object(
+export const ApiKeyCreated = named('ApiKeyCreated', t.Object(
   { apikey: ApiKey },
   {
+    description: 'The new key, whole: its `key` is shown this once.',
     examples: [
       {
         apikey: {
@@ -156,7 +173,7 @@ export const ApiKeyCreated = t.Object(
       },
     ],
   },
-)
+))
 
 
 export const errors = {
@@ -167,9 +184,20 @@ export const errors = {
   tooMany: TooMany,
   invalid: errorResponse('Invalid input.', 'expires_at must be a future ISO 8601 date', 'invalid_expires_at'),
   conflict: errorResponse('The user already has 1000 keys.', 'Too many API keys: at most 1000 per user', 'conflict'),
+  rotateConflict: errorResponse(
+    'The key was rotated already (`already_rotated`, naming its successor when the caller may see it), it has expired, the user already has 1000 keys, or the calling key changed while the request waited (`conflict`).',
+    'API key was already rotated (successor: 12)',
+    'already_rotated',
+  ),
+  notRevivable: errorResponse(
+    'The change would bring back a key that has expired (`conflict`) or move a rotated key\'s expiry past its grace period (`already_rotated`), or the calling key changed while the request waited (`conflict`).',
+    'API key was already rotated (successor: 12); its expiry cannot be moved past the end of its grace period',
+    'already_rotated',
+  ),
   tooLarge: TooLarge,
   verifyDenied: errorResponse('The key is valid but may not do this (mode, limits, role, or an unknown app or org).', 'The API key does not grant this access', 'insufficient_permissions'),
   invalidId: errorResponse('The id is not a positive integer.', 'API key id must be a positive integer', 'invalid_id'),
+  rotateInvalid: errorResponse('The id is not a positive integer, or the body is not `{grace_period_seconds?: 0..604800}`.', 'API key id must be a positive integer', 'invalid_id'),
 }
 
 export const VerifyQuery = t.Object({
@@ -179,17 +207,17 @@ export const VerifyQuery = t.Object({
 })
 export type VerifyQuery = Static<typeof VerifyQuery>
 
-export const Verified = t.Object(
+export const Verified = sendsHeaders(t.Object(
   { valid: t.Literal(true), apikey: ApiKey },
   {
-    description: 'The key may do what was asked. Headers x-codepushgo-user-id, x-codepushgo-key-id and x-codepushgo-key-mode say who it is.',
+    description: 'The key may do what was asked; the x-codepushgo-* headers say who it is.',
     examples: [{ valid: true, apikey: {
       id: 3, key: 'ak_789...', mode: 'read', name: 'Limited Read Key',
       created_at: '2024-02-12T00:00:00Z', updated_at: '2024-02-12T00:00:00Z', user_id: 'user_123',
       limited_to_apps: ['com.demo.app'], limited_to_orgs: [], expires_at: null, enabled: true, last_used_at: null, last_used_ip: null, rate_limit: null, rotated_from: null,
     } }],
   },
-)
+), 'x-codepushgo-user-id', 'x-codepushgo-key-id', 'x-codepushgo-key-mode')
 export type Verified = Static<typeof Verified>
 
 export const UsageQuery = t.Object({
@@ -224,6 +252,7 @@ export const UsageBucket = t.Object(
 export const UsageList = t.Object(
   { data: t.Array(UsageBucket, { description: 'One bucket per hour of the range, oldest first; hours without requests are zeros.' }) },
   {
+    description: 'Authentications per hour of the range, by outcome.',
     examples: [
       {
         data: [

@@ -10,6 +10,8 @@ import { responses, Success } from '../../http/schemas'
 
 const tags = ['Apps']
 const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound, 429: e.tooMany }
+/** The answers of every route about one app: its id may be too long (400), or out of reach (404). */
+const one = { 400: e.invalidId, ...read }
 
 export function appModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/app' })
@@ -21,7 +23,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
         access: 'read',
         query: AppListQuery,
         response: responses({ 200: AppList, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 429: e.tooMany }),
-        detail: { tags, summary: 'List apps', description: "Apps within the key's reach; `?org_id=` for one org." },
+        detail: { tags, operationId: 'listApps', summary: 'List apps', description: "Apps within the key's reach; `?org_id=` for one org." },
       },
     )
     .post('/', ({ principal, actor, body, status }) => status(201, { app: createAppFor(core, principal, actor, body) }), {
@@ -29,21 +31,21 @@ export function appModule(core: Core, auth: AuthPlugin) {
       parse: jsonBody(),
       body: AppCreateBody,
       response: responses({ 201: AppOne, 400: e.invalid, ...read, 409: e.conflict, 413: e.tooLarge }),
-      detail: { tags, summary: 'Create an app', description: 'Needs `write` on the org (key mode and role); not for app-limited keys.' },
+      detail: { tags, operationId: 'createApp', summary: 'Create an app', description: 'Needs `write` on the org (key mode and role); not for app-limited keys.' },
     })
     .get('/:app_id', ({ principal, params }) => ({ app: getApp(core, principal, params.app_id) }), {
       access: 'read',
       params: AppIdParams,
-      response: responses({ 200: AppOne, ...read }),
-      detail: { tags, summary: 'Get an app' },
+      response: responses({ 200: AppOne, ...one }),
+      detail: { tags, operationId: 'getApp', summary: 'Get an app', description: "One app within the key's reach." },
     })
     .put('/:app_id', ({ principal, actor, params, body }) => ({ app: renameApp(core, principal, actor, params.app_id, body) }), {
       access: 'write',
       parse: jsonBody(),
       params: AppIdParams,
       body: AppNameBody,
-      response: responses({ 200: AppOne, 400: e.invalid, ...read, 413: e.tooLarge }),
-      detail: { tags, summary: 'Rename an app' },
+      response: responses({ 200: AppOne, ...one, 400: e.invalid, 413: e.tooLarge }),
+      detail: { tags, operationId: 'updateApp', summary: 'Rename an app', description: 'Needs `write` on its org (key mode and role).' },
     })
     .delete(
       '/:app_id',
@@ -54,8 +56,8 @@ export function appModule(core: Core, auth: AuthPlugin) {
       {
         access: 'all',
         params: AppIdParams,
-        response: responses({ 200: Success, ...read }),
-        detail: { tags, summary: 'Delete an app' },
+        response: responses({ 200: Success, ...one }),
+        detail: { tags, operationId: 'deleteApp', summary: 'Delete an app', description: 'Needs `all`. Its id is retired for good: no new app can take it.' },
       },
     )
 }

@@ -1,15 +1,18 @@
 /** TypeBox schemas of the app endpoints. */
 import { t, type Static } from 'elysia'
+import { named } from '../../http/openapi-annotations'
 import { errorResponse, Forbidden, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 
-
-export const App = t.Object({
-  app_id: t.String({ description: 'Reverse-domain identifier, unique on the server.', examples: ['com.demo.app'] }),
-  org_id: t.String({ examples: ['org_4f8k2m9q1w3e5r7t'] }),
-  name: t.String({ examples: ['Demo app'] }),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-})
+export const App = named('App', t.Object(
+  {
+    app_id: t.String({ description: 'Reverse-domain identifier, unique on the server.', examples: ['com.demo.app'] }),
+    org_id: t.String({ examples: ['org_4f8k2m9q1w3e5r7t'] }),
+    name: t.String({ examples: ['Demo app'] }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { description: 'An app, in one organization.' },
+))
 
 export const AppIdParams = t.Object({ app_id: t.String({ maxLength: 200, description: 'The app id, e.g. `com.demo.app`.' }) })
 export const AppListQuery = t.Object({ org_id: t.Optional(t.String({ description: 'Only apps of this org.' })) })
@@ -23,12 +26,13 @@ export const AppCreateBody = t.Object(
 )
 export const AppNameBody = t.Object({ name: t.String({ examples: ['Demo app'] }) }, { additionalProperties: false, examples: [{ name: 'Demo app' }] })
 
-export const AppList = t.Object({ data: t.Array(App) })
+export const AppList = t.Object({ data: t.Array(App) }, { description: "The apps within the key's reach." })
 export type AppList = Static<typeof AppList>
-export const AppOne = t.Object({ app: App })
+export const AppOne = t.Object({ app: App }, { description: 'The app.' })
 
 export const appErrors = {
   invalid: errorResponse('Invalid input.', 'app_id must be a reverse-domain identifier: 3-128 letters, digits, ".", "_" or "-", with at least one dot', 'validation_error'),
+  invalidId: errorResponse('A path id longer than 200 characters.', "Invalid params field 'app_id': Expected string length less or equal to 200", 'validation_error'),
   unauthorized: Unauthorized,
   tooMany: TooMany,
   tooLarge: TooLarge,

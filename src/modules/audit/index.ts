@@ -18,6 +18,7 @@ export function auditModule(core: Core, auth: AuthPlugin) {
       response: responses({ 200: AuditEventList, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 429: e.tooMany }),
       detail: {
         tags,
+        operationId: 'listAuditEvents',
         summary: 'List audit events',
         description:
           "The calling user's audit events (key, organization, member and app changes), newest first, " +

@@ -1,9 +1,9 @@
 /** TypeBox schemas of the audit log endpoint (SPEC §3 audit event, §7 `GET /audit/`). */
 import { t, type Static } from 'elysia'
+import { named } from '../../http/openapi-annotations'
 import { errorResponse, pageFields, Timestamp, TooMany, Unauthorized } from '../../http/schemas'
 
-
-export const AuditEvent = t.Object(
+export const AuditEvent = named('AuditEvent', t.Object(
   {
     id: t.Integer({ description: 'Increasing event id; newer events have larger ids.', examples: [42] }),
     at: Timestamp,
@@ -26,7 +26,7 @@ export const AuditEvent = t.Object(
     }),
   },
   { description: 'One audit event.' },
-)
+))
 export type AuditEventView = Static<typeof AuditEvent>
 
 export const AuditListQuery = t.Object({
@@ -41,6 +41,7 @@ export type AuditListQuery = Static<typeof AuditListQuery>
 export const AuditEventList = t.Object(
   { data: t.Array(AuditEvent) },
   {
+    description: "The user's audit events, newest first.",
     examples: [
       {
         data: [
@@ -61,7 +62,7 @@ export const AuditEventList = t.Object(
 )
 
 export const auditErrors = {
-  invalid: errorResponse('A query parameter is out of range.', "Invalid query field 'limit': Expected integer to be less or equal to 1000", 'validation_error'),
+  invalid: errorResponse('A query parameter is out of range.', "Invalid query field 'limit': expected an integer from 1 to 1000", 'validation_error'),
   unauthorized: Unauthorized,
   tooMany: TooMany,
   forbidden: errorResponse(

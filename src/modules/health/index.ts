@@ -3,11 +3,15 @@ import { Elysia, t } from 'elysia'
 import type { Core } from '../../core'
 import { responses } from '../../http/schemas'
 
-const Health = t.Object({
-  status: t.Union([t.Literal('ok'), t.Literal('error')]),
-  version: t.String(),
-  db: t.Union([t.Literal('ok'), t.Literal('error')]),
-})
+const health = (description: string, status: 'ok' | 'error') =>
+  t.Object(
+    {
+      status: t.Union([t.Literal('ok'), t.Literal('error')]),
+      version: t.String({ description: 'The server\'s version.' }),
+      db: t.Union([t.Literal('ok'), t.Literal('error')], { description: 'Whether the database answers.' }),
+    },
+    { description, examples: [{ status, version: '0.1.0', db: status }] },
+  )
 
 export function healthModule(core: Core, version: string) {
   return new Elysia().get(
@@ -24,9 +28,9 @@ export function healthModule(core: Core, version: string) {
       }
     },
     {
-      response: responses({ 200: Health, 503: Health }),
+      response: responses({ 200: health('The server and its database work.', 'ok'), 503: health('The database is unusable.', 'error') }),
       // `security: []`: no key, overriding the document's default.
-      detail: { tags: ['Operations'], summary: 'Health check', description: 'No authentication. 503 when the database is unusable.', security: [] },
+      detail: { tags: ['Operations'], operationId: 'getHealth', summary: 'Health check', description: 'No authentication. 503 when the database is unusable.', security: [] },
     },
   )
 }

@@ -14,9 +14,12 @@ import { jsonBody } from '../../http/body'
 import { responses, Success } from '../../http/schemas'
 
 const tags = ['Organizations']
-const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound, 429: e.tooMany }
+/** The answers of every route about one org: its id may be too long (400), or out of reach (404). */
+const read = { 400: e.invalidId, 401: e.unauthorized, 403: e.forbidden, 404: e.notFound, 429: e.tooMany }
 /** Changes take a JSON body. */
-const change = { 400: e.invalid, ...read, 413: e.tooLarge }
+const change = { ...read, 400: e.invalid, 413: e.tooLarge }
+/** Routes about one member: a bad role, the member not there, the last `all` member. */
+const member = { ...change, 400: e.invalidMember, 404: e.memberNotFound, 409: e.lastAllMember }
 
 export function organizationModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/organization' })
@@ -24,20 +27,20 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     .get('/', ({ principal }) => ({ data: listOrganizations(core, principal) }), {
       access: 'read',
       response: responses({ 200: OrganizationList, 401: e.unauthorized, 403: e.forbidden, 429: e.tooMany }),
-      detail: { tags, summary: 'List organizations', description: "The caller's orgs within the key's reach, each with the caller's role." },
+      detail: { tags, operationId: 'listOrganizations', summary: 'List organizations', description: "The caller's orgs within the key's reach, each with the caller's role." },
     })
     .post('/', ({ principal, actor, body, status }) => status(201, { organization: createOrganizationFor(core, principal, actor, body) }), {
       access: 'all',
       parse: jsonBody(),
       body: OrgNameBody,
       response: responses({ 201: OrganizationOne, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 413: e.tooLarge, 429: e.tooMany }),
-      detail: { tags, summary: 'Create an organization', description: 'Needs an `all` key without limits; the caller becomes an `all` member.' },
+      detail: { tags, operationId: 'createOrganization', summary: 'Create an organization', description: 'Needs an `all` key without limits; the caller becomes an `all` member.' },
     })
     .get('/:id', ({ principal, params }) => ({ organization: getOrganization(core, principal, params.id) }), {
       access: 'read',
       params: OrgIdParams,
       response: responses({ 200: OrganizationOne, ...read }),
-      detail: { tags, summary: 'Get an organization' },
+      detail: { tags, operationId: 'getOrganization', summary: 'Get an organization', description: "One org within the key's reach, with the caller's role." },
     })
     .put('/:id', ({ principal, actor, params, body }) => ({ organization: updateOrganization(core, principal, actor, params.id, body) }), {
       access: 'write',
@@ -47,6 +50,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       response: responses({ 200: OrganizationOne, ...change }),
       detail: {
         tags,
+        operationId: 'updateOrganization',
         summary: 'Update an organization',
         description:
           'Renames the org (needs `write`: key mode and the user\'s role) and/or sets its `key_policy` (needs `all`; null lifts it). ' +
@@ -64,30 +68,30 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
         access: 'all',
         params: OrgIdParams,
         response: responses({ 200: Success, ...read }),
-        detail: { tags, summary: 'Delete an organization', description: 'Deletes the org with its apps. Keys limited to it stay, but can reach nothing.' },
+        detail: { tags, operationId: 'deleteOrganization', summary: 'Delete an organization', description: 'Deletes the org with its apps. Keys limited to it stay, but can reach nothing.' },
       },
     )
     .get('/:id/members', ({ principal, params }) => ({ data: listMembers(core, principal, params.id) }), {
       access: 'read',
       params: OrgIdParams,
       response: responses({ 200: MemberList, ...read }),
-      detail: { tags, summary: 'List members' },
+      detail: { tags, operationId: 'listMembers', summary: 'List members', description: 'The members of one org, with their roles.' },
     })
     .post('/:id/members', ({ principal, actor, params, body, status }) => status(201, { member: addMember(core, principal, actor, params.id, body) }), {
       access: 'all',
       parse: jsonBody(),
       params: OrgIdParams,
       body: AddMemberBody,
-      response: responses({ 201: MemberOne, ...change, 409: e.conflict }),
-      detail: { tags, summary: 'Add a member', description: 'Adds an existing user, found by email, with a role.' },
+      response: responses({ 201: MemberOne, ...change, 400: e.invalidMember, 404: e.userNotFound, 409: e.alreadyMember }),
+      detail: { tags, operationId: 'addMember', summary: 'Add a member', description: 'Adds an existing user, found by email, with a role.' },
     })
     .put('/:id/members/:user_id', ({ principal, actor, params, body }) => ({ member: changeMemberRole(core, principal, actor, params.id, params.user_id, body) }), {
       access: 'all',
       parse: jsonBody(),
       params: MemberParams,
       body: RoleBody,
-      response: responses({ 200: MemberOne, ...change, 409: e.conflict }),
-      detail: { tags, summary: "Change a member's role", description: 'The last `all` member cannot be demoted.' },
+      response: responses({ 200: MemberOne, ...member }),
+      detail: { tags, operationId: 'updateMember', summary: "Change a member's role", description: 'The last `all` member cannot be demoted.' },
     })
     .delete(
       '/:id/members/:user_id',
@@ -98,8 +102,8 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       {
         access: 'all',
         params: MemberParams,
-        response: responses({ 200: Success, ...read, 409: e.conflict }),
-        detail: { tags, summary: 'Remove a member', description: 'The last `all` member cannot be removed.' },
+        response: responses({ 200: Success, ...read, 404: e.memberNotFound, 409: e.lastAllMember }),
+        detail: { tags, operationId: 'removeMember', summary: 'Remove a member', description: 'The last `all` member cannot be removed.' },
       },
     )
 }

@@ -1,5 +1,7 @@
 /** TypeBox schemas of the organization and member endpoints. */
 import { t, type Static } from 'elysia'
+import { MESSAGES } from '../../errors'
+import { named } from '../../http/openapi-annotations'
 import { errorResponse, Forbidden, ModeSchema, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 
 const Name = t.String({ description: '1–100 characters after trimming, no control characters.', examples: ['Demo team'] })
@@ -22,7 +24,7 @@ export const KeyPolicy = t.Object(
 )
 export type KeyPolicy = Static<typeof KeyPolicy>
 
-export const Organization = t.Object(
+export const Organization = named('Organization', t.Object(
   {
     id: t.String({ examples: ['org_4f8k2m9q1w3e5r7t'] }),
     name: t.String({ examples: ['Demo team'] }),
@@ -33,15 +35,18 @@ export const Organization = t.Object(
     key_policy: t.Union([KeyPolicy, t.Null()], { description: 'Null: no key policy.' }),
   },
   { description: 'An organization, with the calling user\'s role in it.' },
-)
+))
 
-export const Member = t.Object({
-  user_id: t.String({ examples: ['usr_3k9d0a1b2c3d4e5f'] }),
-  email: t.String({ examples: ['dev@example.com'] }),
-  name: t.String({ examples: ['dev'] }),
-  role: ModeSchema,
-  created_at: Timestamp,
-})
+export const Member = named('Member', t.Object(
+  {
+    user_id: t.String({ examples: ['usr_3k9d0a1b2c3d4e5f'] }),
+    email: t.String({ examples: ['dev@example.com'] }),
+    name: t.String({ examples: ['dev'] }),
+    role: ModeSchema,
+    created_at: Timestamp,
+  },
+  { description: 'A member of an organization: a user and their role in it.' },
+))
 
 export const OrgIdParams = t.Object({ id: t.String({ maxLength: 200, description: 'Organization id (`org_…`).' }) })
 export const MemberParams = t.Object({
@@ -64,17 +69,26 @@ export const AddMemberBody = t.Object(
 )
 export const RoleBody = t.Object({ role: ModeSchema }, { additionalProperties: false, examples: [{ role: 'write' }] })
 
-export const OrganizationList = t.Object({ data: t.Array(Organization) })
-export const OrganizationOne = t.Object({ organization: Organization })
-export const MemberList = t.Object({ data: t.Array(Member) })
-export const MemberOne = t.Object({ member: Member })
+export const OrganizationList = t.Object({ data: t.Array(Organization) }, { description: "The caller's organizations within the key's reach." })
+export const OrganizationOne = t.Object({ organization: Organization }, { description: 'The organization.' })
+export const MemberList = t.Object({ data: t.Array(Member) }, { description: 'The members of the organization.' })
+export const MemberOne = t.Object({ member: Member }, { description: 'The member.' })
 
 export const orgErrors = {
   invalid: errorResponse('Invalid input.', "Invalid body field 'name': Expected string", 'validation_error'),
+  invalidId: errorResponse('A path id longer than 200 characters.', "Invalid params field 'id': Expected string length less or equal to 200", 'validation_error'),
+  invalidMember: errorResponse(
+    'Invalid input: a role off the scale, a malformed email, or a path id longer than 200 characters.',
+    MESSAGES.invalidMode,
+    'invalid_mode',
+  ),
   unauthorized: Unauthorized,
   tooMany: TooMany,
   tooLarge: TooLarge,
   forbidden: Forbidden,
   notFound: errorResponse("No such organization within the key's reach.", 'Organization not found', 'not_found'),
-  conflict: errorResponse('The change would leave the org without an `all` member, or the user is already a member.', 'The last member with role "all" can be neither removed nor demoted', 'conflict'),
+  memberNotFound: errorResponse("No such organization within the key's reach, or no such member in it.", 'Member not found', 'not_found'),
+  userNotFound: errorResponse("No such organization within the key's reach, or no user with that email.", 'User not found', 'not_found'),
+  alreadyMember: errorResponse('The user is already a member.', 'The user is already a member of this organization', 'conflict'),
+  lastAllMember: errorResponse('The change would leave the org without an `all` member.', 'The last member with role "all" can be neither removed nor demoted', 'conflict'),
 }
