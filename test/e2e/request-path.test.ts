@@ -97,7 +97,7 @@ describe('binary: the path served is the path requested, whatever the Host heade
       const created = JSON.parse(answer.body).apikey
       expect(created.name).toBe(JSON.parse(body).name)
       const audit = await fetch(`${server.url}/audit/?limit=1`, { headers: { authorization: key } })
-      const [event] = (await audit.json()).data
+      const [event] = ((await audit.json()) as { data: unknown[] }).data
       expect(event).toMatchObject({ action: 'apikey.create', target_id: String(created.id), ip: '127.0.0.1' })
     })
   })
