@@ -322,6 +322,51 @@ describe('binary: CLI', () => {
   })
 })
 
+describe('binary: one server per address', () => {
+  /**
+   * `serve` that should fail: resolves with its exit code and stderr once it exits, or with
+   * exitCode null as soon as it says it is listening (then it is killed: the test fails).
+   */
+  async function serveExpectingFailure(args: string[]) {
+    const child = Bun.spawn([BINARY, 'serve', ...args], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+    const stderr = new Response(child.stderr).text()
+    const decoder = new TextDecoder()
+    let stdout = ''
+    for await (const chunk of child.stdout) {
+      stdout += decoder.decode(chunk, { stream: true })
+      if (stdout.includes('"msg":"listening"')) {
+        child.kill('SIGKILL')
+        await child.exited
+        return { exitCode: null, stderr: await stderr }
+      }
+    }
+    return { exitCode: await child.exited, stderr: await stderr }
+  }
+
+  test('a second serve on a port in use exits 1 with one line, and the first keeps answering', async () => {
+    const dir = freshDir()
+    const owner = createUser(dir, 'first@example.com')
+    const first = await serve(dir)
+    const address = new URL(first.url).host
+    // On the same data and on other data: two servers must never share a port.
+    for (const secondDir of [dir, freshDir()]) {
+      const second = await serveExpectingFailure(['--http', address, '--dir', secondDir])
+      expect(second.exitCode).toBe(1)
+      expectOneLineError(second.stderr, new RegExp(`^codepushgo serve: cannot listen on ${address.replaceAll('.', '\\.')}: the address is already in use`))
+      expect(countKeys(second.stderr)).toBe(0)
+    }
+    // Every connection still reaches the first server, which knows this key.
+    for (let i = 0; i < 20; i++) expect((await call(first, 'GET', '/apikey/', owner.apikey.key)).status).toBe(200)
+  })
+
+  test('an address of no interface of this machine exits 1 with one line', async () => {
+    // 203.0.113.0/24 is reserved for documentation (RFC 5737): no machine has it.
+    const result = await serveExpectingFailure(['--http', '203.0.113.1:8090', '--dir', freshDir()])
+    expect(result.exitCode).toBe(1)
+    expectOneLineError(result.stderr, /^codepushgo serve: cannot listen on 203\.0\.113\.1:8090: no network interface of this machine has that address\n$/)
+  })
+})
+
 // ---- 4. graceful stop and durability -------------------------------------------------------
 
 describe('binary: offline admin (user list, key list, key create, key revoke)', () => {
