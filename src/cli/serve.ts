@@ -16,7 +16,8 @@ Migrates the database, creates a first user if there is none, and serves the API
 Options (each also as an environment variable):
   --http HOST:PORT               address to listen on
                                  (CODEPUSHGO_HTTP, default 127.0.0.1:8090)
-  --dir DIR                      data directory (CODEPUSHGO_DIR, default ./codepushgo_data)
+  --dir DIR                      data directory (CODEPUSHGO_DIR, default ./codepushgo_data);
+                                 created 0700, its database files 0600
   --max-key-lifetime-days N      every key must expire within N days
                                  (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: no limit)
   --key-rate-limit N/S           at most N requests per S seconds for keys without a

@@ -9,9 +9,15 @@ export function tempDir(prefix = 'codepushgo-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
+/** The binary run with `args`, under `umask` if one is given (through sh, which execs it). */
+function command(args: string[], umask?: number): string[] {
+  if (umask === undefined) return [BINARY, ...args]
+  return ['sh', '-c', `umask ${umask.toString(8).padStart(3, '0')}; exec "$0" "$@"`, BINARY, ...args]
+}
+
 /** Runs a CLI command to completion. */
-export function runCli(args: string[], env: Record<string, string> = {}) {
-  const result = Bun.spawnSync([BINARY, ...args], { env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' })
+export function runCli(args: string[], env: Record<string, string> = {}, umask?: number) {
+  const result = Bun.spawnSync(command(args, umask), { env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' })
   return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }
 }
 
@@ -27,9 +33,9 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number>
 }
 
-/** Starts `serve` on a free loopback port and resolves once it is listening. */
-export async function startServer(dir: string, extraArgs: string[] = []): Promise<RunningServer> {
-  const child = Bun.spawn([BINARY, 'serve', '--http', '127.0.0.1:0', '--dir', dir, ...extraArgs], {
+/** Starts `serve` on a free loopback port (under `umask` if given) and resolves once it is listening. */
+export async function startServer(dir: string, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
+  const child = Bun.spawn(command(['serve', '--http', '127.0.0.1:0', '--dir', dir, ...extraArgs], umask), {
     stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
   })
   let out = ''
@@ -76,8 +82,8 @@ export class Resources {
     return dir
   }
 
-  async serve(dir: string, extraArgs: string[] = []): Promise<RunningServer> {
-    const server = await startServer(dir, extraArgs)
+  async serve(dir: string, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
+    const server = await startServer(dir, extraArgs, umask)
     this.servers.push(server)
     return server
   }
