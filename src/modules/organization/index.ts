@@ -10,7 +10,6 @@ import {
   addMember, changeMemberRole, createOrganizationFor, deleteOrganization, getOrganization, listMembers,
   listOrganizations, removeMember, renameOrganization,
 } from './service'
-import { jsonBody } from '../../http/body'
 import { responses, Success } from '../../http/schemas'
 
 const tags = ['Organizations']
@@ -28,7 +27,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     })
     .post('/', ({ principal, actor, body, status }) => status(201, { organization: createOrganizationFor(core, principal, actor, body) }), {
       access: 'all',
-      parse: jsonBody(),
+      jsonBody: true,
       body: OrgNameBody,
       response: responses({ 201: OrganizationOne, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 413: e.tooLarge, 429: e.tooMany }),
       detail: { tags, summary: 'Create an organization', description: 'Needs an `all` key without limits; the caller becomes an `all` member.' },
@@ -41,7 +40,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     })
     .put('/:id', ({ principal, actor, params, body }) => ({ organization: renameOrganization(core, principal, actor, params.id, body) }), {
       access: 'write',
-      parse: jsonBody(),
+      jsonBody: true,
       params: OrgIdParams,
       body: OrgNameBody,
       response: responses({ 200: OrganizationOne, ...change }),
@@ -68,7 +67,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     })
     .post('/:id/members', ({ principal, actor, params, body, status }) => status(201, { member: addMember(core, principal, actor, params.id, body) }), {
       access: 'all',
-      parse: jsonBody(),
+      jsonBody: true,
       params: OrgIdParams,
       body: AddMemberBody,
       response: responses({ 201: MemberOne, ...change, 409: e.conflict }),
@@ -76,7 +75,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     })
     .put('/:id/members/:user_id', ({ principal, actor, params, body }) => ({ member: changeMemberRole(core, principal, actor, params.id, params.user_id, body) }), {
       access: 'all',
-      parse: jsonBody(),
+      jsonBody: true,
       params: MemberParams,
       body: RoleBody,
       response: responses({ 200: MemberOne, ...change, 409: e.conflict }),
