@@ -159,7 +159,8 @@ describe.skipIf(!nginx)('nginx auth_request in front of the binary', () => {
       })()
     }
     const errorLog = () => (existsSync(join(prefix!, 'error.log')) ? readFileSync(join(prefix!, 'error.log'), 'utf8') : '')
-    const deadline = Date.now() + 10_000
+    // nginx announces nothing when it is ready: poll, for long enough for a loaded machine.
+    const deadline = Date.now() + 30_000
     for (;;) {
       if (proxy.exitCode !== null) throw new Error(`nginx exited with ${proxy.exitCode}:\n${proxyOutput}\n${errorLog()}`)
       if (Date.now() > deadline) throw new Error(`nginx did not answer on ${base}:\n${proxyOutput}\n${errorLog()}`)

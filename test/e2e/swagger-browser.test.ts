@@ -56,9 +56,12 @@ describe.skipIf(!chromium)('Swagger UI in headless Chromium, network off', () =>
     if (!key) throw new Error(`no bootstrap key in the server output:\n${server.output()}`)
     bootstrapKey = key
 
-    browser = await playwright.launch({ executablePath: chromium!, args: CHROMIUM_ARGS, timeout: 15_000 })
+    // No deadlines of Playwright's own (0): on a loaded machine Chromium may take long to start
+    // or to render; every wait below is for an event, and the test's timeout bounds them all.
+    browser = await playwright.launch({ executablePath: chromium!, args: CHROMIUM_ARGS, timeout: 0 })
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
-    context.setDefaultTimeout(10_000)
+    context.setDefaultTimeout(0)
+    context.setDefaultNavigationTimeout(0)
     await context.route('**/*', async (route) => {
       const url = route.request().url()
       if (isLocal(url)) return await route.continue()

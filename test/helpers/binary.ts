@@ -33,6 +33,27 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number>
 }
 
+/**
+ * `serve` that should stop by itself (bad configuration, an address in use…): resolves with its
+ * exit code and output once it exits, or with exitCode null as soon as it says it is listening
+ * (then it is killed, and the test fails on the exit code). No deadline, however slow the machine.
+ */
+export async function serveExpectingExit(args: string[]) {
+  const child = Bun.spawn(command(['serve', ...args]), { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const stderr = new Response(child.stderr).text()
+  const decoder = new TextDecoder()
+  let stdout = ''
+  for await (const chunk of child.stdout) {
+    stdout += decoder.decode(chunk, { stream: true })
+    if (stdout.includes('"msg":"listening"')) {
+      child.kill('SIGKILL')
+      await child.exited
+      return { exitCode: null, stdout, stderr: await stderr }
+    }
+  }
+  return { exitCode: await child.exited, stdout, stderr: await stderr }
+}
+
 /** Starts `serve` on a free loopback port (under `umask` if given) and resolves once it is listening. */
 export async function startServer(dir: string, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
   const child = Bun.spawn(command(['serve', '--http', '127.0.0.1:0', '--dir', dir, ...extraArgs], umask), {
@@ -40,21 +61,25 @@ export async function startServer(dir: string, extraArgs: string[] = [], umask?:
   })
   let out = ''
   const separate = { stdout: '', stderr: '' }
+  // Listening is a line on stdout: wait for it, or for the process to end without it. No
+  // deadline of its own (a loaded machine may take long to start it): the test's timeout is one.
+  let listening: (url: string) => void
+  const listened = new Promise<string>((resolve) => (listening = resolve))
   const collect = async (stream: ReadableStream<Uint8Array>, name: 'stdout' | 'stderr') => {
     const decoder = new TextDecoder()
     for await (const chunk of stream) {
       const text = decoder.decode(chunk, { stream: true })
       out += text
       separate[name] += text
+      const url = /"msg":"listening","url":"([^"]+)"/.exec(separate.stdout)?.[1]
+      if (url !== undefined) listening(url)
     }
   }
   const drained = Promise.all([collect(child.stdout, 'stdout'), collect(child.stderr, 'stderr')])
-  const deadline = Date.now() + 10_000
-  let url: string | undefined
-  while (!url) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${out}`)
-    url = /"msg":"listening","url":"([^"]+)"/.exec(out)?.[1]
-    await Bun.sleep(20)
+  const url = await Promise.race([listened, child.exited.then(() => null)])
+  if (url === null) {
+    await drained
+    throw new Error(`server exited with ${child.exitCode} before listening:\n${out}`)
   }
   return {
     url,
