@@ -202,7 +202,7 @@ describe('binary: first-run bootstrap', () => {
   test('an empty data dir gets an admin key, printed once in a banner on stderr', async () => {
     const dir = freshDir()
     const first = await serve(dir)
-    await waitFor('the first-run banner', () => first.stderr().includes('/swagger'))
+    await first.waitForOutput(/Docs: .*\/swagger\n=+\n/)
     const banner = first.stderr()
     expect(countKeys(banner)).toBe(1)
     expect(banner).toContain(`${first.url}/swagger`)

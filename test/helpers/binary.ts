@@ -30,6 +30,12 @@ export interface RunningServer {
   stdout(): string
   /** Only what it wrote to stderr (the first-run banner). */
   stderr(): string
+  /**
+   * Resolves with the first match of `pattern` in the output, once the server has written it
+   * (a log line comes up to 50 ms after its answer; stderr and stdout arrive separately).
+   * Rejects if the server's output ends without it.
+   */
+  waitForOutput(pattern: RegExp): Promise<RegExpExecArray>
   stop(signal?: NodeJS.Signals): Promise<number>
 }
 
@@ -61,32 +67,45 @@ export async function startServer(dir: string, extraArgs: string[] = [], umask?:
   })
   let out = ''
   const separate = { stdout: '', stderr: '' }
-  // Listening is a line on stdout: wait for it, or for the process to end without it. No
-  // deadline of its own (a loaded machine may take long to start it): the test's timeout is one.
-  let listening: (url: string) => void
-  const listened = new Promise<string>((resolve) => (listening = resolve))
+  // Waits are for what the server writes, never for a fixed time: a loaded machine may take long
+  // to start it (the test's timeout bounds every wait).
+  const waiters = new Set<{ pattern: RegExp; resolve(match: RegExpExecArray): void; reject(error: Error): void }>()
+  let ended = false
+  const waitForOutput = (pattern: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const match = pattern.exec(out)
+      if (match !== null) resolve(match)
+      else if (ended) reject(new Error(`the server's output ended without ${pattern}:\n${out}`))
+      else waiters.add({ pattern, resolve, reject })
+    })
   const collect = async (stream: ReadableStream<Uint8Array>, name: 'stdout' | 'stderr') => {
     const decoder = new TextDecoder()
     for await (const chunk of stream) {
       const text = decoder.decode(chunk, { stream: true })
       out += text
       separate[name] += text
-      const url = /"msg":"listening","url":"([^"]+)"/.exec(separate.stdout)?.[1]
-      if (url !== undefined) listening(url)
+      for (const waiter of waiters) {
+        const match = waiter.pattern.exec(out)
+        if (match === null) continue
+        waiters.delete(waiter)
+        waiter.resolve(match)
+      }
     }
   }
-  const drained = Promise.all([collect(child.stdout, 'stdout'), collect(child.stderr, 'stderr')])
-  const url = await Promise.race([listened, child.exited.then(() => null)])
-  if (url === null) {
-    await drained
-    throw new Error(`server exited with ${child.exitCode} before listening:\n${out}`)
-  }
+  const drained = Promise.all([collect(child.stdout, 'stdout'), collect(child.stderr, 'stderr')]).then(() => {
+    ended = true
+    for (const waiter of waiters) waiter.reject(new Error(`the server's output ended without ${waiter.pattern}:\n${out}`))
+    waiters.clear()
+  })
+  const url = await waitForOutput(/"msg":"listening","url":"([^"]+)"/).then((match) => match[1]!, () => null)
+  if (url === null) throw new Error(`server exited with ${await child.exited} before listening:\n${out}`)
   return {
     url,
     process: child,
     output: () => out,
     stdout: () => separate.stdout,
     stderr: () => separate.stderr,
+    waitForOutput,
     async stop(signal = 'SIGTERM') {
       child.kill(signal)
       const code = await child.exited
