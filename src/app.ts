@@ -6,6 +6,7 @@ import { Elysia } from 'elysia'
 import { authPlugin } from './access/auth-plugin'
 import { DEFAULT_AUTH_FAILURE_LIMIT, Gate, type GateLimits } from './access/gate'
 import type { Core } from './core'
+import { receivedRequest, withAbsoluteUrl } from './http/absolute-url'
 import { clientAddressOf, type TrustedProxies } from './http/client-address'
 import { consolePlugin } from './http/console'
 import { Metrics, metricsRoute } from './http/metrics'
@@ -38,11 +39,13 @@ export function createApp(deps: AppDeps) {
   const gate = new Gate(deps, { authFailureLimit: DEFAULT_AUTH_FAILURE_LIMIT, ...deps.limits })
   const metrics = deps.metrics ? new Metrics() : null
   // normalize: false — unknown fields are rejected (400), never silently dropped.
-  const app = new Elysia({ normalize: false })
+  // standardHostname: false — the path starts at the first `/` after `http://`, wherever the
+  // Host header ends (src/http/absolute-url.ts).
+  const app = new Elysia({ normalize: false, handler: { standardHostname: false } }).wrap(withAbsoluteUrl)
   // The server exists once `serve` has called listen(); `app.handle` in tests has none.
   const trusted = deps.trustedProxies ?? null
   const auth = authPlugin(gate, (request) =>
-    clientAddressOf(app.server?.requestIP(request)?.address ?? null, () => request.headers.get('x-forwarded-for'), trusted),
+    clientAddressOf(app.server?.requestIP(receivedRequest(request))?.address ?? null, () => request.headers.get('x-forwarded-for'), trusted),
   )
   return app
     .use(respond({ log: deps.log, metrics, draining: deps.draining, activity: deps.activity, keyUsage: deps.usage.counts }))

@@ -9,7 +9,7 @@ const dockerfile = await Bun.file(new URL('../Dockerfile', import.meta.url)).tex
 const runs = [...dockerfile.matchAll(/^RUN (.+)$/gm)].map((m) => m[1])
 
 test('builds with the same commands as the tests, and copies the binary they test', () => {
-  expect(runs).toEqual(['npm install --no-audit --no-fund', 'npm run build && mkdir -p /data'])
+  expect(runs).toEqual(['npm install --no-audit --no-fund', 'npm run build && mkdir -p -m 700 /data'])
   expect(pkg.scripts.build).toContain('--outfile dist/codepushgo')
   expect(dockerfile).toContain('COPY --from=build /src/dist/codepushgo /usr/local/bin/codepushgo')
 })

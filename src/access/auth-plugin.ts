@@ -5,6 +5,7 @@
  */
 import { Elysia } from 'elysia'
 import type { Actor } from '../core'
+import { readJsonBody, refuseDeclaredOversize } from '../http/body'
 import type { Gate } from './gate'
 import type { Mode } from './modes'
 import { authorize, type Need } from './policy'
@@ -86,25 +87,37 @@ export interface AdmittedKey {
 /**
  * Built once per app and shared by every module, so all routes share the gate's buckets.
  *
+ * Two macros: `access` (every route) and `jsonBody: true` (every route that takes a body).
+ * The key is checked before anything else is looked at (SPEC §5): on a route without a body in
+ * `transform`, which runs before validation; on a route with one in its `parse` hook, which
+ * runs before `transform` and before a byte of the body is read. Either way the request is
+ * admitted once (one rate-limit token, one last use): `transform` finds the admission `parse`
+ * left.
+ *
  * Elysia reads a hook's source text to guess whether it is async (a `return f(` or `=> f(`
- * counts) and then awaits it on every request. The hooks below return no calls, so they
+ * counts) and then awaits it on every request. The `access` hooks return no calls, so they
  * compile to synchronous code; test/compiled-routes.test.ts keeps them so. Arrow functions,
  * because Elysia's source analysis misreads the method form.
  */
 export function authPlugin(gate: Gate, clientAddress: ClientAddress) {
+  /** Lets the request in through the gate (or throws its 401 or 429); its headers go to `set`. */
+  const admit = (request: Request, set: { headers: Record<string, unknown> }): Admitted => {
+    const clientIp = new ClientIp(request, clientAddress)
+    const admission = gate.admit(request.headers.get('authorization'), clientIp.get)
+    if (admission.headers !== null) Object.assign(set.headers, admission.headers)
+    return { principal: admission.principal, actor: new RequestActor(admission.principal, request, clientIp) }
+  }
+
   return new Elysia({ name: 'auth' }).macro({
     access: (access: RouteAccess) => {
       const need = routeNeed(access)
       return {
-        // The key is checked in `transform`, which runs before validation: a request without a
-        // valid key gets its 401 (or 429) whatever its fields. (A body that cannot be parsed at
-        // all, or is too large, is refused earlier, by the JSON parser.)
+        // Written out, not a call taking `ctx` (which would make every route async, see AdmittedKey).
         transform: (ctx) => {
-          const clientIp = new ClientIp(ctx.request, clientAddress)
-          const admission = gate.admit(ctx.request.headers.get('authorization'), clientIp.get)
-          if (admission.headers !== null) Object.assign(ctx.set.headers, admission.headers)
-          ;(ctx as WithAdmission)[ADMITTED] = { principal: admission.principal, actor: new RequestActor(admission.principal, ctx.request, clientIp) }
-          ;(ctx as AdmittedKey).admittedKeyId = admission.principal.keyId
+          if ((ctx as WithAdmission)[ADMITTED] !== undefined) return
+          const admitted = admit(ctx.request, ctx.set)
+          ;(ctx as WithAdmission)[ADMITTED] = admitted
+          ;(ctx as AdmittedKey).admittedKeyId = admitted.principal.keyId
         },
         resolve: (ctx) => {
           const { principal, actor } = (ctx as WithAdmission)[ADMITTED]!
@@ -113,6 +126,26 @@ export function authPlugin(gate: Gate, clientAddress: ClientAddress) {
         },
       }
     },
+    /**
+     * The body is JSON of at most 64 KiB (src/http/body.ts), read only once the key is in: a
+     * client without a valid key gets its 401 whatever the body, and is never read. A body
+     * that declares itself too large is refused (413) before that, unread, whoever sends it.
+     * The content type beside the parser names the body's type in the OpenAPI document (ours
+     * always answers, so Elysia's own JSON parser never runs).
+     */
+    jsonBody: (_: true) => ({
+      parse: [
+        async (ctx) => {
+          refuseDeclaredOversize(ctx.request)
+          const admitted = admit(ctx.request, ctx.set)
+          ;(ctx as WithAdmission)[ADMITTED] = admitted
+          ;(ctx as AdmittedKey).admittedKeyId = admitted.principal.keyId
+          return await readJsonBody(ctx.request)
+        },
+        // Elysia takes content types among the parsers; its macro type does not say so.
+        'application/json' as never,
+      ],
+    }),
   })
 }
 

@@ -1,8 +1,9 @@
 import { Database } from 'bun:sqlite'
-import { closeSync, existsSync, fsyncSync, openSync, rmSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { closeSync, existsSync, fsyncSync, openSync, realpathSync, rmSync, statSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import { ConfigError, resolveDir } from '../config'
 import { DATABASE_FILE } from '../db/database'
+import { DATABASE_COMPANIONS } from '../db/private-files'
 import { parseFlags, type Command } from './args'
 
 const help = `Usage: codepushgo backup FILE [--dir DIR]
@@ -13,8 +14,10 @@ write acknowledged before the backup started is in it. Prints one line of JSON o
 {"backup": "/abs/path/FILE", "bytes": N, "schema_version": V}
 
 FILE must not exist yet, and its directory must exist; it is created readable by its owner
-only (0600: it holds key hashes and the audit log). The database is never migrated or
-changed by a backup.
+only (0600: it holds key hashes and the audit log). FILE may not be a name the live database
+uses (${DATABASE_FILE} and its -journal, -wal and -shm in the data directory, however the
+path is spelled): SQLite would take it for part of the database. The database is never
+migrated or changed by a backup.
 
 Restore:
   1. stop the server
@@ -42,6 +45,8 @@ export const backup: Command = {
     if (!existsSync(source)) throw new Error(`no database at ${source} (check --dir / CODEPUSHGO_DIR)`)
     const parent = dirname(target)
     if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new Error(`directory ${parent} does not exist; create it first`)
+    const live = liveFileNamed(realpathSync(parent), basename(target), source)
+    if (live !== null) throw new Error(`${target} is a file of the live database ${source} (${live}): choose another name`)
     // Claim the name atomically (O_EXCL): from here on the file is ours, so removing it on
     // failure never removes someone else's. SQLite's VACUUM INTO accepts an empty file.
     try {
@@ -88,6 +93,22 @@ export const backup: Command = {
       throw error
     }
   },
+}
+
+/**
+ * Whether `name` in the directory `realDir` (symlinks resolved) is a file SQLite uses for the
+ * database at `source`: the database itself, its `-journal`, `-wal` or `-shm`, next to the path
+ * given or next to the file it resolves to. A backup there would be taken for a hot journal or
+ * a WAL, and lock or corrupt the live database. Says which one, or null.
+ */
+function liveFileNamed(realDir: string, name: string, source: string): string | null {
+  const candidate = join(realDir, name)
+  const databases = new Set([join(realpathSync(dirname(source)), basename(source)), realpathSync(source)])
+  for (const database of databases) {
+    if (candidate === database) return 'the database itself'
+    for (const suffix of DATABASE_COMPANIONS) if (candidate === database + suffix) return `its ${suffix}`
+  }
+  return null
 }
 
 function fsyncPath(path: string): void {

@@ -16,7 +16,8 @@ Migrates the database, creates a first user if there is none, and serves the API
 Options (each also as an environment variable):
   --http HOST:PORT               address to listen on
                                  (CODEPUSHGO_HTTP, default 127.0.0.1:8090)
-  --dir DIR                      data directory (CODEPUSHGO_DIR, default ./codepushgo_data)
+  --dir DIR                      data directory (CODEPUSHGO_DIR, default ./codepushgo_data);
+                                 created 0700, its database files 0600
   --max-key-lifetime-days N      every key must expire within N days
                                  (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: no limit)
   --key-rate-limit N/S           at most N requests per S seconds for keys without a
@@ -35,6 +36,9 @@ Options (each also as an environment variable):
                                  authentication throttle, last use and the audit log
                                  (CODEPUSHGO_TRUSTED_PROXIES, default none: the socket's peer)
   -h, --help                     show this help
+
+An address already in use (by another server, whatever its --dir) or not on this machine
+stops serve with one line and exit code 1.
 
 On first run it creates admin@localhost with an org "Default" and prints an \`all\` API key
 once, on stderr. SIGTERM or SIGINT stop it gracefully; a second signal forces the exit.
@@ -77,6 +81,15 @@ async function drain(server: { pendingRequests: number }): Promise<void> {
   }
 }
 
+/** Why the address could not be listened on, in words an operator acts on. */
+function listenFailure(address: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE') return `cannot listen on ${address}: the address is already in use (is another server running there?)`
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${address}: no network interface of this machine has that address`
+  if (code === 'EACCES') return `cannot listen on ${address}: permission denied (ports below 1024 need privileges)`
+  return `cannot listen on ${address}: ${(error as Error).message}`
+}
+
 export const serve: Command = {
   help,
   async run(argv) {
@@ -99,10 +112,16 @@ export const serve: Command = {
     const app = createApp({
       ...core, log, version: VERSION, limits: config.limits, metrics: config.metrics, draining: () => stopping, activity,
       trustedProxies: config.trustedProxies,
-    }).listen({
-      hostname: config.http.hostname,
-      port: config.http.port,
     })
+    const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
+    try {
+      // reusePort: false — Elysia asks for SO_REUSEPORT, with which a second server on the same
+      // port would share its clients (and answer them from its own data) instead of failing.
+      app.listen({ hostname: config.http.hostname, port: config.http.port, reusePort: false })
+    } catch (error) {
+      closeDatabase(core.store.db)
+      throw new Error(listenFailure(`${host}:${config.http.port}`, error))
+    }
     /**
      * Last-use times are not worth dying for: a failed flush is logged and retried next time.
      * `limit` splits a large flush into a round of transactions of that many keys, one per turn
@@ -149,7 +168,6 @@ export const serve: Command = {
     }, config.usageFlushSeconds * 1000)
     keepMemoryDown(() => activity.answered)
     const server = app.server!
-    const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
     const url = `http://${browsable}:${server.port}`
     bootstrap(core, url)

@@ -1,6 +1,7 @@
 /**
  * Request bodies: JSON only, at most 64 KiB (SPEC §7). The declared length is checked before
- * anything is read, and a body without one is read only up to the limit.
+ * anything is read, and a body without one is read only up to the limit. The auth plugin's
+ * `jsonBody` macro puts these together, authentication between the two (SPEC §5).
  */
 import { AppError, invalidJson, payloadTooLarge, validationError } from '../errors'
 
@@ -56,15 +57,17 @@ function refuseReservedKeys(this: unknown, key: string, value: unknown): unknown
   return value
 }
 
-/**
- * Parses any body as JSON, whatever its content type: this API speaks nothing else.
- * A route hook, not a global one: a global parse hook would make Elysia compile every route,
- * bodiless ones too, into an async function (test/compiled-routes.test.ts).
- */
-async function parseJsonBody({ request }: { request: Request }): Promise<unknown> {
-  // The declared length first: an oversized body is refused before a byte of it is read.
+/** Refuses (413) a body whose declared length is over the limit, before a byte of it is read. */
+export function refuseDeclaredOversize(request: Request): void {
   const declared = request.headers.get('content-length')
   if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw payloadTooLarge()
+}
+
+/**
+ * Reads the body (up to the limit) and parses it as JSON, whatever its content type: this API
+ * speaks nothing else. An empty body is null.
+ */
+export async function readJsonBody(request: Request): Promise<unknown> {
   const bytes = await readLimited(request)
   if (bytes.byteLength === 0) return null
   let text: string
@@ -82,10 +85,3 @@ async function parseJsonBody({ request }: { request: Request }): Promise<unknown
     throw error instanceof AppError ? error : invalidJson()
   }
 }
-
-/**
- * The `parse` option of every route that takes a body: our parser, and the content type that
- * the OpenAPI document names (ours answers first, so Elysia's JSON parser never runs). A new
- * array for each route, as Elysia keeps what it is given.
- */
-export const jsonBody = (): (typeof parseJsonBody | 'application/json')[] => [parseJsonBody, 'application/json']

@@ -43,8 +43,10 @@ export interface RespondOptions {
 
 export function respond({ log, metrics, draining, activity, keyUsage }: RespondOptions) {
   return new Elysia({ name: 'respond' })
-    // The clock starts before authentication and validation. A request refused while its body
-    // is read (413, bad JSON), or one that matches no route, logs a duration of 0.
+    // The clock starts before validation, and on a route without a body before authentication.
+    // A route with a body authenticates and reads it before (its `parse` hook, src/access/
+    // auth-plugin.ts), so a request refused there (401, 413, bad JSON), or one that matches no
+    // route, logs a duration of 0.
     .onTransform({ as: 'global' }, (ctx) => {
       ;(ctx as Timed).startedAt = performance.now()
     })

@@ -45,7 +45,7 @@ export function errorResponse(description: string, error: string, code: ErrorCod
 export const Success = t.Object({ success: t.Literal(true) }, { description: 'Done.', examples: [{ success: true }] })
 
 /** The 401 every authenticated route may answer. */
-export const Unauthorized = errorResponse('No key, or a key that is unknown, deleted, disabled or expired.', 'Invalid API key', 'invalid_api_key')
+export const Unauthorized = errorResponse('No key, or a key that is unknown, deleted, disabled or expired; checked before the body, query and path are.', 'Invalid API key', 'invalid_api_key')
 
 /** The 429 every authenticated route may answer: the key's rate limit, or too many failed authentications. */
 export const TooMany = sendsHeaders(
@@ -54,7 +54,7 @@ export const TooMany = sendsHeaders(
 )
 
 /** The 413 of every route that takes a JSON body. */
-export const TooLarge = errorResponse('Body over 64 KiB.', 'Request body exceeds 64 KiB', 'payload_too_large')
+export const TooLarge = errorResponse('Body over 64 KiB. A body that declares (Content-Length) more is refused before the key is checked, unread.', 'Request body exceeds 64 KiB', 'payload_too_large')
 
 /** The 403 of routes outside key management. */
 export const Forbidden = errorResponse("The key's mode, its limits or its user's role fall short.", 'Insufficient permissions for this operation', 'insufficient_permissions')

@@ -4,7 +4,7 @@
  */
 import { Database } from 'bun:sqlite'
 import { afterAll, describe, expect, test } from 'bun:test'
-import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MIGRATIONS } from '../../src/db/migrations'
 import { BINARY, fetchChecked, Resources, runCli, type RunningServer } from '../helpers/binary'
@@ -76,6 +76,9 @@ describe('binary: backup under a write load, and restore', () => {
     let phase: Acked['phase'] = 'before'
     let stop = false
     const failures: string[] = []
+    // Resolved once BEFORE_BACKUP keys are acknowledged, or at the first failure.
+    let warmedUp: () => void
+    const warm = new Promise<void>((resolve) => (warmedUp = resolve))
     const loop = async (admin: { key: string }, n: number) => {
       for (let i = 0; i < PER_LOOP && !stop; i++) {
         const response = await fetchChecked(`${server.url}/apikey/`, {
@@ -88,12 +91,12 @@ describe('binary: backup under a write load, and restore', () => {
         // before the backup process was even spawned.
         if (response.status === 201) acked.push({ id: body.apikey.id, key: body.apikey.key, phase })
         else failures.push(`${response.status} ${JSON.stringify(body)}`)
+        if (acked.length >= BEFORE_BACKUP || failures.length > 0) warmedUp()
       }
     }
     const load = Promise.all(admins.map((admin, n) => loop(admin, n)))
 
-    const deadline = Date.now() + 20_000
-    while (acked.length < BEFORE_BACKUP && failures.length === 0 && Date.now() < deadline) await Bun.sleep(5)
+    await Promise.race([warm, load])
     expect(failures).toEqual([])
     expect(acked.length).toBeGreaterThanOrEqual(BEFORE_BACKUP)
 
@@ -207,5 +210,74 @@ describe('binary: backup CLI errors', () => {
     expect(result.stderr).toBe('')
     expect(result.stdout).toContain('Usage: codepushgo backup FILE')
     expect(result.stdout).toContain('codepushgo.db-wal')
+  })
+})
+
+describe('binary: a backup never takes a name of the live database', () => {
+  // Each spelling of a target that SQLite would take for part of the live database, from the
+  // data directory `dir` (the database a symlink into `elsewhere` in the last one).
+  const TARGETS: [label: string, target: (dir: string, link: string) => string, what: string][] = [
+    ['the database itself', (dir) => join(dir, 'codepushgo.db'), 'the database itself'],
+    ['its -journal', (dir) => join(dir, 'codepushgo.db-journal'), 'its -journal'],
+    ['its -wal', (dir) => join(dir, 'codepushgo.db-wal'), 'its -wal'],
+    ['its -shm', (dir) => join(dir, 'codepushgo.db-shm'), 'its -shm'],
+    ['its -journal through ..', (dir) => join(dir, '..', 'data', 'codepushgo.db-journal'), 'its -journal'],
+    ['its -wal through a symlink to the directory', (_dir, link) => join(link, 'codepushgo.db-wal'), 'its -wal'],
+  ]
+
+  /** A data directory `data` with a user in it, and a symlink `link` to it, side by side. */
+  function dataDir() {
+    const root = freshDir()
+    const dir = join(root, 'data')
+    expect(runCli(['user', 'create', '--email', 'live@example.com', '--dir', dir]).exitCode).toBe(0)
+    const link = join(root, 'link')
+    symlinkSync(dir, link)
+    return { dir, link }
+  }
+
+  /** Refused with one line; no file appeared in `watched` (listed as `before`); `dir` still works. */
+  function expectRefusedAndUnharmed(result: { exitCode: number | null; stdout: string; stderr: string }, dir: string, what: string, watched: string, before: string[]) {
+    expect(result.exitCode).toBe(1)
+    expect(result.stdout).toBe('')
+    expectOneLineError(result.stderr, new RegExp(`is a file of the live database .*codepushgo\\.db \\(${what}\\): choose another name\n$`))
+    expect(readdirSync(watched).sort()).toEqual(before)
+    const users = runCli(['user', 'list', '--dir', dir])
+    expect(users.stderr).toBe('')
+    expect(users.exitCode).toBe(0)
+  }
+
+  test.each(TARGETS)('%s: exit 1, one line, nothing created, the database still usable', (_label, target, what) => {
+    const { dir, link } = dataDir()
+    const before = readdirSync(dir).sort()
+    expectRefusedAndUnharmed(runCli(['backup', target(dir, link), '--dir', dir]), dir, what, dir, before)
+  })
+
+  test('a relative name inside the data directory is refused too', () => {
+    const { dir } = dataDir()
+    const before = readdirSync(dir).sort()
+    const result = Bun.spawnSync([BINARY, 'backup', 'codepushgo.db-journal', '--dir', '.'], { cwd: dir, stdout: 'pipe', stderr: 'pipe' })
+    expectRefusedAndUnharmed({ exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }, dir, 'its -journal', dir, before)
+  })
+
+  test('when the database file is a symlink, the names beside the file it points to are refused', () => {
+    const { dir } = dataDir()
+    const elsewhere = join(dir, '..', 'elsewhere')
+    mkdirSync(elsewhere, { mode: 0o700 })
+    renameSync(join(dir, 'codepushgo.db'), join(elsewhere, 'real.db'))
+    symlinkSync(join(elsewhere, 'real.db'), join(dir, 'codepushgo.db'))
+    const before = readdirSync(elsewhere).sort()
+    const result = runCli(['backup', join(elsewhere, 'real.db-journal'), '--dir', dir])
+    expectRefusedAndUnharmed(result, dir, 'its -journal', elsewhere, before)
+  })
+
+  test('while serve runs, its -wal and -shm are refused, and it keeps answering', async () => {
+    const { dir, link } = dataDir()
+    const server = await serve(dir)
+    for (const [, target, what] of TARGETS.filter(([label]) => label.includes('-wal') || label.includes('-shm'))) {
+      const result = runCli(['backup', target(dir, link), '--dir', dir])
+      expect(result.exitCode).toBe(1)
+      expectOneLineError(result.stderr, new RegExp(`\\(${what}\\): choose another name\n$`))
+    }
+    expect((await fetch(`${server.url}/health`)).status).toBe(200)
   })
 })

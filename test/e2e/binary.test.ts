@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import pkg from '../../package.json'
 import { MIGRATIONS } from '../../src/db/migrations'
-import { BINARY, fetchChecked, Resources, runCli, type RunningServer } from '../helpers/binary'
+import { BINARY, fetchChecked, Resources, runCli, serveExpectingExit, type RunningServer } from '../helpers/binary'
+import { waitFor } from '../helpers/wait'
 
 if (!existsSync(BINARY)) {
   throw new Error(`${BINARY} is missing: run \`npm run build\` first (\`npm test\` builds it for you)`)
@@ -59,14 +60,7 @@ function runSql(dir: string, sql: string): void {
   }
 }
 
-async function waitFor(what: string, ready: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(20)
-  }
-}
-
+/** Polls `ready` (a change another process makes, which no event announces) for up to 30 s. */
 /** A CLI failure must be one clear line on stderr, never a stack trace. */
 function expectOneLineError(stderr: string, mentions: RegExp) {
   expect(stderr).not.toContain(STACK_FRAME)
@@ -201,7 +195,7 @@ describe('binary: first-run bootstrap', () => {
   test('an empty data dir gets an admin key, printed once in a banner on stderr', async () => {
     const dir = freshDir()
     const first = await serve(dir)
-    await waitFor('the first-run banner', () => first.stderr().includes('/swagger'))
+    await first.waitForOutput(/Docs: .*\/swagger\n=+\n/)
     const banner = first.stderr()
     expect(countKeys(banner)).toBe(1)
     expect(banner).toContain(`${first.url}/swagger`)
@@ -264,14 +258,14 @@ describe('binary: CLI', () => {
     [['serve', '--http', '127.0.0.1:99999'], /invalid --http address/],
     [['serve', '--no-such-flag'], /no-such-flag/],
     [['user', 'create'], /--email/],
-  ])('bad configuration %p exits 2 with one line', (args, mentions) => {
+  ])('bad configuration %p exits 2 with one line', async (args, mentions) => {
     // --dir always points at a temp dir, so a regression that starts anyway cannot touch ./codepushgo_data.
-    const result = Bun.spawnSync([BINARY, ...args, '--dir', freshDir()], { stdout: 'pipe', stderr: 'pipe', timeout: 5000 })
+    const result = args[0] === 'serve' ? await serveExpectingExit([...args.slice(1), '--dir', freshDir()]) : runCli([...args, '--dir', freshDir()])
     expect(result.exitCode).toBe(2)
-    expectOneLineError(result.stderr.toString(), mentions)
+    expectOneLineError(result.stderr, mentions)
   })
 
-  test('migrate applies the schema, is idempotent, and refuses a newer database', () => {
+  test('migrate applies the schema, is idempotent, and refuses a newer database', async () => {
     const dir = freshDir()
     const fresh = runCli(['migrate', '--dir', dir])
     expect(fresh.exitCode).toBe(0)
@@ -288,12 +282,10 @@ describe('binary: CLI', () => {
     const refused = runCli(['migrate', '--dir', dir])
     expect(refused.exitCode).not.toBe(0)
     expectOneLineError(refused.stderr, /newer/)
-    // serve migrates first, so it must refuse too (timeout: a regression must not hang the run).
-    const serveRefused = Bun.spawnSync([BINARY, 'serve', '--http', '127.0.0.1:0', '--dir', dir], {
-      stdout: 'pipe', stderr: 'pipe', timeout: 5000,
-    })
-    expect(serveRefused.exitCode).not.toBe(0)
-    expectOneLineError(serveRefused.stderr.toString(), /newer/)
+    // serve migrates first, so it must refuse too.
+    const serveRefused = await serveExpectingExit(['--http', '127.0.0.1:0', '--dir', dir])
+    expect(serveRefused.exitCode).toBe(1)
+    expectOneLineError(serveRefused.stderr, /newer/)
 
     const check = new Database(file, { readonly: true })
     expect(check.query('PRAGMA user_version').get()).toEqual({ user_version: 999 }) // left untouched
@@ -321,6 +313,31 @@ describe('binary: CLI', () => {
     const closed = runCli(['healthcheck', '--url', `${server.url}/health`]) // same port, now closed
     expect(closed.exitCode).toBe(1)
     expectOneLineError(closed.stderr, /unhealthy/)
+  })
+})
+
+describe('binary: one server per address', () => {
+  test('a second serve on a port in use exits 1 with one line, and the first keeps answering', async () => {
+    const dir = freshDir()
+    const owner = createUser(dir, 'first@example.com')
+    const first = await serve(dir)
+    const address = new URL(first.url).host
+    // On the same data and on other data: two servers must never share a port.
+    for (const secondDir of [dir, freshDir()]) {
+      const second = await serveExpectingExit(['--http', address, '--dir', secondDir])
+      expect(second.exitCode).toBe(1)
+      expectOneLineError(second.stderr, new RegExp(`^codepushgo serve: cannot listen on ${address.replaceAll('.', '\\.')}: the address is already in use`))
+      expect(countKeys(second.stderr)).toBe(0)
+    }
+    // Every connection still reaches the first server, which knows this key.
+    for (let i = 0; i < 20; i++) expect((await call(first, 'GET', '/apikey/', owner.apikey.key)).status).toBe(200)
+  })
+
+  test('an address of no interface of this machine exits 1 with one line', async () => {
+    // 203.0.113.0/24 is reserved for documentation (RFC 5737): no machine has it.
+    const result = await serveExpectingExit(['--http', '203.0.113.1:8090', '--dir', freshDir()])
+    expect(result.exitCode).toBe(1)
+    expectOneLineError(result.stderr, /^codepushgo serve: cannot listen on 203\.0\.113\.1:8090: no network interface of this machine has that address\n$/)
   })
 })
 
@@ -513,7 +530,7 @@ describe('binary: last use', () => {
     await waitFor('last_used_at to be written', () => {
       const row = new Database(join(dir, 'codepushgo.db'), { readonly: true }).query('SELECT last_used_at FROM apikeys WHERE id = ?').get(admin.id) as { last_used_at: string | null }
       return row.last_used_at !== null
-    }, 3000)
+    })
     const listed = (await call(server, 'GET', `/apikey/${admin.id}`, admin.key)).json.apikey
     expect(listed.last_used_at).toMatch(/^\d{4}-/)
     expect(listed.last_used_ip).toBe('127.0.0.1')
@@ -535,7 +552,7 @@ describe('binary: last use', () => {
     for (let i = 0; i < 3; i++) expect((await call(server, 'GET', '/apikey/verify', admin.key)).status).toBe(200)
     const written = () =>
       (new Database(join(dir, 'codepushgo.db'), { readonly: true }).query('SELECT sum(allowed) AS n FROM key_usage_hourly WHERE key_id = ?').get(admin.id) as { n: number | null }).n
-    await waitFor('usage counts to be written', () => written() === 3, 3000)
+    await waitFor('usage counts to be written', () => written() === 3)
     // Requests just before SIGTERM are written at shutdown, not lost.
     expect((await call(server, 'GET', '/apikey/', admin.key)).status).toBe(200)
     expect((await call(server, 'GET', '/organization/', 'ak_' + 'x'.repeat(36))).status).toBe(401)

@@ -85,8 +85,7 @@ describe.skipIf(!nginx)('nginx auth_request in front of the binary', () => {
 
     dataDir = tempDir('codepushgo-nginx-data-')
     server = await startServer(dataDir)
-    adminKey = /ak_[0-9A-Za-z]{36}/.exec(server.output())?.[0] ?? ''
-    if (!adminKey) throw new Error(`no bootstrap key in the server output:\n${server.output()}`)
+    adminKey = (await server.waitForOutput(/ak_[0-9A-Za-z]{36}/))[0]
 
     const read = await createKey('nginx read', 'read')
     const upload = await createKey('nginx upload', 'upload')

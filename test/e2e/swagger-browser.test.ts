@@ -28,13 +28,14 @@ describe.skipIf(!chromium)('Swagger UI in headless Chromium, network off', () =>
     dir = tempDir('codepushgo-swagger-')
     server = await startServer(dir)
     // The first-run banner (stderr) shows the bootstrap `all` key once.
-    const key = /ak_[0-9A-Za-z]{36}/.exec(server.output())?.[0]
-    if (!key) throw new Error(`no bootstrap key in the server output:\n${server.output()}`)
-    bootstrapKey = key
+    bootstrapKey = (await server.waitForOutput(/ak_[0-9A-Za-z]{36}/))[0]
 
-    browser = await playwright.launch({ executablePath: chromium!, args: CHROMIUM_ARGS, timeout: 15_000 })
+    // No deadlines of Playwright's own (0): on a loaded machine Chromium may take long to start
+    // or to render; every wait below is for an event, and the test's timeout bounds them all.
+    browser = await playwright.launch({ executablePath: chromium!, args: CHROMIUM_ARGS, timeout: 0 })
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
-    context.setDefaultTimeout(10_000)
+    context.setDefaultTimeout(0)
+    context.setDefaultNavigationTimeout(0)
     await context.route('**/*', async (route) => {
       const url = route.request().url()
       if (isLocal(url)) return await route.continue()
@@ -126,7 +127,7 @@ describe.skipIf(!chromium)('Swagger UI in headless Chromium, network off', () =>
     expect(body).not.toContain(bootstrapKey)
 
     // The server logged the authenticated call by key id, never the key (outside the first-run banner).
-    expect(server.output()).toMatch(/"method":"GET","route":"\/apikey\/","status":200,[^\n]*"key_id":[1-9]/)
+    await server.waitForOutput(/"method":"GET","route":"\/apikey\/","status":200,[^\n]*"key_id":[1-9]/)
     expect(server.output().split(bootstrapKey).length - 1).toBe(1)
 
     expect(blocked).toEqual([])

@@ -10,9 +10,15 @@ export function tempDir(prefix = 'codepushgo-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
+/** The binary run with `args`, under `umask` if one is given (through sh, which execs it). */
+function command(args: string[], umask?: number): string[] {
+  if (umask === undefined) return [BINARY, ...args]
+  return ['sh', '-c', `umask ${umask.toString(8).padStart(3, '0')}; exec "$0" "$@"`, BINARY, ...args]
+}
+
 /** Runs a CLI command to completion. */
-export function runCli(args: string[], env: Record<string, string> = {}) {
-  const result = Bun.spawnSync([BINARY, ...args], { env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' })
+export function runCli(args: string[], env: Record<string, string> = {}, umask?: number) {
+  const result = Bun.spawnSync(command(args, umask), { env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' })
   return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }
 }
 
@@ -25,6 +31,12 @@ export interface RunningServer {
   stdout(): string
   /** Only what it wrote to stderr (the first-run banner). */
   stderr(): string
+  /**
+   * Resolves with the first match of `pattern` in the output, once the server has written it
+   * (a log line comes up to 50 ms after its answer; stderr and stdout arrive separately).
+   * Rejects if the server's output ends without it.
+   */
+  waitForOutput(pattern: RegExp): Promise<RegExpExecArray>
   stop(signal?: NodeJS.Signals): Promise<number>
 }
 
@@ -41,35 +53,73 @@ export async function fetchChecked(url: string, init: RequestInit = {}): Promise
   return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers })
 }
 
-/** Starts `serve` on a free loopback port and resolves once it is listening. */
-export async function startServer(dir: string, extraArgs: string[] = []): Promise<RunningServer> {
-  const child = Bun.spawn([BINARY, 'serve', '--http', '127.0.0.1:0', '--dir', dir, ...extraArgs], {
+/**
+ * `serve` that should stop by itself (bad configuration, an address in use…): resolves with its
+ * exit code and output once it exits, or with exitCode null as soon as it says it is listening
+ * (then it is killed, and the test fails on the exit code). No deadline, however slow the machine.
+ */
+export async function serveExpectingExit(args: string[]) {
+  const child = Bun.spawn(command(['serve', ...args]), { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const stderr = new Response(child.stderr).text()
+  const decoder = new TextDecoder()
+  let stdout = ''
+  for await (const chunk of child.stdout) {
+    stdout += decoder.decode(chunk, { stream: true })
+    if (stdout.includes('"msg":"listening"')) {
+      child.kill('SIGKILL')
+      await child.exited
+      return { exitCode: null, stdout, stderr: await stderr }
+    }
+  }
+  return { exitCode: await child.exited, stdout, stderr: await stderr }
+}
+
+/** Starts `serve` on a free loopback port (under `umask` if given) and resolves once it is listening. */
+export async function startServer(dir: string, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
+  const child = Bun.spawn(command(['serve', '--http', '127.0.0.1:0', '--dir', dir, ...extraArgs], umask), {
     stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
   })
   let out = ''
   const separate = { stdout: '', stderr: '' }
+  // Waits are for what the server writes, never for a fixed time: a loaded machine may take long
+  // to start it (the test's timeout bounds every wait).
+  const waiters = new Set<{ pattern: RegExp; resolve(match: RegExpExecArray): void; reject(error: Error): void }>()
+  let ended = false
+  const waitForOutput = (pattern: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const match = pattern.exec(out)
+      if (match !== null) resolve(match)
+      else if (ended) reject(new Error(`the server's output ended without ${pattern}:\n${out}`))
+      else waiters.add({ pattern, resolve, reject })
+    })
   const collect = async (stream: ReadableStream<Uint8Array>, name: 'stdout' | 'stderr') => {
     const decoder = new TextDecoder()
     for await (const chunk of stream) {
       const text = decoder.decode(chunk, { stream: true })
       out += text
       separate[name] += text
+      for (const waiter of waiters) {
+        const match = waiter.pattern.exec(out)
+        if (match === null) continue
+        waiters.delete(waiter)
+        waiter.resolve(match)
+      }
     }
   }
-  const drained = Promise.all([collect(child.stdout, 'stdout'), collect(child.stderr, 'stderr')])
-  const deadline = Date.now() + 10_000
-  let url: string | undefined
-  while (!url) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${out}`)
-    url = /"msg":"listening","url":"([^"]+)"/.exec(out)?.[1]
-    await Bun.sleep(20)
-  }
+  const drained = Promise.all([collect(child.stdout, 'stdout'), collect(child.stderr, 'stderr')]).then(() => {
+    ended = true
+    for (const waiter of waiters) waiter.reject(new Error(`the server's output ended without ${waiter.pattern}:\n${out}`))
+    waiters.clear()
+  })
+  const url = await waitForOutput(/"msg":"listening","url":"([^"]+)"/).then((match) => match[1]!, () => null)
+  if (url === null) throw new Error(`server exited with ${await child.exited} before listening:\n${out}`)
   return {
     url,
     process: child,
     output: () => out,
     stdout: () => separate.stdout,
     stderr: () => separate.stderr,
+    waitForOutput,
     async stop(signal = 'SIGTERM') {
       child.kill(signal)
       const code = await child.exited
@@ -90,8 +140,8 @@ export class Resources {
     return dir
   }
 
-  async serve(dir: string, extraArgs: string[] = []): Promise<RunningServer> {
-    const server = await startServer(dir, extraArgs)
+  async serve(dir: string, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
+    const server = await startServer(dir, extraArgs, umask)
     this.servers.push(server)
     return server
   }

@@ -71,7 +71,8 @@ export async function startNginx(program: string, http: string, probeUrl: string
     rmSync(prefix, { recursive: true, force: true })
     return proxy.exitCode
   }
-  const deadline = Date.now() + 10_000
+  // nginx announces nothing when it is ready: poll, for long enough for a loaded machine.
+  const deadline = Date.now() + 30_000
   for (;;) {
     if (proxy.exitCode !== null) {
       const text = output()

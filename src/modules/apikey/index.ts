@@ -10,7 +10,6 @@ import {
   ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, errors,
   ApiKeyOne, ApiKeyUpdate, RotateBody, Rotated, UsageList, UsageQuery, usageErrors, Verified, VerifyQuery,
 } from './model'
-import { jsonBody } from '../../http/body'
 import { AnswerText } from '../../http/json-text'
 import { optionalBody } from '../../http/openapi-annotations'
 import { responses, Success } from '../../http/schemas'
@@ -75,8 +74,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         access: 'manage-keys',
         // Optional: the fields may come as query parameters alone.
         body: optionalBody(ApiKeyCreate),
-        // Documents the body as JSON in OpenAPI; the global 64 KiB JSON parser runs first and decides.
-        parse: jsonBody(),
+        jsonBody: true,
         query: ApiKeyCreateQuery,
         // An arrow function: Elysia's source analysis (Sucrose) misreads the minified method form.
         transform: (ctx) => {
@@ -196,7 +194,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       async ({ principal, actor, params, body }) => ({ apikey: await updateApiKey(core, principal, actor, parseKeyId(params.id), body) }),
       {
         access: 'manage-keys',
-        parse: jsonBody(),
+        jsonBody: true,
         params: ApiKeyIdParams,
         body: ApiKeyUpdate,
         response: responses({ 200: ApiKeyOne, 400: errors.invalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.notRevivable, 413: errors.tooLarge, 429: errors.tooMany }),
@@ -216,7 +214,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         status(201, await rotateApiKey(core, principal, actor, parseKeyId(params.id), body?.grace_period_seconds ?? 0)),
       {
         access: 'manage-keys',
-        parse: jsonBody(),
+        jsonBody: true,
         params: ApiKeyIdParams,
         // An object, or no body at all (null from the JSON parser); `[]` or `1` is a 400.
         body: optionalBody(t.Union([RotateBody, t.Null()]), RotateBody),

@@ -4,7 +4,6 @@ import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import { AppCreateBody, AppIdParams, AppList, AppListQuery, AppNameBody, AppOne, appErrors as e } from './model'
 import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
-import { jsonBody } from '../../http/body'
 import { AnswerText, jsonArray, readOnlyJson } from '../../http/json-text'
 import { responses, Success } from '../../http/schemas'
 
@@ -28,7 +27,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
     )
     .post('/', ({ principal, actor, body, status }) => status(201, { app: createAppFor(core, principal, actor, body) }), {
       access: 'write',
-      parse: jsonBody(),
+      jsonBody: true,
       body: AppCreateBody,
       response: responses({ 201: AppOne, 400: e.invalid, ...read, 409: e.conflict, 413: e.tooLarge }),
       detail: { tags, operationId: 'createApp', summary: 'Create an app', description: 'Needs `write` on the org (key mode and role); not for app-limited keys.' },
@@ -41,7 +40,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
     })
     .put('/:app_id', ({ principal, actor, params, body }) => ({ app: renameApp(core, principal, actor, params.app_id, body) }), {
       access: 'write',
-      parse: jsonBody(),
+      jsonBody: true,
       params: AppIdParams,
       body: AppNameBody,
       response: responses({ 200: AppOne, ...one, 400: e.invalid, 413: e.tooLarge }),

@@ -10,7 +10,6 @@ import {
   addMember, changeMemberRole, createOrganizationFor, deleteOrganization, getOrganization, listMembers,
   listOrganizations, removeMember, updateOrganization,
 } from './service'
-import { jsonBody } from '../../http/body'
 import { responses, Success } from '../../http/schemas'
 
 const tags = ['Organizations']
@@ -31,7 +30,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     })
     .post('/', ({ principal, actor, body, status }) => status(201, { organization: createOrganizationFor(core, principal, actor, body) }), {
       access: 'all',
-      parse: jsonBody(),
+      jsonBody: true,
       body: OrgNameBody,
       response: responses({ 201: OrganizationOne, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 413: e.tooLarge, 429: e.tooMany }),
       detail: { tags, operationId: 'createOrganization', summary: 'Create an organization', description: 'Needs an `all` key without limits; the caller becomes an `all` member.' },
@@ -44,7 +43,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     })
     .put('/:id', ({ principal, actor, params, body }) => ({ organization: updateOrganization(core, principal, actor, params.id, body) }), {
       access: 'write',
-      parse: jsonBody(),
+      jsonBody: true,
       params: OrgIdParams,
       body: OrgUpdateBody,
       response: responses({ 200: OrganizationOne, ...change }),
@@ -79,7 +78,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     })
     .post('/:id/members', ({ principal, actor, params, body, status }) => status(201, { member: addMember(core, principal, actor, params.id, body) }), {
       access: 'all',
-      parse: jsonBody(),
+      jsonBody: true,
       params: OrgIdParams,
       body: AddMemberBody,
       response: responses({ 201: MemberOne, ...change, 400: e.invalidMember, 404: e.userNotFound, 409: e.alreadyMember }),
@@ -87,7 +86,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     })
     .put('/:id/members/:user_id', ({ principal, actor, params, body }) => ({ member: changeMemberRole(core, principal, actor, params.id, params.user_id, body) }), {
       access: 'all',
-      parse: jsonBody(),
+      jsonBody: true,
       params: MemberParams,
       body: RoleBody,
       response: responses({ 200: MemberOne, ...member }),
