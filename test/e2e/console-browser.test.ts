@@ -432,7 +432,7 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await scan('rotated-away')
     await photograph('rotated-away')
     await menu('Keys')
-    await page.getByText(`rotated: replaced by key ${rotated.id}`).waitFor()
+    await page.getByText(`replaced by key ${rotated.id}`).waitFor()
     await page.getByText(`replaces key ${limited.id}`).waitFor()
     await page.goto(url(`#/keys/${rotated.id}`))
     await heading('Console limited')

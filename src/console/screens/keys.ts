@@ -22,7 +22,7 @@ function badges(key: ApiKey, me: ApiKey, shown: readonly ApiKey[]): HTMLElement[
   const successor = shown.find((other) => other.rotated_from === key.id)
   return [
     key.id === me.id ? h('span', { class: 'badge' }, 'this key') : null,
-    successor ? h('span', { class: 'badge' }, `rotated: replaced by key ${successor.id}`) : null,
+    successor ? h('span', { class: 'badge' }, `replaced by key ${successor.id}`) : null,
     key.rotated_from !== null ? h('span', { class: 'badge' }, `replaces key ${key.rotated_from}`) : null,
   ].filter((badge) => badge !== null)
 }
