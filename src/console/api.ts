@@ -8,6 +8,12 @@ import { currentKey } from './session'
 export type Mode = 'read' | 'upload' | 'write' | 'all'
 export const MODES: readonly Mode[] = ['read', 'upload', 'write', 'all']
 
+/** Whether a mode (or role) held reaches the one needed: the modes are stepped. */
+export const atLeast = (held: Mode, needed: Mode) => MODES.indexOf(held) >= MODES.indexOf(needed)
+
+/** The lower of two modes: what a key may do in an org is the lower of its mode and its user's role there. */
+export const lower = (a: Mode, b: Mode): Mode => (atLeast(a, b) ? b : a)
+
 export interface RateLimit {
   requests: number
   per_seconds: number
@@ -31,6 +37,12 @@ export interface ApiKey {
   rotated_from: number | null
 }
 
+/** An org's key policy (SPEC §6a): it bounds every key limited to the org or to its apps. */
+export interface KeyPolicy {
+  max_key_lifetime_days: number | null
+  require_expiry: boolean
+}
+
 export interface Organization {
   id: string
   name: string
@@ -38,6 +50,7 @@ export interface Organization {
   created_at: string
   updated_at: string
   role: Mode
+  key_policy: KeyPolicy | null
 }
 
 export interface Member {
@@ -134,4 +147,9 @@ export function query(params: Record<string, string | number | undefined>): stri
   for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== '') search.set(name, String(value))
   const text = search.toString()
   return text === '' ? '' : `?${text}`
+}
+
+/** The orgs the signed-in key sees, each with its user's role and key policy (none for a key limited to apps). */
+export async function orgsInReach(): Promise<Organization[]> {
+  return (await api<{ data: Organization[] }>('GET', 'organization/')).data
 }

@@ -9,6 +9,8 @@ export interface Context {
     manageKeys: boolean
     readAudit: boolean
     createOrgs: boolean
+    /** A key limited to apps sees no organization (it may not act at org level). */
+    readOrgs: boolean
   }
   main: HTMLElement
   /** The parameters after `?` in the location's hash. */
@@ -17,5 +19,10 @@ export interface Context {
 
 export function capabilities(me: ApiKey): Context['can'] {
   const unlimited = me.limited_to_apps.length === 0 && me.limited_to_orgs.length === 0
-  return { manageKeys: me.mode === 'all', readAudit: me.mode === 'all' && unlimited, createOrgs: me.mode === 'all' && unlimited }
+  return {
+    manageKeys: me.mode === 'all',
+    readAudit: me.mode === 'all' && unlimited,
+    createOrgs: me.mode === 'all' && unlimited,
+    readOrgs: me.limited_to_apps.length === 0,
+  }
 }

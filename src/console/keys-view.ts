@@ -2,10 +2,13 @@
 import type { ApiKey } from './api'
 import { h } from './dom'
 
+/** Whether the key's (effective) expiry has passed. */
+export const expired = (key: Pick<ApiKey, 'expires_at'>, now = Date.now()) => key.expires_at !== null && Date.parse(key.expires_at) <= now
+
 /** Enabled, disabled or expired, in words. */
 export function keyState(key: ApiKey): { text: string; css: string } {
   if (!key.enabled) return { text: 'Disabled', css: 'state off' }
-  if (key.expires_at !== null && Date.parse(key.expires_at) <= Date.now()) return { text: 'Expired', css: 'state off' }
+  if (expired(key)) return { text: 'Expired', css: 'state off' }
   return { text: 'Enabled', css: 'state on' }
 }
 
@@ -14,10 +17,10 @@ export function stateBadge(key: ApiKey): HTMLElement {
   return h('span', { class: css }, text)
 }
 
-/** Its limits in words: "apps: a, b; orgs: c", or "none". */
-export function limitsText(key: Pick<ApiKey, 'limited_to_apps' | 'limited_to_orgs'>): string {
+/** Its limits in words: "orgs: Acme; apps: a, b", or "none"; orgs by name where `orgNames` knows them. */
+export function limitsText(key: Pick<ApiKey, 'limited_to_apps' | 'limited_to_orgs'>, orgNames: ReadonlyMap<string, string> = new Map()): string {
   const parts: string[] = []
-  if (key.limited_to_orgs.length > 0) parts.push(`orgs: ${key.limited_to_orgs.join(', ')}`)
+  if (key.limited_to_orgs.length > 0) parts.push(`orgs: ${key.limited_to_orgs.map((id) => orgNames.get(id) ?? id).join(', ')}`)
   if (key.limited_to_apps.length > 0) parts.push(`apps: ${key.limited_to_apps.join(', ')}`)
   return parts.length === 0 ? 'none (all it can reach)' : parts.join('; ')
 }

@@ -17,14 +17,15 @@ import { currentKey, forget } from './session'
 
 type Screen = (ctx: Context, ...match: string[]) => Promise<void> | void
 
-const ROUTES: [RegExp, Screen][] = [
-  [/^\/keys\/new$/, createKeyScreen],
-  [/^\/keys\/(\d+)$/, keyDetailScreen],
-  [/^\/keys$/, keysScreen],
-  [/^\/orgs\/([^/]+)$/, orgScreen],
-  [/^\/orgs$/, orgsScreen],
-  [/^\/apps$/, appsScreen],
-  [/^\/audit$/, auditScreen],
+/** Each screen, and what the key needs for it: without, the keys screen (for a key below `all`, its own key). */
+const ROUTES: [RegExp, Screen, keyof Context['can'] | null][] = [
+  [/^\/keys\/new$/, createKeyScreen, 'manageKeys'],
+  [/^\/keys\/(\d+)$/, keyDetailScreen, 'manageKeys'],
+  [/^\/keys$/, keysScreen, null],
+  [/^\/orgs\/([^/]+)$/, orgScreen, null],
+  [/^\/orgs$/, orgsScreen, null],
+  [/^\/apps$/, appsScreen, null],
+  [/^\/audit$/, auditScreen, null],
 ]
 
 const main = document.getElementById('main')!
@@ -35,7 +36,7 @@ let me: ApiKey | null = null
 function showNav(ctx: Context, path: string): void {
   const links: [string, string, boolean][] = [
     ['#/keys', ctx.can.manageKeys ? 'Keys' : 'Your key', true],
-    ['#/orgs', 'Organizations', true],
+    ['#/orgs', 'Organizations', ctx.can.readOrgs],
     ['#/apps', 'Apps', true],
     ['#/audit', 'Audit log', ctx.can.readAudit],
   ]
@@ -53,12 +54,13 @@ function showNav(ctx: Context, path: string): void {
 async function route(): Promise<void> {
   if (me === null) return
   const [path = '', search = ''] = location.hash.replace(/^#/, '').split('?')
-  const found = ROUTES.map(([pattern, screen]) => [pattern.exec(path), screen] as const).find(([match]) => match !== null)
-  if (!found) {
+  const can = capabilities(me)
+  const found = ROUTES.map(([pattern, screen, needs]) => [pattern.exec(path), screen, needs] as const).find(([match]) => match !== null)
+  if (!found || (found[2] !== null && !can[found[2]])) {
     location.replace('#/keys')
     return
   }
-  const ctx: Context = { me, can: capabilities(me), main, params: new URLSearchParams(search) }
+  const ctx: Context = { me, can, main, params: new URLSearchParams(search) }
   showNav(ctx, path)
   try {
     await found[1](ctx, ...found[0]!.slice(1))

@@ -9,23 +9,27 @@ export function screen(main: HTMLElement, title: string, ...intro: (Node | strin
   heading.focus()
 }
 
-/** A labelled form field; `control` gets the id. */
-export function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
+/** A labelled form field; `control` gets the id. A hint given as an element is one the caller rewrites. */
+export function field(label: string, control: HTMLElement, hint?: string | HTMLElement): HTMLElement {
   const id = control.id || uid('field')
   control.id = id
-  const hintId = hint ? `${id}-hint` : null
-  if (hintId) control.setAttribute('aria-describedby', hintId)
-  return h('div', { class: 'field' }, h('label', { for: id }, label), control, hint ? h('p', { class: 'hint', id: hintId }, hint) : null)
+  const hintElement = typeof hint === 'string' ? h('p', { class: 'hint' }, hint) : hint
+  if (hintElement) {
+    hintElement.id ||= `${id}-hint`
+    hintElement.classList.add('hint')
+    control.setAttribute('aria-describedby', hintElement.id)
+  }
+  return h('div', { class: 'field' }, h('label', { for: id }, label), control, hintElement)
 }
 
 /**
  * A form whose submit runs `action`, with its button disabled meanwhile and any error shown
- * in words above the button (and announced).
+ * in words above the button (and announced). `more` buttons go beside the submit button.
  */
-export function form(label: string, children: Node[], submitLabel: string, action: (data: FormData) => Promise<void>): HTMLFormElement {
+export function form(label: string, children: Node[], submitLabel: string, action: (data: FormData) => Promise<void>, more: Node[] = []): HTMLFormElement {
   const errors = h('div', { class: 'form-errors' })
   const submit = h('button', { type: 'submit', class: 'primary' }, submitLabel)
-  const element = h('form', { 'aria-label': label }, children, errors, h('div', { class: 'actions' }, submit))
+  const element = h('form', { 'aria-label': label }, children, errors, h('div', { class: 'actions' }, submit, more))
   element.addEventListener('submit', async (event) => {
     event.preventDefault()
     submit.disabled = true
@@ -60,7 +64,13 @@ export async function loading(into: HTMLElement, load: () => Promise<Node | Node
  * column's name (`data-label`, shown by the style sheet).
  */
 export function table(caption: string, head: string[], rows: HTMLTableRowElement[], options: { hideCaption?: boolean } = {}): HTMLElement {
-  for (const row of rows) [...row.cells].forEach((cell, i) => cell.setAttribute('data-label', head[i] ?? ''))
+  for (const row of rows) {
+    ;[...row.cells].forEach((cell, i) => {
+      cell.setAttribute('data-label', head[i] ?? '')
+      // One box beside the label on a card, however many parts the cell has.
+      if (cell.childNodes.length > 1) cell.replaceChildren(h('span', null, [...cell.childNodes]))
+    })
+  }
   return h('div', { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: '0' },
     h('table', null,
       h('caption', { class: options.hideCaption ? 'sr-only' : null }, caption),

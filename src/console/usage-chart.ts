@@ -5,6 +5,7 @@
  */
 import type { UsageBucket } from './api'
 import { h, svg, uid } from './dom'
+import { table } from './screen'
 
 export const OUTCOMES = [
   { field: 'allowed', label: 'Allowed', css: 'u-allowed' },
@@ -97,13 +98,10 @@ class UsageChart extends HTMLElement {
     }
     return h('details', null,
       h('summary', null, 'Daily totals as a table'),
-      h('div', { class: 'table-wrap' }, h('table', null,
-        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Day'), OUTCOMES.map(({ label }) => h('th', { scope: 'col' }, label)))),
-        h('tbody', null, [...daily].map(([name, hours]) => {
-          const sum = sums(hours)
-          return h('tr', null, h('th', { scope: 'row' }, name), OUTCOMES.map(({ field }) => h('td', { class: 'num' }, number.format(sum[field]))))
-        })),
-      )),
+      table('Requests per day', ['Day', ...OUTCOMES.map(({ label }) => label)], [...daily].map(([name, hours]) => {
+        const sum = sums(hours)
+        return h('tr', null, h('th', { scope: 'row' }, name), OUTCOMES.map(({ field }) => h('td', { class: 'num' }, number.format(sum[field]))))
+      }), { hideCaption: true }),
     )
   }
 }

@@ -4,7 +4,9 @@
  * 127.0.0.1 blocked and failing the test. A user signs in with the bootstrap key, manages
  * apps, members and keys (a limited key is created and copied once, rotated with grace,
  * disabled, deleted), sees the usage of requests made here, and reads the audit log; a limited
- * key's console sees only what the key can. Every screen is scanned with axe-core (no serious
+ * key's console sees only what the key can, and offers no button for what it may not do; org
+ * key policies are set on the org's screen and bound the expiries the key forms offer; rotated
+ * and expired keys say so and offer nothing the API refuses. Every screen is scanned with axe-core (no serious
  * or critical violation, light and dark) and photographed at 1280 and 360 px, light and dark
  * (CONSOLE_SCREENSHOTS=DIR keeps the pictures). A second part runs the console behind nginx
  * under a sub-path. Skips with a notice without chromium or nginx (fails when CI=true).
@@ -12,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium as playwright, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium as playwright, type Browser, type BrowserContext, type Locator, type Page, type Request } from 'playwright-core'
 import { runCli, startServer, tempDir, type RunningServer } from '../helpers/binary'
 import { CHROMIUM_ARGS, isLocal } from '../helpers/browser'
 import { startNginx, type RunningNginx } from '../helpers/nginx'
@@ -27,6 +29,7 @@ const KEY = /ak_[0-9A-Za-z]{36}/
 /** Generous: the machine may be busy. Waits are for events and selectors, never fixed sleeps. */
 const WAIT = 20_000
 const TEST_TIMEOUT = 120_000
+const DAY = 24 * 60 * 60 * 1000
 
 const VARIANTS = [
   { name: 'desktop-light', width: 1280, height: 900, colorScheme: 'light' },
@@ -97,10 +100,28 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
   const url = (hash = '') => `${server.url}/console/${hash}`
 
   /** A request straight to the server (not through the console). */
-  async function call(method: string, path: string, key: string) {
-    const response = await fetch(server.url + path, { method, headers: { authorization: key } })
+  async function call(method: string, path: string, key: string, body?: unknown) {
+    const headers: Record<string, string> = { authorization: key }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const response = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
     return { status: response.status, json: (await response.json()) as any }
   }
+
+  /** A new browser context signed in with `key`, watched like the main one. */
+  async function signedIn(key: string, viewport = { width: 1280, height: 900 }): Promise<{ context: BrowserContext; page: Page }> {
+    const other = await browser.newContext({ viewport })
+    other.setDefaultTimeout(WAIT)
+    await watch.attach(other)
+    const signedInPage = watch.page(await other.newPage())
+    await signedInPage.goto(url())
+    await signedInPage.getByLabel('API key').fill(key)
+    await signedInPage.getByRole('button', { name: 'Sign in' }).click()
+    await signedInPage.getByRole('heading', { level: 1, name: /API keys|Your key/ }).waitFor()
+    return { context: other, page: signedInPage }
+  }
+
+  /** The values of a select's options that can be chosen. */
+  const enabledOptions = (select: Locator) => select.locator('option:not([disabled])').evaluateAll((options) => options.map((option) => option.getAttribute('value')))
 
   /** Photographs the page in every variant, then puts it back as it was (desktop, light). */
   async function photograph(name: string, target: Page = page): Promise<void> {
@@ -174,11 +195,11 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     expect(runCli(['user', 'create', '--email', 'dev@example.com', '--dir', dir]).exitCode).toBe(0)
     await menu('Apps')
     await heading('Apps')
-    for (const [appId, name] of [['com.console.one', 'Console one'], ['com.console.two', 'Console two']]) {
+    for (const [appId, name] of [['com.console.one', 'Console one'], ['com.console.two', 'Console two'], ['com.console.three', 'Console three, a title long enough to wrap on a phone']]) {
       await page.getByLabel('App id').fill(appId!)
       await page.getByRole('form', { name: 'New app' }).getByLabel('Name').fill(name!)
       await page.getByRole('button', { name: 'Create app' }).click()
-      await page.getByRole('cell', { name: appId }).waitFor()
+      await page.getByRole('rowheader', { name: appId }).waitFor()
     }
     // A taken id is refused in words.
     await page.getByLabel('App id').fill('com.console.one')
@@ -187,6 +208,15 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await page.getByRole('alert').filter({ hasText: '409' }).waitFor()
     await scan('apps')
     await photograph('apps')
+    // On a phone, each app is a card whose actions sit side by side beside their label.
+    await page.setViewportSize({ width: 360, height: 740 })
+    const tops = async (appId: string) => {
+      const boxes = await Promise.all(['Rename', 'Delete'].map((action) => page.getByRole('button', { name: `${action} ${appId}` }).boundingBox()))
+      return boxes.map((box) => box!.y)
+    }
+    const [renameTop, deleteTop] = await tops('com.console.one')
+    expect(deleteTop).toBe(renameTop!)
+    await page.setViewportSize({ width: 1280, height: 900 })
 
     await menu('Organizations')
     await heading('Organizations')
@@ -197,8 +227,21 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await page.getByRole('form', { name: 'Add a member' }).getByLabel('Role').selectOption('read')
     await page.getByRole('button', { name: 'Add member' }).click()
     await page.getByRole('rowheader', { name: 'dev@example.com' }).waitFor()
-    await page.getByLabel('Role of dev@example.com').selectOption('upload')
+    // Walking through the roles with the arrow keys changes nothing until the role is saved.
+    const puts: string[] = []
+    const onRequest = (request: Request) => void (request.method() === 'PUT' && puts.push(request.url()))
+    page.on('request', onRequest)
+    const role = page.getByLabel('Role of dev@example.com', { exact: true })
+    await role.focus()
+    await page.keyboard.press('ArrowDown')
+    const save = page.getByRole('button', { name: 'Save the role of dev@example.com' })
+    await save.waitFor()
+    expect(await role.inputValue()).toBe('upload')
+    expect(puts).toEqual([])
+    await save.click()
     await page.getByRole('status').filter({ hasText: 'dev@example.com is now upload.' }).waitFor()
+    page.off('request', onRequest)
+    expect(puts).toHaveLength(1)
     await scan('organization')
     await photograph('organization')
     await menu('Organizations')
@@ -219,11 +262,21 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await page.getByLabel(/Console one \(com\.console\.one/).check()
     await scan('create-key')
     await photograph('create-key')
+    // On a phone, a label that wraps leaves its check box the size of the others.
+    await page.setViewportSize({ width: 360, height: 740 })
+    const widths = await page.locator('form .check > input[type=checkbox]').evaluateAll((boxes) => [...new Set(boxes.map((box) => box.getBoundingClientRect().width))])
+    expect(widths).toHaveLength(1)
+    await page.setViewportSize({ width: 1280, height: 900 })
     await page.getByRole('button', { name: 'Create key' }).click()
 
-    const dialog = page.getByRole('dialog', { name: /created/ })
+    const dialog = page.getByRole('dialog', { name: 'Copy the new key now' })
     await dialog.waitFor()
-    await expect(dialog.getByText('It will not be shown again').isVisible()).resolves.toBe(true)
+    await expect(dialog.getByText('This is the only time the key is shown.').isVisible()).resolves.toBe(true)
+    await dialog.getByText('Key “Console limited” was created.').waitFor()
+    // Escape does not close it: the key would be lost for good.
+    await page.keyboard.press('Escape')
+    await dialog.getByRole('alert').filter({ hasText: 'Store the key first' }).waitFor()
+    expect(await dialog.isVisible()).toBe(true)
     const shown = await dialog.getByLabel('Your new API key').inputValue()
     expect(shown).toMatch(new RegExp(`^${KEY.source}$`))
     expect(await dialog.locator('pre.curl').innerText()).toBe(`curl -H "authorization: ${shown}" ${server.url}/apikey/verify`)
@@ -272,29 +325,26 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await chart.locator('[data-outcome=allowed]').filter({ hasText: /^5$/ }).waitFor()
     expect(await chart.locator('svg').getAttribute('viewBox')).toBe('0 0 720 100')
     await page.getByText('Daily totals as a table').click()
+    // Each number of the daily table keeps its column's name, shown beside it on a phone.
+    expect(await chart.locator('tbody td[data-label="Allowed"]').count()).toBeGreaterThan(0)
     await scan('key-detail')
     await photograph('key-detail')
     watch.expectClean()
   }, TEST_TIMEOUT)
 
   test("a limited key's console sees only what the key can", async () => {
-    const other = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-    other.setDefaultTimeout(WAIT)
-    await watch.attach(other)
-    const limitedPage = watch.page(await other.newPage())
-    await limitedPage.goto(url())
-    await limitedPage.getByLabel('API key').fill(limited.key)
-    await limitedPage.getByRole('button', { name: 'Sign in' }).click()
+    const { context: other, page: limitedPage } = await signedIn(limited.key)
     await heading('API keys', limitedPage)
     const names = async () => (await limitedPage.locator('tbody th a').allInnerTexts()).sort()
     await limitedPage.getByRole('link', { name: 'Console limited' }).waitFor()
     expect(await names()).toEqual(['Console limited'])
-    // No audit log in the menu; asked for anyway, the API's refusal is shown in words.
-    expect(await limitedPage.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).toEqual(['Keys', 'Organizations', 'Apps'])
+    // No audit log in the menu, nor organizations (a key limited to apps sees none); asked for
+    // anyway, the API's refusal is shown in words.
+    expect(await limitedPage.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).toEqual(['Keys', 'Apps'])
     await menu('Apps', limitedPage)
     await heading('Apps', limitedPage)
-    await limitedPage.getByRole('cell', { name: 'com.console.one' }).waitFor()
-    expect(await limitedPage.getByRole('cell', { name: 'com.console.two' }).count()).toBe(0)
+    await limitedPage.getByRole('rowheader', { name: 'com.console.one' }).waitFor()
+    expect(await limitedPage.getByRole('rowheader', { name: 'com.console.two' }).count()).toBe(0)
     await scan('limited-apps', limitedPage)
     await limitedPage.goto(url('#/audit'))
     await limitedPage.getByRole('alert').filter({ hasText: 'This operation needs an API key without limits (403 insufficient_permissions)' }).waitFor()
@@ -304,7 +354,49 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await heading('Create a key', limitedPage)
     await limitedPage.getByLabel(/Console one/).waitFor()
     expect(await limitedPage.getByLabel(/Console two/).count()).toBe(0)
+    // Nothing to pick among organizations: the fieldset is left out.
+    expect(await limitedPage.getByRole('group', { name: 'Limit to organizations' }).count()).toBe(0)
     await photograph('limited-create-key', limitedPage)
+    // Nothing checked: the new key takes the signed-in key's limits (and is not refused as wider).
+    await limitedPage.getByRole('textbox', { name: 'Name', exact: true }).fill('Made by the limited key')
+    await limitedPage.getByRole('button', { name: 'Create key' }).click()
+    const dialog = limitedPage.getByRole('dialog', { name: 'Copy the new key now' })
+    const made = await dialog.getByLabel('Your new API key').inputValue()
+    await dialog.getByRole('button', { name: 'I have stored it' }).click()
+    await heading('Made by the limited key', limitedPage)
+    expect((await call('GET', '/apikey/verify', made)).json.apikey).toMatchObject({ limited_to_apps: ['com.console.one'], limited_to_orgs: [] })
+    await other.close()
+    watch.expectClean()
+  }, TEST_TIMEOUT)
+
+  test("a read key's console offers no action the key may not take", async () => {
+    const read = (await call('POST', '/apikey/', adminKey, { name: 'Console read', mode: 'read' })).json.apikey
+    const { context: other, page: readPage } = await signedIn(read.key)
+    await heading('Your key', readPage)
+    expect(await readPage.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).toEqual(['Your key', 'Organizations', 'Apps'])
+    // Creating or opening a key needs an all key: the console shows the key itself instead.
+    for (const hash of ['#/keys/new', '#/keys/1']) {
+      await readPage.goto(url(hash))
+      await readPage.waitForURL(/#\/keys$/)
+      await heading('Your key', readPage)
+    }
+    await menu('Apps', readPage)
+    await heading('Apps', readPage)
+    await readPage.getByRole('rowheader', { name: 'com.console.one' }).waitFor()
+    expect(await readPage.getByRole('main').getByRole('button').count()).toBe(0)
+    expect(await readPage.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0)
+    expect(await readPage.getByRole('heading', { name: 'New app' }).count()).toBe(0)
+    await scan('read-apps', readPage)
+    await menu('Organizations', readPage)
+    await readPage.getByRole('link', { name: 'Default' }).click()
+    await heading('Default', readPage)
+    await readPage.getByRole('rowheader', { name: 'admin@localhost' }).waitFor()
+    expect(await readPage.locator('.facts').innerText()).toContain('This key here\nread')
+    expect(await readPage.getByRole('main').getByRole('button').count()).toBe(0)
+    expect(await readPage.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0)
+    expect(await readPage.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual(['Members'])
+    await scan('read-organization', readPage)
+    await photograph('read-organization', readPage)
     await other.close()
     watch.expectClean()
   }, TEST_TIMEOUT)
@@ -318,7 +410,8 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await scan('rotate')
     await photograph('rotate')
     await ask.getByRole('button', { name: 'Rotate' }).click()
-    const dialog = page.getByRole('dialog', { name: /rotated/ })
+    const dialog = page.getByRole('dialog', { name: 'Copy the new key now' })
+    await dialog.getByText('Key “Console limited” was rotated: this new key replaces it.').waitFor()
     const shown = await dialog.getByLabel('Your new API key').inputValue()
     expect(shown).toMatch(KEY)
     expect(shown).not.toBe(limited.key)
@@ -330,6 +423,20 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     expect(Date.parse(old.expires_at) - Date.now()).toBeGreaterThan(3500_000)
     expect(Date.parse(old.expires_at) - Date.now()).toBeLessThanOrEqual(3600_000)
     expect((await call('GET', '/apikey/verify', rotated.key)).status).toBe(200)
+    // The old key's page names its successor and offers no second rotation (409 already_rotated).
+    await page.goto(url(`#/keys/${limited.id}`))
+    await heading('Console limited')
+    await page.locator('.notice').filter({ hasText: `Rotated: key ${rotated.id} (“Console limited”) replaces it.` }).waitFor()
+    expect(await page.getByRole('button', { name: 'Rotate…' }).count()).toBe(0)
+    // Nor can its expiry move past the grace end: keep it, or pick an earlier day.
+    expect(await enabledOptions(page.getByRole('form', { name: 'Edit key' }).getByLabel('Expires', { exact: true }))).toEqual(['keep', 'date'])
+    await scan('rotated-away')
+    await photograph('rotated-away')
+    await menu('Keys')
+    await page.getByText(`replaced by key ${rotated.id}`).waitFor()
+    await page.getByText(`replaces key ${limited.id}`).waitFor()
+    await page.goto(url(`#/keys/${rotated.id}`))
+    await heading('Console limited')
     watch.expectClean()
   }, TEST_TIMEOUT)
 
@@ -378,6 +485,115 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     watch.expectClean()
   }, TEST_TIMEOUT)
 
+  test("an org's key policy: set on its screen; the key forms offer only the expiries it allows", async () => {
+    await menu('Organizations')
+    await heading('Organizations')
+    await page.getByRole('form', { name: 'New organization' }).getByLabel('Name').fill('Policy org')
+    await page.getByRole('button', { name: 'Create organization' }).click()
+    await heading('Policy org')
+    const orgId = decodeURIComponent(new URL(page.url()).hash.split('/')[2]!)
+    const policy = page.getByRole('form', { name: 'Key policy' })
+    await policy.getByLabel('Limit how long keys live').check()
+    await policy.getByLabel('Longest life of a key, in days').fill('30')
+    // A maximum implies an expiry.
+    expect(await policy.getByLabel('Every key must have an expiry').isChecked()).toBe(true)
+    await policy.getByRole('button', { name: 'Save key policy' }).click()
+    await page.getByRole('status').filter({ hasText: 'Key policy saved: keys live at most 30 days.' }).waitFor()
+    await page.locator('.facts').getByText('keys live at most 30 days').waitFor()
+    expect((await call('GET', `/organization/${orgId}/`, adminKey)).json.organization.key_policy).toEqual({ max_key_lifetime_days: 30, require_expiry: true })
+    await scan('organization-policy')
+    await photograph('organization-policy')
+    // An app of the org: the policy governs the keys limited to it too.
+    await page.getByRole('link', { name: 'Apps of this organization →' }).click()
+    await heading('Apps')
+    await page.getByLabel('App id').fill('com.policy.app')
+    await page.getByRole('form', { name: 'New app' }).getByLabel('Name').fill('Policy app')
+    await page.getByRole('button', { name: 'Create app' }).click()
+    await page.getByRole('rowheader', { name: 'com.policy.app' }).waitFor()
+
+    await page.goto(url('#/keys/new'))
+    await heading('Create a key')
+    const expiry = page.getByLabel('Expires', { exact: true })
+    const hint = page.locator(`#${await expiry.getAttribute('aria-describedby')}`)
+    expect(await enabledOptions(expiry)).toEqual(['default', '7', '30', '90', '365', 'date'])
+    await page.getByLabel(/^Policy org/).check()
+    expect(await enabledOptions(expiry)).toEqual(['7', '30', 'date'])
+    expect(await expiry.inputValue()).toBe('30')
+    expect(await hint.innerText()).toContain('Policy org’s key policy: at most 30 days')
+    await scan('create-key-policy')
+    await photograph('create-key-policy')
+    await page.getByLabel(/^Policy org/).uncheck()
+    expect(await enabledOptions(expiry)).toEqual(['default', '7', '30', '90', '365', 'date'])
+    // Limited to an app of the org, the key is governed through it.
+    await page.getByLabel(/^Policy app \(com\.policy\.app/).check()
+    expect(await enabledOptions(expiry)).toEqual(['7', '30', 'date'])
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('Under the policy')
+    await page.getByRole('button', { name: 'Create key' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Copy the new key now' })
+    const made = await dialog.getByLabel('Your new API key').inputValue()
+    await dialog.getByRole('button', { name: 'I have stored it' }).click()
+    await heading('Under the policy')
+    const life = Date.parse((await call('GET', '/apikey/verify', made)).json.apikey.expires_at) - Date.now()
+    expect(life).toBeGreaterThan(29 * DAY)
+    expect(life).toBeLessThanOrEqual(30 * DAY)
+    // Editing it: no "never", nothing later than 30 days after its creation.
+    expect(await enabledOptions(page.getByRole('form', { name: 'Edit key' }).getByLabel('Expires', { exact: true }))).toEqual(['keep', '7', 'date'])
+
+    // The list of keys names the org, and the list of orgs its policy.
+    await call('POST', '/apikey/', adminKey, { name: 'Policy org key', mode: 'read', limited_to_orgs: [orgId], expires_at: new Date(Date.now() + 10 * DAY).toISOString() })
+    await menu('Keys')
+    await page.getByRole('row').filter({ hasText: 'Policy org key' }).getByText('orgs: Policy org').waitFor()
+    await menu('Organizations')
+    await page.getByRole('row').filter({ hasText: 'Policy org' }).getByText('keys live at most 30 days').waitFor()
+    // Deleting the org names the apps that go with it.
+    await page.getByRole('link', { name: 'Policy org' }).click()
+    await heading('Policy org')
+    await page.getByRole('button', { name: 'Delete organization…' }).click()
+    const confirm = page.getByRole('dialog', { name: 'Delete Policy org?' })
+    await confirm.getByText('Its app (com.policy.app) is deleted with it').waitFor()
+    await confirm.getByRole('button', { name: 'Cancel' }).click()
+    await confirm.waitFor({ state: 'detached' })
+
+    // A signed-in key that expires caps the keys it makes.
+    const expiring = (await call('POST', '/apikey/', adminKey, { name: 'Expires in 10 days', mode: 'all', expires_at: new Date(Date.now() + 10 * DAY).toISOString() })).json.apikey
+    const { context: other, page: expiringPage } = await signedIn(expiring.key)
+    await expiringPage.goto(url('#/keys/new'))
+    await heading('Create a key', expiringPage)
+    const capped = expiringPage.getByLabel('Expires', { exact: true })
+    expect(await enabledOptions(capped)).toEqual(['default', '7', 'date'])
+    expect(await capped.locator('option[value=default]').innerText()).toMatch(/^When the signed-in key expires/)
+    await other.close()
+    watch.expectClean()
+  }, TEST_TIMEOUT)
+
+  test("a key rotated behind the console's back: the 409 is shown in words, and the page names its successor", async () => {
+    const key = (await call('POST', '/apikey/', adminKey, { name: 'Rotated elsewhere', mode: 'read' })).json.apikey
+    await page.goto(url(`#/keys/${key.id}`))
+    await heading('Rotated elsewhere')
+    const successor = (await call('POST', `/apikey/${key.id}/rotate`, adminKey, { grace_period_seconds: 60 })).json.apikey
+    await page.getByRole('button', { name: 'Rotate…' }).click()
+    await page.getByRole('dialog', { name: 'Rotate this key?' }).getByRole('button', { name: 'Rotate' }).click()
+    await page.getByRole('alert').filter({ hasText: `API key was already rotated (successor: ${successor.id}) (409 already_rotated)` }).waitFor()
+    await page.locator('.notice').getByRole('link', { name: `key ${successor.id} (“Rotated elsewhere”)` }).waitFor()
+    expect(await page.getByRole('button', { name: 'Rotate…' }).count()).toBe(0)
+    await scan('rotated-elsewhere')
+    watch.expectClean()
+  }, TEST_TIMEOUT)
+
+  test('an expired key: no rotation, no enabling, and its expiry cannot be moved', async () => {
+    const key = (await call('POST', '/apikey/', adminKey, { name: 'About to expire', mode: 'read', expires_at: new Date(Date.now() + 1500).toISOString() })).json.apikey
+    // The binary keeps real time: wait for the expiry to pass (on the browser's clock).
+    await page.waitForFunction((at) => Date.now() > at, Date.parse(key.expires_at) + 100, { timeout: WAIT })
+    await page.goto(url(`#/keys/${key.id}`))
+    await heading('About to expire')
+    await page.locator('.notice').filter({ hasText: 'Expired: it gets 401 and cannot be brought back.' }).waitFor()
+    for (const action of ['Rotate…', 'Disable', 'Enable']) expect(await page.getByRole('button', { name: action, exact: true }).count()).toBe(0)
+    expect(await enabledOptions(page.getByRole('form', { name: 'Edit key' }).getByLabel('Expires', { exact: true }))).toEqual(['keep'])
+    await scan('expired')
+    await photograph('expired')
+    watch.expectClean()
+  }, TEST_TIMEOUT)
+
   test('keyboard alone: the skip link, the menu, a dialog opened and closed with Escape, focus where it belongs', async () => {
     await page.goto(url('#/keys'))
     await heading('API keys')
@@ -387,6 +603,8 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     expect(await focused()).toBe('Skip to content')
     await page.keyboard.press('Enter')
     expect(await focused()).toBe('API keys')
+    // The heading takes the focus for screen readers; it is no control, and draws no focus ring.
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('none')
     expect(new URL(page.url()).hash).toBe('#/keys')
     // The menu's links are reachable with the keyboard and followed with Enter.
     for (let i = 0; i < 10 && (await focused()) !== 'Apps'; i++) await page.keyboard.press('Shift+Tab')

@@ -1,5 +1,5 @@
 /** The audit log: every change to keys, organizations, members and apps, newest first, filtered and paged by the API. */
-import { api, query, type AuditEvent } from '../api'
+import { api, orgsInReach, query, type AuditEvent } from '../api'
 import type { Context } from '../context'
 import { h, time } from '../dom'
 import { field, loading, screen, table } from '../screen'
@@ -18,9 +18,9 @@ function details(event: AuditEvent): string {
   return Object.entries(event.details).map(([name, value]) => `${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`).join('; ')
 }
 
-function target(event: AuditEvent): Node {
+function target(event: AuditEvent, orgNames: ReadonlyMap<string, string>): Node {
   if (event.target_type === 'apikey') return h('a', { href: `#/keys/${encodeURIComponent(event.target_id)}` }, `key ${event.target_id}`)
-  if (event.target_type === 'organization') return h('a', { href: `#/orgs/${encodeURIComponent(event.target_id)}` }, event.target_id)
+  if (event.target_type === 'organization') return h('a', { href: `#/orgs/${encodeURIComponent(event.target_id)}`, title: event.target_id }, orgNames.get(event.target_id) ?? event.target_id)
   return document.createTextNode(`${event.target_type} ${event.target_id}`)
 }
 
@@ -46,7 +46,8 @@ export async function auditScreen(ctx: Context): Promise<void> {
   })
   screen(ctx.main, 'Audit log', filterForm, list)
   await loading(list, async () => {
-    const { data } = await api<{ data: AuditEvent[] }>('GET', `audit/${query({ ...filters, limit: PAGE_SIZE, page })}`)
+    const [{ data }, orgs] = await Promise.all([api<{ data: AuditEvent[] }>('GET', `audit/${query({ ...filters, limit: PAGE_SIZE, page })}`), orgsInReach()])
+    const orgNames = new Map(orgs.map((o) => [o.id, o.name]))
     const link = (to: number) => `#/audit${query({ ...filters, page: to || undefined })}`
     const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of events' },
       page > 0 ? h('a', { href: link(page - 1) }, '← Newer') : null,
@@ -59,7 +60,7 @@ export async function auditScreen(ctx: Context): Promise<void> {
         h('tr', null,
           h('td', null, time(event.at)),
           h('th', { scope: 'row' }, event.action),
-          h('td', null, target(event)),
+          h('td', null, target(event, orgNames)),
           h('td', null, event.actor_key_id === null ? 'none (server or CLI)' : `key ${event.actor_key_id}`),
           h('td', null, event.ip ?? '—', event.user_agent ? h('span', { class: 'muted ua' }, ` ${event.user_agent}`) : null),
           h('td', { class: 'details' }, details(event)),

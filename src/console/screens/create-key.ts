@@ -12,13 +12,10 @@ export async function createKeyScreen(ctx: Context): Promise<void> {
   await loading(body, async () => {
     const fields = keyForm(ctx.me, await reachable())
     return form('New key', fields.elements, 'Create key', async () => {
-      const { name, mode, limited_to_apps, limited_to_orgs, expires_at, rate_limit } = fields.read()
-      const { apikey } = await api<{ apikey: ApiKey }>('POST', 'apikey/', {
-        name, mode, limited_to_apps, limited_to_orgs,
-        ...(expires_at === undefined ? {} : { expires_at }),
-        ...(rate_limit === undefined ? {} : { rate_limit }),
-      })
-      await showKeyOnce(apikey.key, `Key “${apikey.name}” created`)
+      // A field left undefined is left out of the JSON: the server takes it from the signed-in key.
+      const { enabled: _, ...body } = fields.read()
+      const { apikey } = await api<{ apikey: ApiKey }>('POST', 'apikey/', body)
+      await showKeyOnce(apikey.key, `Key “${apikey.name}” was created.`)
       announce(`Key ${apikey.name} created.`)
       location.hash = `#/keys/${apikey.id}`
     })

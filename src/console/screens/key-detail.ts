@@ -1,10 +1,10 @@
-/** One key: its usage chart, its facts, and what can be done to it (edit, rotate, disable, delete). */
-import { api, query, type ApiKey, type UsageBucket } from '../api'
+/** One key: its facts, its usage chart, and what can be done to it (edit, rotate, disable, delete). */
+import { api, ApiError, query, type ApiKey, type UsageBucket } from '../api'
 import type { Context } from '../context'
 import { confirmDialog, modal, showKeyOnce } from '../dialogs'
 import { announce, errorBox, fill, h, rateText, time, uid } from '../dom'
 import { keyForm, reachable } from '../key-form'
-import { limitsText, stateBadge } from '../keys-view'
+import { expired, limitsText, stateBadge } from '../keys-view'
 import { field, form, loading, screen } from '../screen'
 import { usageChart } from '../usage-chart'
 
@@ -24,12 +24,21 @@ async function usageSection(id: number, days: number): Promise<HTMLElement> {
   return usageChart(data)
 }
 
-function facts(key: ApiKey): HTMLElement {
+/**
+ * The key that replaced this one by rotation, if the signed-in key can see it. The API names a
+ * key's predecessor (`rotated_from`), not its successor: the list of keys in reach tells.
+ */
+async function successorOf(id: number): Promise<ApiKey | null> {
+  const { data } = await api<{ data: ApiKey[] }>('GET', `apikey/${query({ limit: 1000 })}`)
+  return data.find((key) => key.rotated_from === id) ?? null
+}
+
+function facts(key: ApiKey, orgNames: ReadonlyMap<string, string>): HTMLElement {
   return h('dl', { class: 'facts' },
     h('dt', null, 'Key'), h('dd', null, h('code', null, key.key), ' (only the first characters are kept)'),
     h('dt', null, 'Id'), h('dd', null, String(key.id)),
     h('dt', null, 'Mode'), h('dd', null, key.mode),
-    h('dt', null, 'Limited to'), h('dd', null, limitsText(key)),
+    h('dt', null, 'Limited to'), h('dd', null, limitsText(key, orgNames)),
     h('dt', null, 'State'), h('dd', null, stateBadge(key)),
     h('dt', null, 'Expires'), h('dd', null, time(key.expires_at, 'never')),
     h('dt', null, 'Last used'), h('dd', null, time(key.last_used_at, 'never'), key.last_used_ip ? ` from ${key.last_used_ip}` : ''),
@@ -40,24 +49,37 @@ function facts(key: ApiKey): HTMLElement {
   )
 }
 
-export async function keyDetailScreen(ctx: Context, idText: string): Promise<void> {
-  const id = Number(idText)
+export function keyDetailScreen(ctx: Context, idText: string): Promise<void> {
+  return showKey(ctx, Number(idText))
+}
+
+/** Draws the key's screen; `flash`, an error that led here, is shown above it. */
+async function showKey(ctx: Context, id: number, flash?: unknown): Promise<void> {
   const body = h('div')
   screen(ctx.main, `Key ${id}`, h('p', null, h('a', { href: '#/keys' }, '← All keys')), body)
   await loading(body, async () => {
-    const { apikey: key } = await api<{ apikey: ApiKey }>('GET', `apikey/${id}/`)
+    const [{ apikey: key }, successor, reach] = await Promise.all([
+      api<{ apikey: ApiKey }>('GET', `apikey/${id}/`),
+      successorOf(id),
+      reachable(),
+    ])
+    const orgNames = new Map(reach.orgs.map((o) => [o.id, o.name]))
     const heading = ctx.main.querySelector('h1')!
     heading.textContent = key.name
     document.title = `${key.name} · CodePushGo console`
     const errors = h('div')
+    if (flash !== undefined) errors.append(errorBox(flash))
     const act = (run: () => Promise<void>) => async () => {
       fill(errors)
       try {
         await run()
       } catch (error) {
+        // Rotated meanwhile (by another tab or client): the screen is drawn anew, with the successor.
+        if (error instanceof ApiError && error.code === 'already_rotated') return showKey(ctx, id, error)
         fill(errors, errorBox(error))
       }
     }
+    const isExpired = expired(key)
 
     // Usage, 7 or 30 days.
     const chart = h('div', { class: 'chart-box' })
@@ -72,22 +94,23 @@ export async function keyDetailScreen(ctx: Context, idText: string): Promise<voi
     )
     void loading(chart, () => usageSection(id, 7))
 
-    const toggle = h('button', {
+    // An expired key cannot be brought back, nor rotated; a rotated-away one is rotated once.
+    const toggle = isExpired ? null : h('button', {
       type: 'button',
       onclick: act(async () => {
         await api('PUT', `apikey/${id}/`, { enabled: !key.enabled })
         announce(key.enabled ? 'Key disabled.' : 'Key enabled.')
-        await keyDetailScreen(ctx, idText)
+        await showKey(ctx, id)
       }),
     }, key.enabled ? 'Disable' : 'Enable')
 
-    const rotate = h('button', {
+    const rotate = isExpired || successor !== null ? null : h('button', {
       type: 'button',
       onclick: act(async () => {
         const grace = await modal('Rotate this key?', (close) => {
           const select = h('select', { name: 'grace' }, GRACE.map((g) => h('option', { value: String(g.seconds), selected: g.seconds === 3600 }, g.label)))
           return [
-            h('p', null, 'A new key with the same settings replaces this one. Until the grace period ends, both work, so clients can move over.'),
+            h('p', null, 'A new key with the same settings replaces this one, and is shown once. Until the grace period ends, both work, so clients can move over. A key is rotated only once.'),
             field('Grace period for the old key', select),
             h('div', { class: 'actions' },
               h('button', { type: 'button', class: 'primary', onclick: () => close(select.value) }, 'Rotate'),
@@ -97,7 +120,7 @@ export async function keyDetailScreen(ctx: Context, idText: string): Promise<voi
         })
         if (grace === '') return
         const rotated = await api<{ apikey: ApiKey; previous: { id: number; expires_at: string | null } }>('POST', `apikey/${id}/rotate`, { grace_period_seconds: Number(grace) })
-        await showKeyOnce(rotated.apikey.key, `Key “${rotated.apikey.name}” rotated`)
+        await showKeyOnce(rotated.apikey.key, `Key “${rotated.apikey.name}” was rotated: this new key replaces it.`)
         announce('Key rotated.')
         location.hash = `#/keys/${rotated.apikey.id}`
       }),
@@ -115,35 +138,39 @@ export async function keyDetailScreen(ctx: Context, idText: string): Promise<voi
       }),
     }, 'Delete…')
 
+    const notice = successor !== null
+      ? h('p', { class: 'notice' }, 'Rotated: ', h('a', { href: `#/keys/${successor.id}` }, `key ${successor.id} (“${successor.name}”)`), ' replaces it. ',
+          key.expires_at ? ['It works until ', time(key.expires_at), ', the end of its grace period, so that clients can move over.'] : null)
+      : isExpired
+        ? h('p', { class: 'notice' }, 'Expired: it gets 401 and cannot be brought back. Create a new key instead, or delete this one.')
+        : null
+
     const editSection = h('section', { 'aria-labelledby': 'edit-key' }, h('h2', { id: 'edit-key' }, 'Edit'))
-    const editBody = h('div')
-    editSection.append(editBody)
-    void loading(editBody, async () => {
-      const fields = keyForm(ctx.me, await reachable(), key)
-      return form('Edit key', fields.elements, 'Save changes', async () => {
-        const next = fields.read()
-        const changes: Record<string, unknown> = {}
-        if (next.name !== key.name) changes.name = next.name
-        if (next.mode !== key.mode) changes.mode = next.mode
-        if (JSON.stringify(next.limited_to_orgs) !== JSON.stringify(key.limited_to_orgs)) changes.limited_to_orgs = next.limited_to_orgs
-        if (JSON.stringify(next.limited_to_apps) !== JSON.stringify(key.limited_to_apps)) changes.limited_to_apps = next.limited_to_apps
-        if (next.expires_at !== undefined) changes.expires_at = next.expires_at
-        if (JSON.stringify(next.rate_limit) !== JSON.stringify(key.rate_limit)) changes.rate_limit = next.rate_limit
-        if (next.enabled !== key.enabled) changes.enabled = next.enabled
-        if (Object.keys(changes).length === 0) throw new Error('Nothing changed.')
-        await api('PUT', `apikey/${id}/`, changes)
-        announce('Changes saved.')
-        await keyDetailScreen(ctx, idText)
-      })
-    })
+    const fields = keyForm(ctx.me, reach, { key, rotatedAway: successor !== null })
+    editSection.append(form('Edit key', fields.elements, 'Save changes', async () => {
+      const next = fields.read()
+      const changes: Record<string, unknown> = {}
+      if (next.name !== key.name) changes.name = next.name
+      if (next.mode !== key.mode) changes.mode = next.mode
+      if (JSON.stringify(next.limited_to_orgs) !== JSON.stringify(key.limited_to_orgs)) changes.limited_to_orgs = next.limited_to_orgs
+      if (JSON.stringify(next.limited_to_apps) !== JSON.stringify(key.limited_to_apps)) changes.limited_to_apps = next.limited_to_apps
+      if (next.expires_at !== undefined) changes.expires_at = next.expires_at
+      if (JSON.stringify(next.rate_limit) !== JSON.stringify(key.rate_limit)) changes.rate_limit = next.rate_limit
+      if (next.enabled !== key.enabled) changes.enabled = next.enabled
+      if (Object.keys(changes).length === 0) throw new Error('Nothing changed.')
+      await api('PUT', `apikey/${id}/`, changes)
+      announce('Changes saved.')
+      await showKey(ctx, id)
+    }))
 
     return [
       h('div', { class: 'actions' }, toggle, rotate, remove,
         ctx.can.readAudit ? h('a', { class: 'button', href: `#/audit${query({ target_type: 'apikey', target_id: id })}` }, 'Audit events') : null),
       errors,
+      notice,
+      h('section', { 'aria-labelledby': 'facts-title' }, h('h2', { id: 'facts-title' }, 'Details'), facts(key, orgNames)),
       h('section', { 'aria-labelledby': 'usage-title' }, h('h2', { id: 'usage-title' }, 'Usage per hour'), ranges, chart),
-      h('section', { 'aria-labelledby': 'facts-title' }, h('h2', { id: 'facts-title' }, 'Details'), facts(key)),
       editSection,
-    ]
+    ].filter((node) => node !== null)
   })
 }

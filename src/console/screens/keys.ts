@@ -1,7 +1,7 @@
 /** The keys screen: every key within the signed-in key's reach, with a week of usage each. */
-import { api, MODES, query, type ApiKey, type UsageBucket } from '../api'
+import { api, MODES, orgsInReach, query, type ApiKey, type UsageBucket } from '../api'
 import type { Context } from '../context'
-import { ago, describe, fill, h, rateText, time } from '../dom'
+import { ago, day, describe, fill, h, rateText } from '../dom'
 import { limitsText, stateBadge } from '../keys-view'
 import { field, loading, screen, table } from '../screen'
 import { usageChart, usageSparkline } from '../usage-chart'
@@ -17,15 +17,36 @@ async function inParallel<T>(items: readonly T[], width: number, work: (item: T)
   }))
 }
 
-function keyRow(key: ApiKey, me: ApiKey, usageCell: HTMLElement): HTMLTableRowElement {
+/** How the key relates to the others shown: the signed-in key, rotated away, or the successor of one. */
+function badges(key: ApiKey, me: ApiKey, shown: readonly ApiKey[]): HTMLElement[] {
+  const successor = shown.find((other) => other.rotated_from === key.id)
+  return [
+    key.id === me.id ? h('span', { class: 'badge' }, 'this key') : null,
+    successor ? h('span', { class: 'badge' }, `replaced by key ${successor.id}`) : null,
+    key.rotated_from !== null ? h('span', { class: 'badge' }, `replaces key ${key.rotated_from}`) : null,
+  ].filter((badge) => badge !== null)
+}
+
+const SOON = 30 * 24 * 60 * 60 * 1000
+
+/** The expiry's day (the instant in its tooltip), with how soon it comes when that is within a month. */
+function expiresCell(key: ApiKey): HTMLElement {
+  if (key.expires_at === null) return h('td', null, 'never')
+  const left = Date.parse(key.expires_at) - Date.now()
+  return h('td', null,
+    h('time', { datetime: key.expires_at, title: key.expires_at }, day(new Date(key.expires_at))),
+    left > 0 && left < SOON ? h('span', { class: 'aside' }, ago(key.expires_at)) : null)
+}
+
+function keyRow(key: ApiKey, me: ApiKey, shown: readonly ApiKey[], orgNames: ReadonlyMap<string, string>, usageCell: HTMLElement): HTMLTableRowElement {
   return h('tr', null,
-    h('th', { scope: 'row' }, h('span', null, h('a', { href: `#/keys/${key.id}` }, key.name), key.id === me.id ? h('span', { class: 'badge' }, 'this key') : null)),
+    h('th', { scope: 'row' }, h('span', null, h('a', { href: `#/keys/${key.id}` }, key.name), badges(key, me, shown))),
     h('td', null, h('code', null, key.key)),
     h('td', null, key.mode),
-    h('td', { class: 'limits' }, limitsText(key)),
-    h('td', null, time(key.expires_at, 'never')),
+    h('td', { class: 'limits' }, limitsText(key, orgNames)),
+    expiresCell(key),
     h('td', null, stateBadge(key)),
-    h('td', null, ago(key.last_used_at), key.last_used_ip ? h('span', { class: 'muted' }, ` from ${key.last_used_ip}`) : null),
+    h('td', null, ago(key.last_used_at), key.last_used_ip ? h('span', { class: 'aside' }, `from ${key.last_used_ip}`) : null),
     h('td', null, rateText(key.rate_limit)),
     usageCell,
   )
@@ -49,9 +70,13 @@ export async function keysScreen(ctx: Context): Promise<void> {
     total,
   )
   const showList = loading(list, async () => {
-    const { data } = await api<{ data: ApiKey[] }>('GET', `apikey/${query({ limit: PAGE_SIZE, page, mode: mode || undefined })}`)
+    const [{ data }, orgs] = await Promise.all([
+      api<{ data: ApiKey[] }>('GET', `apikey/${query({ limit: PAGE_SIZE, page, mode: mode || undefined })}`),
+      orgsInReach(),
+    ])
+    const orgNames = new Map(orgs.map((o) => [o.id, o.name]))
     const cells = new Map(data.map((key) => [key, h('td', { class: 'usage' }, h('span', { class: 'muted' }, '…'))]))
-    const rows = data.map((key) => keyRow(key, ctx.me, cells.get(key)!))
+    const rows = data.map((key) => keyRow(key, ctx.me, data, orgNames, cells.get(key)!))
     void inParallel(data, 4, async (key) => {
       const cell = cells.get(key)!
       try {

@@ -11,8 +11,8 @@ export function signInScreen(main: HTMLElement, signedIn: (me: ApiKey) => void, 
     notice ?? '',
     h('p', null, 'Paste an API key. The console uses the public API with it, so it shows and does exactly what the key may.'),
     form('Sign in', [
-      field('API key', key, 'It starts with ak_. The first-run banner of `codepushgo serve` printed one.'),
-      h('div', { class: 'check' }, stay, h('label', { for: 'stay' }, 'Stay signed in in this tab (until it closes)')),
+      field('API key', key, h('p', null, 'It starts with ak_. ', h('code', null, 'codepushgo serve'), ' printed one on its first run.')),
+      h('div', { class: 'check' }, stay, h('label', { for: 'stay' }, 'Stay signed in while this tab is open')),
       h('p', { class: 'hint' }, 'The key is never written to local storage or a cookie; signing out forgets it.'),
     ], 'Sign in', async (data) => {
       const pasted = String(data.get('key')).trim().replace(/^bearer\s+/i, '')
