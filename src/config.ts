@@ -7,6 +7,7 @@ import { DEFAULT_AUTH_FAILURE_LIMIT, type GateLimits } from './access/gate'
 import { parseRateLimit, type RateLimit } from './access/rate-limit'
 import type { KeyPolicy } from './core'
 import { parseTrustedProxies, type TrustedProxies } from './http/client-address'
+import { DEFAULT_CACHE_MB } from './read-model/read-model'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -35,6 +36,8 @@ export interface ServeConfig {
   limits: GateLimits
   /** How often pending last-use times are written. */
   usageFlushSeconds: number
+  /** The read model's size, MiB. */
+  cacheMb: number
   /** Serve GET /metrics. */
   metrics: boolean
   /** Proxies whose X-Forwarded-For names the client; null: the socket's peer is the client. */
@@ -49,6 +52,7 @@ export interface ServeFlags {
   'key-rate-limit'?: string
   'auth-failure-limit'?: string
   'usage-flush-seconds'?: string
+  'cache-mb'?: string
   metrics?: boolean
   'trusted-proxies'?: string
 }
@@ -106,6 +110,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): S
   const authFailures = flags['auth-failure-limit'] ?? env.CODEPUSHGO_AUTH_FAILURE_LIMIT
   const flush = flags['usage-flush-seconds'] ?? env.CODEPUSHGO_USAGE_FLUSH_SECONDS
   const proxies = flags['trusted-proxies'] ?? env.CODEPUSHGO_TRUSTED_PROXIES
+  const cacheMb = flags['cache-mb'] ?? env.CODEPUSHGO_CACHE_MB
   return {
     http: parseListenAddress(flags.http ?? env.CODEPUSHGO_HTTP ?? DEFAULT_HTTP),
     dir: resolveDir(flags.dir, env),
@@ -114,6 +119,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): S
       authFailureLimit: authFailures === undefined ? DEFAULT_AUTH_FAILURE_LIMIT : rateLimit(authFailures, '--auth-failure-limit'),
     },
     usageFlushSeconds: flush === undefined ? 5 : wholeNumber(flush, '--usage-flush-seconds', 1, 3600),
+    cacheMb: cacheMb === undefined ? DEFAULT_CACHE_MB : wholeNumber(cacheMb, '--cache-mb', 1, 65_536),
     metrics: flags.metrics ?? switchOn(env.CODEPUSHGO_METRICS, 'CODEPUSHGO_METRICS'),
     trustedProxies: proxies === undefined ? null : trustedProxies(proxies),
   }

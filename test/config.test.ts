@@ -9,6 +9,7 @@ describe('configuration: flags > environment > defaults', () => {
     expect(config.policy).toEqual({ maxKeyLifetimeDays: null, keyRateLimit: null })
     expect(config.limits).toEqual({ authFailureLimit: { requests: 100, per_seconds: 60 } })
     expect(config.usageFlushSeconds).toBe(5)
+    expect(config.cacheMb).toBe(64)
     expect(config.metrics).toBe(false)
     expect(config.trustedProxies).toBeNull()
   })
@@ -25,15 +26,18 @@ describe('configuration: flags > environment > defaults', () => {
     const env = {
       CODEPUSHGO_HTTP: '0.0.0.0:9000', CODEPUSHGO_DIR: '/data', CODEPUSHGO_MAX_KEY_LIFETIME_DAYS: '90',
       CODEPUSHGO_KEY_RATE_LIMIT: '100/60', CODEPUSHGO_AUTH_FAILURE_LIMIT: '10/60', CODEPUSHGO_USAGE_FLUSH_SECONDS: '2', CODEPUSHGO_METRICS: '1',
+      CODEPUSHGO_CACHE_MB: '256',
     }
     const fromEnv = resolveServeConfig({}, env)
     expect(fromEnv).toMatchObject({
       http: { hostname: '0.0.0.0', port: 9000 }, dir: '/data', policy: { maxKeyLifetimeDays: 90, keyRateLimit: { requests: 100, per_seconds: 60 } },
       limits: { authFailureLimit: { requests: 10, per_seconds: 60 } },
-      usageFlushSeconds: 2, metrics: true,
+      usageFlushSeconds: 2, metrics: true, cacheMb: 256,
     })
-    const fromFlags = resolveServeConfig({ http: '[::1]:1', 'max-key-lifetime-days': '7', 'key-rate-limit': '5/1' }, env)
-    expect(fromFlags).toMatchObject({ http: { hostname: '::1', port: 1 }, policy: { maxKeyLifetimeDays: 7, keyRateLimit: { requests: 5, per_seconds: 1 } } })
+    const fromFlags = resolveServeConfig({ http: '[::1]:1', 'max-key-lifetime-days': '7', 'key-rate-limit': '5/1', 'cache-mb': '8' }, env)
+    expect(fromFlags).toMatchObject({
+      http: { hostname: '::1', port: 1 }, policy: { maxKeyLifetimeDays: 7, keyRateLimit: { requests: 5, per_seconds: 1 } }, cacheMb: 8,
+    })
   })
 
   test.each([
@@ -46,6 +50,9 @@ describe('configuration: flags > environment > defaults', () => {
     [{ 'key-rate-limit': '0/60' }],
     [{ 'auth-failure-limit': '-1/60' }],
     [{ 'usage-flush-seconds': '0' }],
+    [{ 'cache-mb': '0' }],
+    [{ 'cache-mb': '1.5' }],
+    [{ 'cache-mb': '65537' }],
     [{ dir: ' ' }],
     [{ 'trusted-proxies': '' }],
     [{ 'trusted-proxies': '10.0.0.0/33' }],

@@ -1,7 +1,6 @@
 /** The key lifecycle (issue #4, SPEC §4–8): get, update, rotate, expiry, disable, last use, limits. */
 import { describe, expect, test } from 'bun:test'
 import { KEY_PATTERN } from '../src/access/key-format'
-import { inTransaction } from '../src/db/database'
 import { seededWorld } from './helpers/world'
 
 const HOUR = 60 * 60 * 1000
@@ -154,8 +153,7 @@ describe('expiry policy (--max-key-lifetime-days)', () => {
     expect(w.core.store.apikeys.findById(w.alice.keyId)!.expires_at).toBe('2026-01-31T00:00:00.000Z')
     const inherited = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read' } })
     expect(inherited.json.apikey.expires_at).toBe('2026-01-31T00:00:00.000Z')
-    // A write of this process, as the server's own writes are (the cached key is dropped).
-    inTransaction(w.db, () => w.db.run('UPDATE apikeys SET expires_at = NULL WHERE id = ?', [w.alice.keyId]))
+    w.writeBehind('UPDATE apikeys SET expires_at = NULL WHERE id = ?', w.alice.keyId)
     const missing = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read' } })
     expect(missing.status).toBe(400)
     expect(missing.json.code).toBe('invalid_expires_at')

@@ -8,6 +8,7 @@ import type { Actor } from '../core'
 import type { Gate } from './gate'
 import type { Mode } from './modes'
 import { authorize, type Need } from './policy'
+import type { CachedKey } from '../read-model/cached-key'
 import type { Principal } from './principal'
 
 /**
@@ -64,7 +65,7 @@ class RequestActor implements Actor {
 }
 
 interface Admitted {
-  principal: Principal
+  principal: CachedKey
   actor: RequestActor
 }
 

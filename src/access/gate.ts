@@ -4,8 +4,8 @@
  */
 import type { Core } from '../core'
 import { AppError } from '../errors'
-import { authenticate, loadKey } from './authenticate'
-import type { Principal } from './principal'
+import type { CachedKey } from '../read-model/cached-key'
+import { authenticate } from './authenticate'
 import { rateLimited, rateLimitHeaders, TokenBuckets, type RateLimit } from './rate-limit'
 
 export interface GateLimits {
@@ -16,7 +16,8 @@ export interface GateLimits {
 export const DEFAULT_AUTH_FAILURE_LIMIT: RateLimit = { requests: 100, per_seconds: 60 }
 
 export interface Admission {
-  principal: Principal
+  /** The caller: the read model's key, which is the Principal the access model decides from. */
+  principal: CachedKey
   /** RateLimit-* headers when the key is rate limited, else null. */
   headers: Record<string, string> | null
 }
@@ -33,6 +34,8 @@ export class Gate {
     this.keys = new TokenBuckets(core.clock)
   }
 
+  private readonly lookup = (hash: string) => this.core.readModel.keyByHash(hash)
+
   /**
    * Failed authentications are throttled per client address: past the limit, a further
    * failure answers 429 instead of 401. A valid key always gets in, so one client guessing
@@ -41,9 +44,9 @@ export class Gate {
    * of a cached authentication): on a failure, and now and then for the key's last use.
    */
   admit(authorization: string | null, ip: () => string | null): Admission {
-    // The fast path: stored keys by hash, from the store's read cache, which also remembers
-    // hashes of no key (a client retrying a deleted key need not ask the database each time).
-    const caller = authenticate(this.core, authorization, (hash) => this.core.store.apikeys.cachedByHash(hash, () => loadKey(this.core, hash)))
+    // The fast path: stored keys by hash, from the read model, which also remembers hashes of
+    // no key (a client retrying a deleted key need not ask the database each time).
+    const caller = authenticate(this.core, authorization, this.lookup)
     // A refusal is one of authentication's 401s, each counted against the client's address.
     if (caller instanceof AppError) {
       const throttle = this.failures.take(ip() ?? 'unknown', this.limits.authFailureLimit)
@@ -57,7 +60,7 @@ export class Gate {
       if (!decision.allowed) throw rateLimited(decision, 'Rate limit exceeded for this API key; retry later')
       headers = rateLimitHeaders(decision)
     }
-    this.core.usage.record(caller.keyId, ip)
+    this.core.usage.record(caller, ip)
     return { principal: caller, headers }
   }
 }

@@ -3,6 +3,7 @@ import { resolveServeConfig } from '../config'
 import type { Core } from '../core'
 import { closeDatabase } from '../db/database'
 import { jsonLogger } from '../http/logger'
+import { inSlices } from '../maintenance'
 import { keepMemoryDown } from '../memory'
 import { createUser } from '../modules/user/service'
 import { VERSION } from '../version'
@@ -26,6 +27,10 @@ Options (each also as an environment variable):
                                  (CODEPUSHGO_AUTH_FAILURE_LIMIT, default 100/60)
   --usage-flush-seconds N        how often last-use times are written
                                  (CODEPUSHGO_USAGE_FLUSH_SECONDS, default 5)
+  --cache-mb N                   memory for keys, memberships, apps and lists kept
+                                 between requests, in MiB; about 600 bytes a key, so
+                                 the default holds some 100,000 keys in use
+                                 (CODEPUSHGO_CACHE_MB, default 64)
   --metrics                      serve GET /metrics in the Prometheus text format,
                                  unauthenticated (CODEPUSHGO_METRICS=1, default off)
   --trusted-proxies LIST         reverse proxies (IPs or CIDR ranges, comma-separated) whose
@@ -52,8 +57,8 @@ function bootstrap(core: Core, docsUrl: string): void {
 }
 
 /**
- * Keys written per transaction by the periodic last-use flush. In id order, a step of 200 keys
- * takes about 0.7 ms (10,000 at once took 70-110 ms; in first-use order, steps took 2-4 ms).
+ * Keys written per transaction by the periodic last-use flush: in id order, about 0.5 ms on
+ * the benchmark's wide database (docs/performance.md, "Last use").
  */
 const USAGE_FLUSH_STEP = 200
 
@@ -83,11 +88,12 @@ export const serve: Command = {
       'key-rate-limit': { type: 'string' },
       'auth-failure-limit': { type: 'string' },
       'usage-flush-seconds': { type: 'string' },
+      'cache-mb': { type: 'string' },
       metrics: { type: 'boolean' },
       'trusted-proxies': { type: 'string' },
     })
     const config = resolveServeConfig(values)
-    const core = openCore(config.dir, config.policy)
+    const core = openCore(config.dir, config.policy, config.cacheMb)
     const log = jsonLogger()
     let stopping = false
     const activity = { answered: 0 }
@@ -98,25 +104,14 @@ export const serve: Command = {
       hostname: config.http.hostname,
       port: config.http.port,
     })
-    /**
-     * Last-use times are not worth dying for: a failed flush is logged and retried next time.
-     * `limit` splits a large flush into a round of transactions of that many keys, one per turn
-     * of the event loop, so requests are served between them: 10,000 keys written at once held the
-     * loop for about 100 ms, which showed in the p99 (bench/RESULTS.md).
-     */
-    const flushUsage = (limit?: number): number => {
-      try {
-        return core.usage.flush(limit)
-      } catch (error) {
-        log.error({ msg: 'writing last-use times failed; kept for the next flush', error: String(error) })
-        return 0
-      }
-    }
-    const flushInSteps = () => {
-      flushUsage(USAGE_FLUSH_STEP)
-      if (core.usage.roundUnfinished) setImmediate(flushInSteps)
-    }
-    const flusher = setInterval(flushInSteps, config.usageFlushSeconds * 1000)
+    // Last-use times are not worth dying for: a failed slice is logged, and the work is taken
+    // up again next time.
+    const failed = (msg: string) => (error: unknown) => log.error({ msg, error: String(error) })
+    const flushUsage = inSlices(() => {
+      core.usage.flush(USAGE_FLUSH_STEP)
+      return core.usage.roundUnfinished
+    }, failed('writing last-use times failed; kept for the next flush'))
+    const flusher = setInterval(flushUsage, config.usageFlushSeconds * 1000)
     keepMemoryDown(() => activity.answered)
     const server = app.server!
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
@@ -138,7 +133,11 @@ export const serve: Command = {
         await drain(server)
         await server.stop() // stop accepting; in-flight requests finish
         clearInterval(flusher)
-        flushUsage() // everything, in one go
+        try {
+          core.usage.flush() // everything, in one go
+        } catch (error) {
+          failed('writing last-use times failed at shutdown')(error)
+        }
         closeDatabase(core.store.db)
         log.info({ msg: 'stopped' })
         log.flush()

@@ -58,7 +58,7 @@ export const pageFields = {
 /**
  * Response schemas document the API (OpenAPI) but are not checked again at run time: views
  * are built field by field (toApiKeyView…) and the tests pin their exact shapes, while
- * checking and encoding every response cost about a third of a request (bench/RESULTS.md).
+ * checking and encoding every response cost about a third of a request (docs/performance.md).
  */
 export function responses<T extends Record<number, TSchema>>(schemas: T): T {
   for (const schema of Object.values(schemas)) t.NoValidate(schema)

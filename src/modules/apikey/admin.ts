@@ -1,7 +1,6 @@
 /** Operator functions for the offline CLI: outside any key's reach rules, for lost or leaked keys. */
 import type { Mode } from '../../access/modes'
 import type { Actor, Core } from '../../core'
-import { inTransaction } from '../../db/database'
 import { notFound } from '../../errors'
 import { recordAudit } from '../audit/service'
 import { policyBound } from './expiry'
@@ -22,7 +21,7 @@ export function operatorKey(core: Core, userId: string, input: { name: string; m
   const settings = { name: normalizeName(input.name), mode: input.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: policyBound(core) }
   const { record, key } = issueKey(core, userId, settings)
   recordAudit(core, operatorOf(userId), 'apikey.create', { type: 'apikey', id: record.id }, settings)
-  return toApiKeyView(record, null, key)
+  return toApiKeyView(record, key)
 }
 
 /**
@@ -30,17 +29,17 @@ export function operatorKey(core: Core, userId: string, input: { name: string; m
  * or all expired under --max-key-lifetime-days, since a key can hand out none that outlives it).
  */
 export function issueKeyFor(core: Core, userId: string, input: { name: string; mode: Mode }): ApiKeyView {
-  return inTransaction(core.store.db, () => operatorKey(core, userId, input))
+  return core.store.write(() => operatorKey(core, userId, input))
 }
 
 /** A user's keys, masked, newest first. */
 export function listKeysOfUser(core: Core, userId: string): ApiKeyView[] {
-  return core.store.apikeys.listByUser(userId).map((key) => toApiKeyView(key, core.usage))
+  return core.store.apikeys.listByUser(userId).map((key) => toApiKeyView(key))
 }
 
 /** Deletes a key; audited in the owner's log, with no actor key. */
 export function revokeKey(core: Core, id: number): void {
-  inTransaction(core.store.db, () => {
+  core.store.write(() => {
     const record = core.store.apikeys.findById(id)
     if (!record) throw notFound()
     core.store.apikeys.delete(id)

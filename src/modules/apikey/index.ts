@@ -16,7 +16,6 @@ import { listApiKeysJson } from './list-text'
 import { createApiKey, deleteApiKey, getApiKey, rotateApiKey, updateApiKey } from './service'
 import { parseKeyId } from './validate'
 import { refuseRepeatedParameters, verifyAccess } from './verify'
-import { apiKeyViewJson } from './view'
 
 /**
  * POST accepts its fields as query parameters too (the documentation calls them so). Arrays
@@ -101,11 +100,10 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       ({ principal, query, request, set }) => {
         refuseRepeatedParameters(request.url)
         verifyAccess(core, principal, query)
-        const { record } = principal
-        set.headers['x-codepushgo-user-id'] = record.user_id
-        set.headers['x-codepushgo-key-id'] = String(record.id)
-        set.headers['x-codepushgo-key-mode'] = record.mode
-        return new AnswerText<Verified>(`{"valid":true,"apikey":${apiKeyViewJson(record, core.usage)}}`)
+        set.headers['x-codepushgo-user-id'] = principal.userId
+        set.headers['x-codepushgo-key-id'] = String(principal.keyId)
+        set.headers['x-codepushgo-key-mode'] = principal.mode
+        return new AnswerText<Verified>(principal.verifiedJson())
       },
       {
         access: 'read',

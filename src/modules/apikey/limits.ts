@@ -27,7 +27,7 @@ export function resolveLimits(core: Core, principal: Principal, requested: Reque
     throw new AppError(400, 'invalid_limited_to_orgs', `limited_to_orgs names unknown or foreign orgs: ${badOrgs.join(', ')}`)
 
   const badApps = apps.filter((appId) => {
-    const app = core.store.apps.findById(appId)
+    const app = core.readModel.app(appId)
     return (
       !app ||
       !visibleOrgs(app.org_id) ||

@@ -11,6 +11,7 @@ import { recordAudit } from '../audit/service'
 import { checkExpiry, earlier, policyBound } from './expiry'
 import { resolveLimits } from './limits'
 import type { ApiKeyCreateInput, ApiKeyListFilters, ApiKeyUpdateInput, ApiKeyView, Rotated } from './model'
+import type { KeyListRow } from '../../read-model/entries'
 import type { ApiKeyRecord } from './repository'
 import { normalizeName, parseFutureInstant } from './validate'
 import { toApiKeyView } from './view'
@@ -20,8 +21,8 @@ export const MAX_KEYS_PER_USER = 1000
 /**
  * The transaction of a key write: a savepoint in the transaction that the key writes arriving
  * together share (src/db/group-commit.ts); it settles once that has committed. The key
- * repository forgets the cached entries each write changes (that key, its user's key list);
- * every other cached key stays.
+ * repository notes what each write changes (that key, hence its user's key list) for the read
+ * model; every other cached key stays.
  *
  * The write runs a turn or more after its caller's key was admitted: first the key is read
  * again, so that a key revoked, disabled or narrowed meanwhile (and answered so) writes
@@ -39,11 +40,11 @@ function stillAdmitted(core: Core, principal: Principal): void {
   checkStanding(core, now && { enabled: now.enabled, expiresAtMs: expiryMs(now.expires_at) })
   // Gone, checkStanding has thrown.
   const { mode, expires_at, limited_to_apps, limited_to_orgs, rate_limit } = now!
-  const then = principal.record
   const same =
-    mode === then.mode &&
-    expires_at === then.expires_at &&
-    JSON.stringify([limited_to_apps, limited_to_orgs, rate_limit]) === JSON.stringify([then.limited_to_apps, then.limited_to_orgs, then.rate_limit])
+    mode === principal.mode &&
+    expires_at === principal.expiresAt &&
+    JSON.stringify([limited_to_apps, limited_to_orgs, rate_limit]) ===
+      JSON.stringify([principal.limits.limited_to_apps, principal.limits.limited_to_orgs, principal.ownRateLimit])
   if (!same) throw conflict('The calling API key was changed while this request waited; send it again')
 }
 
@@ -83,20 +84,24 @@ export function issueKey(core: Core, userId: string, settings: KeySettings): { r
   return { record, key }
 }
 
-/** The caller's keys within its reach, newest first, filtered and paginated. */
-export function listApiKeys(core: Core, principal: Principal, filters: ApiKeyListFilters): ApiKeyRecord[] {
+/** The caller's keys within its reach, newest first, filtered and paginated, from the user's key list in the read model. */
+export function listApiKeys(rows: readonly KeyListRow[], principal: Principal, filters: ApiKeyListFilters): KeyListRow[] {
   const { limit = 100, page = 0, mode, app_id, org_id } = filters
-  const visible = core.store.apikeys
-    .listByUser(principal.userId)
-    .filter((key) => isAllowed(principal, { mode: 'all', on: 'key', key }))
-    .filter(
-      (key) =>
-        (mode === undefined || key.mode === mode) &&
-        (app_id === undefined || key.limited_to_apps.includes(app_id)) &&
-        (org_id === undefined || key.limited_to_orgs.includes(org_id)),
-    )
-  return visible.slice(page * limit, page * limit + limit)
+  const shown = (key: KeyListRow) =>
+    isAllowed(principal, { mode: 'all', on: 'key', key }) &&
+    (mode === undefined || key.mode === mode) &&
+    (app_id === undefined || key.limited_to_apps.includes(app_id)) &&
+    (org_id === undefined || key.limited_to_orgs.includes(org_id))
+  let skip = page * limit
+  const out: KeyListRow[] = []
+  for (let i = 0; i < rows.length && out.length < limit; i++) {
+    if (!shown(rows[i]!)) continue
+    if (skip > 0) skip--
+    else out.push(rows[i]!)
+  }
+  return out
 }
+
 
 /** A key of the caller's within its reach, else 404 as if it did not exist. */
 function reachKey(core: Core, principal: Principal, id: number): ApiKeyRecord {
@@ -107,7 +112,7 @@ function reachKey(core: Core, principal: Principal, id: number): ApiKeyRecord {
 }
 
 export function getApiKey(core: Core, principal: Principal, id: number): ApiKeyView {
-  return toApiKeyView(reachKey(core, principal, id), core.usage)
+  return toApiKeyView(reachKey(core, principal, id))
 }
 
 /** Creates a key within the caller's reach; the view carries the full key, once. */
@@ -115,7 +120,7 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
   const name = normalizeName(input.name)
   const limits = resolveLimits(core, principal, input)
   // Omitted, the rate limit is the caller's own, like the other limits.
-  const rate_limit = input.rate_limit === undefined ? principal.record.rate_limit : input.rate_limit
+  const rate_limit = input.rate_limit === undefined ? principal.ownRateLimit : input.rate_limit
   authorize(principal, { mode: 'all', on: 'grant', limits, rateLimit: rate_limit ?? core.policy.keyRateLimit })
   // Omitted (or null), the expiry is the caller's own.
   const requested = input.expires_at == null ? principal.expiresAt : parseFutureInstant(input.expires_at, core.clock.now())
@@ -124,7 +129,7 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
     const settings = { name, mode: input.mode, expires_at, rate_limit, ...limits }
     const { record, key } = issueKey(core, principal.userId, settings)
     recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, settings)
-    return toApiKeyView(record, null, key)
+    return toApiKeyView(record, key)
   })
 }
 
@@ -155,7 +160,7 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
     }
     core.store.apikeys.update(id, changes)
     recordAudit(core, actor, 'apikey.update', { type: 'apikey', id }, { changed: Object.keys(input), ...changes })
-    return toApiKeyView(core.store.apikeys.findById(id)!, core.usage)
+    return toApiKeyView(core.store.apikeys.findById(id)!)
   })
 }
 
@@ -186,7 +191,7 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
     const oldExpiry = earlier(old.expires_at, new Date(now.getTime() + graceSeconds * 1000).toISOString())
     core.store.apikeys.setExpiry(old.id, oldExpiry, now.toISOString())
     recordAudit(core, actor, 'apikey.rotate', { type: 'apikey', id: old.id }, { new_id: record.id, grace_period_seconds: graceSeconds, previous_expires_at: oldExpiry })
-    return { apikey: toApiKeyView(record, null, key), previous: { id: old.id, expires_at: oldExpiry } }
+    return { apikey: toApiKeyView(record, key), previous: { id: old.id, expires_at: oldExpiry } }
   })
 }
 

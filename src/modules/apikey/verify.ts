@@ -50,7 +50,7 @@ export function verifyAccess(core: Core, principal: Principal, query: VerifyQuer
   const mode = query.mode ?? 'read'
   let decision: Decision
   if (query.app_id !== undefined) {
-    const app = core.store.apps.findById(query.app_id)
+    const app = core.readModel.app(query.app_id)
     decision =
       app && (query.org_id === undefined || app.org_id === query.org_id)
         ? decide(principal, { mode, on: 'app', orgId: app.org_id, appId: app.app_id })

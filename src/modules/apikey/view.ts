@@ -1,16 +1,10 @@
 import { maskKey } from '../../access/key-format'
-import { jsonArray } from '../../http/json-text'
 import type { ApiKeyView } from './model'
 import type { ApiKeyRecord } from './repository'
-import type { LastUse, UsageTracker } from './usage'
 
-/**
- * The public shape of a key. `fullKey` is passed only by the response that creates the key;
- * everywhere else the key is masked. The hash never leaves the repository. `usage` supplies
- * the last use written since the record was cached (see UsageTracker).
- */
-export function toApiKeyView(record: ApiKeyRecord, usage: Pick<UsageTracker, 'lastWritten'> | null, fullKey?: string): ApiKeyView {
-  const lastUse = usage?.lastWritten(record.id)
+type ViewWithoutLastUse = Omit<ApiKeyView, 'last_used_at' | 'last_used_ip'>
+
+function withoutLastUse(record: ApiKeyRecord, fullKey?: string): ViewWithoutLastUse {
   return {
     id: record.id,
     key: fullKey ?? maskKey(record.key_start),
@@ -23,37 +17,39 @@ export function toApiKeyView(record: ApiKeyRecord, usage: Pick<UsageTracker, 'la
     limited_to_orgs: record.limited_to_orgs,
     expires_at: record.expires_at,
     enabled: record.enabled,
-    last_used_at: lastUse ? lastUse.at : record.last_used_at,
-    last_used_ip: lastUse ? lastUse.ip : record.last_used_ip,
     rate_limit: record.rate_limit,
     rotated_from: record.rotated_from,
   }
 }
 
-interface WrittenView {
-  /** The last use the text shows (undefined: the record's own). */
-  lastUse: LastUse | undefined
-  text: string
+/**
+ * The public shape of a key. `fullKey` is passed only by the response that creates the key;
+ * everywhere else the key is masked. The hash never leaves the repository. The last use comes
+ * last, as in the JSON texts below.
+ */
+export function toApiKeyView(record: ApiKeyRecord, fullKey?: string): ApiKeyView {
+  return { ...withoutLastUse(record, fullKey), last_used_at: record.last_used_at, last_used_ip: record.last_used_ip }
 }
-
-const viewTexts = new WeakMap<ApiKeyRecord, WrittenView>()
 
 /**
- * `toApiKeyView(record, usage)` as JSON text, kept with the record until the tracker writes a
- * newer last use. Records come from the read cache and are never changed, so the text stays
- * right as long as both do (verify and key lists answer from it, bench/RESULTS.md).
+ * The key's view as JSON text without its last use and closing brace: what the read model
+ * keeps of a key, so that a last use written later changes only `lastUseJson`'s part.
  */
-export function apiKeyViewJson(record: ApiKeyRecord, usage: Pick<UsageTracker, 'lastWritten'>): string {
-  const lastUse = usage.lastWritten(record.id)
-  let written = viewTexts.get(record)
-  if (written === undefined || written.lastUse !== lastUse) {
-    written = { lastUse, text: JSON.stringify(toApiKeyView(record, usage)) }
-    viewTexts.set(record, written)
-  }
-  return written.text
+export function viewHeadJson(record: ApiKeyRecord): string {
+  return JSON.stringify(withoutLastUse(record)).slice(0, -1)
 }
 
-/** The records' views as a JSON array, each text kept as `apiKeyViewJson` keeps it. */
-export function apiKeyViewsJson(records: readonly ApiKeyRecord[], usage: Pick<UsageTracker, 'lastWritten'>): string {
-  return jsonArray(records, (record) => apiKeyViewJson(record, usage))
+/** The end of a key's JSON view: its last use, and the closing brace. */
+export function lastUseJson(at: string | null, ip: string | null): string {
+  return `,"last_used_at":${JSON.stringify(at)},"last_used_ip":${JSON.stringify(ip)}}`
+}
+
+/** GET /apikey/verify's answer for a key, from the parts above. */
+export function verifiedJson(viewHead: string, lastUse: string): string {
+  return `{"valid":true,"apikey":${viewHead}${lastUse}}`
+}
+
+/** `toApiKeyView(record)` as JSON text. */
+export function apiKeyViewJson(record: ApiKeyRecord): string {
+  return viewHeadJson(record) + lastUseJson(record.last_used_at, record.last_used_ip)
 }

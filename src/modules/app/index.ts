@@ -5,7 +5,7 @@ import type { Core } from '../../core'
 import { AppCreateBody, AppIdParams, AppList, AppListQuery, AppNameBody, AppOne, appErrors as e } from './model'
 import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
 import { jsonBody } from '../../http/body'
-import { AnswerText, jsonArray, readOnlyJson } from '../../http/json-text'
+import { AnswerText, jsonArray } from '../../http/json-text'
 import { responses, Success } from '../../http/schemas'
 
 const tags = ['Apps']
@@ -16,7 +16,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
     .use(auth)
     .get(
       '/',
-      ({ principal, query }) => new AnswerText<AppList>(`{"data":${jsonArray(listApps(core, principal, query), readOnlyJson)}}`),
+      ({ principal, query }) => new AnswerText<AppList>(`{"data":${jsonArray(listApps(core, principal, query), (app) => app.json)}}`),
       {
         access: 'read',
         query: AppListQuery,

@@ -3,7 +3,6 @@ import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Actor, Core } from '../../core'
-import { inTransaction } from '../../db/database'
 import { conflict, notFound } from '../../errors'
 import { newId } from '../../ids'
 import { normalizeName } from '../apikey/validate'
@@ -15,7 +14,7 @@ export type OrgView = OrgRecord & { role: Mode }
 /** Creates an org with `actor.userId` as its `all` member. Call with an authorized actor. */
 export function createOrganization(core: Core, actor: Actor, input: { name: string }): OrgRecord {
   const name = normalizeName(input.name)
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     const now = core.clock.now().toISOString()
     const org: OrgRecord = { id: newId('org'), name, created_by: actor.userId, created_at: now, updated_at: now }
     core.store.orgs.insert(org)
@@ -52,7 +51,7 @@ export function getOrganization(core: Core, principal: Principal, orgId: string)
 
 export function renameOrganization(core: Core, principal: Principal, actor: Actor, orgId: string, input: { name: string }): OrgView {
   const name = normalizeName(input.name)
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     const org = reachOrg(core, principal, orgId, 'write')
     const now = core.clock.now().toISOString()
     core.store.orgs.rename(orgId, name, now)
@@ -63,7 +62,7 @@ export function renameOrganization(core: Core, principal: Principal, actor: Acto
 
 /** Deletes the org with its apps and memberships. Keys limited to it stay, powerless. */
 export function deleteOrganization(core: Core, principal: Principal, actor: Actor, orgId: string): void {
-  inTransaction(core.store.db, () => {
+  core.store.write(() => {
     const org = reachOrg(core, principal, orgId, 'all')
     core.store.apps.retireAppsOf(orgId, core.clock.now().toISOString())
     core.store.orgs.delete(orgId)
@@ -78,7 +77,7 @@ export function listMembers(core: Core, principal: Principal, orgId: string): Me
 
 /** Adds an existing user, found by email, with a role. */
 export function addMember(core: Core, principal: Principal, actor: Actor, orgId: string, input: { email: string; role: Mode }): MemberView {
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     reachOrg(core, principal, orgId, 'all')
     const user = core.store.users.findByEmail(input.email.trim())
     if (!user) throw notFound('User not found')
@@ -104,7 +103,7 @@ function assertNotLastAll(core: Core, orgId: string, member: MemberView): void {
 }
 
 export function changeMemberRole(core: Core, principal: Principal, actor: Actor, orgId: string, userId: string, input: { role: Mode }): MemberView {
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     const member = reachMember(core, principal, orgId, userId)
     if (input.role !== 'all') assertNotLastAll(core, orgId, member)
     core.store.orgs.setRole(orgId, userId, input.role)
@@ -114,7 +113,7 @@ export function changeMemberRole(core: Core, principal: Principal, actor: Actor,
 }
 
 export function removeMember(core: Core, principal: Principal, actor: Actor, orgId: string, userId: string): void {
-  inTransaction(core.store.db, () => {
+  core.store.write(() => {
     const member = reachMember(core, principal, orgId, userId)
     assertNotLastAll(core, orgId, member)
     core.store.orgs.removeMember(orgId, userId)

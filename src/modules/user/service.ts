@@ -1,6 +1,5 @@
 /** Users, created by the operator (CLI) or at first run; there is no sign-up over HTTP. */
 import type { Core } from '../../core'
-import { inTransaction } from '../../db/database'
 import { conflict, validationError } from '../../errors'
 import { newId } from '../../ids'
 import { operatorKey, operatorOf } from '../apikey/admin'
@@ -24,7 +23,7 @@ export function createUser(core: Core, input: { email: string; name?: string; or
   const email = input.email.trim()
   if (!EMAIL.test(email) || email.length > 254) throw validationError('email must be a valid email address')
   const name = normalizeName(input.name ?? email.split('@')[0]!)
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     if (core.store.users.findByEmail(email)) throw conflict(`A user with email ${email} already exists`)
     const user: UserRecord = { id: newId('usr'), email, name, created_at: core.clock.now().toISOString() }
     core.store.users.insert(user)
