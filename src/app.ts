@@ -7,7 +7,7 @@ import { authPlugin } from './access/auth-plugin'
 import { DEFAULT_AUTH_FAILURE_LIMIT, Gate, type GateLimits } from './access/gate'
 import type { Core } from './core'
 import { clientAddressOf, type TrustedProxies } from './http/client-address'
-import { Metrics, metricsRoute } from './http/metrics'
+import { Metrics, metricsRoute, type MetricsBackground } from './http/metrics'
 import { errorHandler } from './http/errors'
 import type { Logger } from './http/logger'
 import { openapiPlugin } from './http/openapi'
@@ -31,6 +31,8 @@ export interface AppDeps extends Core {
   activity?: Activity
   /** Proxies believed about the client they forward for (X-Forwarded-For); none by default. */
   trustedProxies?: TrustedProxies | null
+  /** The background Worker (serve's; src/db/background.ts), for /metrics. */
+  background?: MetricsBackground | null
 }
 
 export function createApp(deps: AppDeps) {
@@ -48,7 +50,7 @@ export function createApp(deps: AppDeps) {
     .use(errorHandler(deps.log, metrics))
     .use(openapiPlugin(deps.version))
     .use(healthModule(deps, deps.version))
-    .use(metrics ? metricsRoute(metrics, deps.store.db) : new Elysia())
+    .use(metrics ? metricsRoute(metrics, deps.store.db, () => deps.readModel.stats(), deps.background ?? null) : new Elysia())
     .use(apikeyModule(deps, auth))
     .use(organizationModule(deps, auth))
     .use(appModule(deps, auth))

@@ -113,6 +113,18 @@ describe("other processes' commits", () => {
     })
   })
 
+  test("the background Worker's checkpoints are not taken for another process's commits: nothing is reloaded", () => {
+    onFile(({ core, clock, other, hash }) => {
+      const key = core.readModel.keyByHash(hash)
+      issueKeyFor(core, key!.userId, { name: 'more WAL', mode: 'read' })
+      expect(other.query('PRAGMA wal_checkpoint(PASSIVE)').get()).toMatchObject({ busy: 0 })
+      clock.advance(FOREIGN_COMMITS_POLL_MS)
+      const findByHash = spyOn(core.store.apikeys, 'findByHash')
+      expect(core.readModel.keyByHash(hash)).toBe(key)
+      expect(findByHash).not.toHaveBeenCalled()
+    })
+  })
+
   test('a clock set back counts as the poll being due', () => {
     onFile(({ core, clock, other, hash, keyId }) => {
       expect(core.readModel.keyByHash(hash)).not.toBeNull()

@@ -1,7 +1,9 @@
+import { join } from 'node:path'
 import { createApp } from '../app'
 import { resolveServeConfig } from '../config'
 import type { Core } from '../core'
-import { closeDatabase } from '../db/database'
+import { startBackground } from '../db/background'
+import { closeDatabase, DATABASE_FILE } from '../db/database'
 import { jsonLogger } from '../http/logger'
 import { inSlices } from '../maintenance'
 import { keepMemoryDown } from '../memory'
@@ -95,11 +97,12 @@ export const serve: Command = {
     const config = resolveServeConfig(values)
     const core = openCore(config.dir, config.policy, config.cacheMb)
     const log = jsonLogger()
+    const background = startBackground(core.store.db, join(config.dir, DATABASE_FILE), (error) => log.error({ msg: 'background database work failed', error }))
     let stopping = false
     const activity = { answered: 0 }
     const app = createApp({
       ...core, log, version: VERSION, limits: config.limits, metrics: config.metrics, draining: () => stopping, activity,
-      trustedProxies: config.trustedProxies,
+      trustedProxies: config.trustedProxies, background,
     }).listen({
       hostname: config.http.hostname,
       port: config.http.port,
@@ -138,6 +141,7 @@ export const serve: Command = {
         } catch (error) {
           failed('writing last-use times failed at shutdown')(error)
         }
+        await background.stop()
         closeDatabase(core.store.db)
         log.info({ msg: 'stopped' })
         log.flush()
