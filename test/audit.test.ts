@@ -93,10 +93,10 @@ describe('GET /audit/', () => {
     expect((await w.request('GET', '/audit/?limit=2', { key: w.alice.key })).json.data).toEqual(all.slice(0, 2))
     expect((await w.request('GET', '/audit/?limit=2&page=0', { key: w.alice.key })).json.data).toEqual(all.slice(0, 2))
     expect((await w.request('GET', `/audit/?limit=5&page=${Math.ceil(all.length / 5)}`, { key: w.alice.key })).json.data).toEqual([])
-    // A page so far out that page * limit overflows SQLite's integers: empty, not a 500.
+    // A page so far out that page * limit overflows SQLite's integers: a 400, not a 500.
     const far = await w.request('GET', '/audit/?page=99999999999999999999999', { key: w.alice.key })
-    expect(far.status).toBe(200)
-    expect(far.json.data).toEqual([])
+    expect(far.status).toBe(400)
+    expect(far.json.code).toBe('validation_error')
 
     // Past 100 events: the default page holds 100, ?limit=1000 holds them all.
     const actor = { userId: w.alice.user.id, keyId: w.alice.keyId, ip: null, userAgent: 'bulk' }
@@ -225,7 +225,7 @@ describe('GET /audit/ in the OpenAPI document', () => {
     expect(op.tags).toEqual(['Audit'])
     expect(op.summary).toBeString()
     expect(op.description).toContain('without')
-    expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['query:limit', 'query:page'])
+    expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['query:after', 'query:limit', 'query:page'])
     expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '429'])
     const example = op.responses['200'].content['application/json'].schema.examples[0].data[0]
     expect(Object.keys(example).sort()).toEqual(

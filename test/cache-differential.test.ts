@@ -86,9 +86,13 @@ for (const [seed, cacheMb] of Array.from({ length: SEEDS }, (_, i) => [i + 1, i 
         if (r() < 0.3) filters.mode = pick(modes)
         if (r() < 0.2) filters.org_id = pick([w.orgs.aliceMain, w.orgs.aliceSide])
         if (r() < 0.2) filters.app_id = pick([w.apps.aliceOne, w.apps.aliceSide])
-        if (r() < 0.3) {
+        const paging = r()
+        if (paging < 0.3) {
           filters.limit = pick([1, 2, 3])
           filters.page = pick([0, 1])
+        } else if (paging < 0.5) {
+          filters.limit = pick([1, 2, 3])
+          filters.after = String(pick(keys).id + pick([0, 1]))
         }
         const qs = new URLSearchParams(filters as Record<string, string>).toString()
         const list = await w.request('GET', `/apikey/${qs ? '?' + qs : ''}`, { key: k.key })

@@ -14,7 +14,8 @@ const ALLOWED_SCANS: Record<string, string> = {
   'SELECT id, email, name, created_at FROM users ORDER BY created_at, id': 'offline `user list`',
 }
 
-test('no repository statement scans a table', () => {
+/** The database, and every statement the store prepares, captured as it prepares them. */
+function preparedStatements() {
   const db = openDatabase(null)
   migrate(db)
   const statements: string[] = []
@@ -24,6 +25,13 @@ test('no repository statement scans a table', () => {
     return prepare(sql)
   }) as typeof db.prepare
   createStore(db)
+  // Bind every parameter to NULL: the plan does not depend on the values.
+  const plan = (sql: string) => (db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...([] as never[])) as { detail: string }[]).map((row) => row.detail)
+  return { statements, plan }
+}
+
+test('no repository statement scans a table', () => {
+  const { statements, plan } = preparedStatements()
   expect(statements.length).toBeGreaterThan(20)
 
   const scans: string[] = []
@@ -31,11 +39,21 @@ test('no repository statement scans a table', () => {
     const normalized = sql.replace(/\s+/g, ' ').trim()
     if (/^(INSERT|PRAGMA)/i.test(normalized) && !/SELECT/i.test(normalized)) continue
     if (ALLOWED_SCANS[normalized]) continue
-    // Bind every parameter to NULL: the plan does not depend on the values.
-    const plan = db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...([] as never[])) as { detail: string }[]
-    for (const { detail } of plan) {
+    for (const detail of plan(sql)) {
       if (/^SCAN /.test(detail) && !/USING (COVERING )?INDEX/.test(detail)) scans.push(`${normalized}\n    → ${detail}`)
     }
   }
   expect(scans).toEqual([])
+})
+
+test('keyset pages are index ranges: their cost does not grow with their depth', () => {
+  const { statements, plan } = preparedStatements()
+  const statement = (pattern: RegExp) => statements.find((sql) => pattern.test(sql.replace(/\s+/g, ' ')))!
+  // GET /audit/?after=: a range of the (user_id, id) index, in its order: no sort, no scan.
+  expect(plan(statement(/FROM audit_events WHERE user_id = \? AND id < \? ORDER BY id DESC LIMIT \?$/))).toEqual([
+    'SEARCH audit_events USING INDEX audit_events_by_user (user_id=? AND id<?)',
+  ])
+  // GET /apikey/?after= pages through the user's key list in memory (at most 1000 keys, found
+  // by binary search); the list itself is one range of the (user_id, id) index, in its order.
+  expect(plan(statement(/FROM apikeys WHERE user_id = \? ORDER BY id DESC$/))).toEqual(['SEARCH apikeys USING INDEX apikeys_by_user (user_id=?)'])
 })

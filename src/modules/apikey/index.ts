@@ -59,7 +59,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
           summary: 'List API keys',
           description:
             'Retrieve all API keys associated with your account that the calling key can reach, newest first. ' +
-            'Keys are masked (`ak_XXXXX...`). Needs an `all` key.',
+            'Keys are masked (`ak_XXXXX...`). Page with `?limit=` and either `?page=` or `?after=<the last id of the ' +
+            'previous page>` (keyset paging, the same cost at any depth); both at once is a 400. Needs an `all` key.',
         },
       },
     )

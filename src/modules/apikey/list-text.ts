@@ -8,23 +8,26 @@
  */
 import type { Core } from '../../core'
 import { jsonArray } from '../../http/json-text'
+import { pageStart } from '../../http/schemas'
 import type { CachedKey } from '../../read-model/cached-key'
 import type { ApiKeyListFilters } from './model'
 import { listApiKeys } from './service'
 
 /**
  * What a kept text depends on besides the key list: the caller's reach (kept with the cached
- * key), the page, and the filters when there are any. The reach is a JSON array, the page two
- * numbers, the filters another JSON array or nothing: no two different inputs make the same
- * signature.
+ * key), the page or cursor, and the filters when there are any. The reach is a JSON array,
+ * the paging numbers, the filters another JSON array or nothing: no two different inputs make
+ * the same signature.
  */
 function signatureOf(caller: CachedKey, filters: ApiKeyListFilters): string {
-  const { mode, app_id, org_id, limit, page } = filters
-  const paged = `${caller.reach} ${limit} ${page}`
+  const { mode, app_id, org_id, limit, page, after } = filters
+  const paged = `${caller.reach} ${limit} ${page} ${after}`
   return mode === undefined && app_id === undefined && org_id === undefined ? paged : paged + JSON.stringify([mode, app_id, org_id])
 }
 
+/** GET /apikey/'s answer for the caller (400 for `page` with `after`). */
 export function listApiKeysJson(core: Core, caller: CachedKey, filters: ApiKeyListFilters): string {
+  pageStart(filters)
   return core.readModel.keyListText(caller.userId, signatureOf(caller, filters), (list) =>
     `{"data":${jsonArray(listApiKeys(list.rows, caller, filters), (row) => row.json)}}`,
   )

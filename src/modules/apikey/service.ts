@@ -7,6 +7,7 @@ import type { RateLimit } from '../../access/rate-limit'
 import type { Actor, Core } from '../../core'
 import { checkStanding, expiryMs } from '../../access/authenticate'
 import { conflict, notFound, validationError } from '../../errors'
+import { pageStart } from '../../http/schemas'
 import { recordAudit } from '../audit/service'
 import { checkExpiry, earlier, policyBound } from './expiry'
 import { resolveLimits } from './limits'
@@ -84,17 +85,23 @@ export function issueKey(core: Core, userId: string, settings: KeySettings): { r
   return { record, key }
 }
 
-/** The caller's keys within its reach, newest first, filtered and paginated, from the user's key list in the read model. */
+/**
+ * The caller's keys within its reach, newest first, filtered and paginated: `after` (keyset:
+ * keys with a lower id, found by binary search) or `page`, from the user's key list in the
+ * read model.
+ */
 export function listApiKeys(rows: readonly KeyListRow[], principal: Principal, filters: ApiKeyListFilters): KeyListRow[] {
-  const { limit = 100, page = 0, mode, app_id, org_id } = filters
+  const { limit = 100, mode, app_id, org_id } = filters
+  const start = pageStart(filters)
+  const after = 'after' in start ? start.after : undefined
   const shown = (key: KeyListRow) =>
     isAllowed(principal, { mode: 'all', on: 'key', key }) &&
     (mode === undefined || key.mode === mode) &&
     (app_id === undefined || key.limited_to_apps.includes(app_id)) &&
     (org_id === undefined || key.limited_to_orgs.includes(org_id))
-  let skip = page * limit
+  let skip = 'page' in start ? start.page * limit : 0
   const out: KeyListRow[] = []
-  for (let i = 0; i < rows.length && out.length < limit; i++) {
+  for (let i = after === undefined ? 0 : firstBelow(rows, after); i < rows.length && out.length < limit; i++) {
     if (!shown(rows[i]!)) continue
     if (skip > 0) skip--
     else out.push(rows[i]!)
@@ -102,6 +109,17 @@ export function listApiKeys(rows: readonly KeyListRow[], principal: Principal, f
   return out
 }
 
+/** The index of the first row (ids descending) whose id is below `id`. */
+function firstBelow(rows: readonly { id: number }[], id: number): number {
+  let low = 0
+  let high = rows.length
+  while (low < high) {
+    const middle = (low + high) >> 1
+    if (rows[middle]!.id < id) high = middle
+    else low = middle + 1
+  }
+  return low
+}
 
 /** A key of the caller's within its reach, else 404 as if it did not exist. */
 function reachKey(core: Core, principal: Principal, id: number): ApiKeyRecord {

@@ -22,15 +22,21 @@ export function auditRepository(db: Database) {
     `INSERT INTO audit_events (at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details)
      VALUES ($at, $user_id, $actor_key_id, $action, $target_type, $target_id, $ip, $user_agent, $details)`,
   )
-  // Served by the index audit_events_by_user(user_id, id).
+  const columns = 'id, at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details'
+  // Both served by the index audit_events_by_user(user_id, id): an OFFSET steps over that many
+  // index entries, a keyset (`id < ?`) starts where it should (test/query-plans.test.ts).
   const ofUser = db.prepare<AuditEventRow, [string, number, number]>(
-    `SELECT id, at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details
-     FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`,
+    `SELECT ${columns} FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`,
+  )
+  const ofUserBefore = db.prepare<AuditEventRow, [string, number, number]>(
+    `SELECT ${columns} FROM audit_events WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
   )
   return {
     insert: (event: NewAuditEvent) => void insert.run({ ...event, details: JSON.stringify(event.details) }),
     /** The user's events, newest first: `limit` of them after skipping `offset`. */
     listByUser: (userId: string, limit: number, offset: number) => ofUser.all(userId, limit, offset),
+    /** The user's events with an id below `before`, newest first, at most `limit`. */
+    listByUserBefore: (userId: string, before: number, limit: number) => ofUserBefore.all(userId, before, limit),
   }
 }
 
