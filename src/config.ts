@@ -38,6 +38,8 @@ export interface ServeConfig {
   usageFlushSeconds: number
   /** The read model's size, MiB. */
   cacheMb: number
+  /** Audit events older than this many days are deleted; null: kept forever. */
+  auditRetentionDays: number | null
   /** Serve GET /metrics. */
   metrics: boolean
   /** Proxies whose X-Forwarded-For names the client; null: the socket's peer is the client. */
@@ -53,6 +55,7 @@ export interface ServeFlags {
   'auth-failure-limit'?: string
   'usage-flush-seconds'?: string
   'cache-mb'?: string
+  'audit-retention-days'?: string
   metrics?: boolean
   'trusted-proxies'?: string
 }
@@ -111,6 +114,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): S
   const flush = flags['usage-flush-seconds'] ?? env.CODEPUSHGO_USAGE_FLUSH_SECONDS
   const proxies = flags['trusted-proxies'] ?? env.CODEPUSHGO_TRUSTED_PROXIES
   const cacheMb = flags['cache-mb'] ?? env.CODEPUSHGO_CACHE_MB
+  const retention = flags['audit-retention-days'] ?? env.CODEPUSHGO_AUDIT_RETENTION_DAYS
   return {
     http: parseListenAddress(flags.http ?? env.CODEPUSHGO_HTTP ?? DEFAULT_HTTP),
     dir: resolveDir(flags.dir, env),
@@ -120,6 +124,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): S
     },
     usageFlushSeconds: flush === undefined ? 5 : wholeNumber(flush, '--usage-flush-seconds', 1, 3600),
     cacheMb: cacheMb === undefined ? DEFAULT_CACHE_MB : wholeNumber(cacheMb, '--cache-mb', 1, 65_536),
+    auditRetentionDays: retention === undefined ? null : wholeNumber(retention, '--audit-retention-days', 1, 36_500),
     metrics: flags.metrics ?? switchOn(env.CODEPUSHGO_METRICS, 'CODEPUSHGO_METRICS'),
     trustedProxies: proxies === undefined ? null : trustedProxies(proxies),
   }

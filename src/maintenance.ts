@@ -1,5 +1,5 @@
 /**
- * Work that the server does besides answering (last-use writes), in slices:
+ * Work that the server does besides answering (last-use writes, audit retention), in slices:
  * one slice per turn of the event loop, so that requests are answered between them and none
  * waits for more than a slice (SPEC §9; docs/performance.md, "Maintenance in slices").
  */

@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'bun:test'
 import { hashKey } from '../src/access/key-format'
 import type { AuditEventView } from '../src/modules/audit/model'
+import { PRUNE_SLICE, pruneAuditSlice } from '../src/modules/audit/retention'
 import { recordAudit } from '../src/modules/audit/service'
 import { seededWorld } from './helpers/world'
 
@@ -233,4 +234,41 @@ describe('GET /audit/ in the OpenAPI document', () => {
     )
     expect(op.responses['403'].content['application/json'].schema.examples[0].code).toBe('insufficient_permissions')
   })
+})
+
+describe('retention (--audit-retention-days)', () => {
+  const DAY = 24 * 60 * 60 * 1000
+  /** Alice's events' actions, newest first. */
+  const actions = (w: ReturnType<typeof seededWorld>) =>
+    (w.db.query('SELECT action FROM audit_events WHERE user_id = ? ORDER BY id DESC').all(w.alice.user.id) as { action: string }[]).map((e) => e.action)
+  const actor = (w: ReturnType<typeof seededWorld>) => ({ userId: w.alice.user.id, keyId: w.alice.keyId, ip: null, userAgent: 'test' })
+
+  test('deletes the events older than N days by the clock, oldest first, and keeps the rest', () => {
+    const w = seededWorld()
+    const seeded = actions(w).length
+    w.clock.advance(3 * DAY)
+    recordAudit(w.core, actor(w), 'test.old', { type: 'test', id: 1 })
+    w.clock.advance(5 * DAY)
+    recordAudit(w.core, actor(w), 'test.new', { type: 'test', id: 2 })
+    w.clock.advance(2 * DAY) // now: seeded events 10 days old, test.old 7 days, test.new 2 days
+    expect(pruneAuditSlice(w.core, 7)).toBe(false)
+    // Exactly 7 days old is not older than 7 days.
+    expect(actions(w)).toEqual(['test.new', 'test.old'])
+    expect(seeded).toBeGreaterThan(0)
+    expect(pruneAuditSlice(w.core, 1)).toBe(false)
+    expect(actions(w)).toEqual([])
+  })
+
+  test(`deletes at most ${PRUNE_SLICE} events per slice, and says when there may be more`, () => {
+    const w = seededWorld()
+    for (let i = 0; i < PRUNE_SLICE + 10; i++) recordAudit(w.core, actor(w), 'test.bulk', { type: 'test', id: i })
+    const count = () => (w.db.query('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n
+    const before = count()
+    w.clock.advance(31 * DAY)
+    expect(pruneAuditSlice(w.core, 30)).toBe(true)
+    expect(count()).toBe(before - PRUNE_SLICE)
+    expect(pruneAuditSlice(w.core, 30)).toBe(false)
+    expect(count()).toBe(0)
+  })
+
 })

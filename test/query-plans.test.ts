@@ -12,6 +12,8 @@ import { createStore } from '../src/store'
 const ALLOWED_SCANS: Record<string, string> = {
   'SELECT count(*) AS n FROM users': 'first-run check, once at start',
   'SELECT id, email, name, created_at FROM users ORDER BY created_at, id': 'offline `user list`',
+  'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events ORDER BY id LIMIT ?) AND at < ?':
+    'audit retention: the first rows in rowid order, as many as the LIMIT',
 }
 
 /** The database, and every statement the store prepares, captured as it prepares them. */

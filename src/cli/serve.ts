@@ -7,6 +7,7 @@ import { closeDatabase, DATABASE_FILE } from '../db/database'
 import { jsonLogger } from '../http/logger'
 import { inSlices } from '../maintenance'
 import { keepMemoryDown } from '../memory'
+import { pruneAuditSlice } from '../modules/audit/retention'
 import { createUser } from '../modules/user/service'
 import { VERSION } from '../version'
 import { parseFlags, type Command } from './args'
@@ -33,6 +34,8 @@ Options (each also as an environment variable):
                                  between requests, in MiB; about 600 bytes a key, so
                                  the default holds some 100,000 keys in use
                                  (CODEPUSHGO_CACHE_MB, default 64)
+  --audit-retention-days N       delete audit events older than N days
+                                 (CODEPUSHGO_AUDIT_RETENTION_DAYS, default: keep them)
   --metrics                      serve GET /metrics in the Prometheus text format,
                                  unauthenticated (CODEPUSHGO_METRICS=1, default off)
   --trusted-proxies LIST         reverse proxies (IPs or CIDR ranges, comma-separated) whose
@@ -63,6 +66,8 @@ function bootstrap(core: Core, docsUrl: string): void {
  * the benchmark's wide database (docs/performance.md, "Last use").
  */
 const USAGE_FLUSH_STEP = 200
+/** How often audit retention looks for events to delete. */
+const RETENTION_CHECK_MS = 10 * 60 * 1000
 
 const DRAIN_MIN_MS = 250
 const DRAIN_MAX_MS = 3000
@@ -91,6 +96,7 @@ export const serve: Command = {
       'auth-failure-limit': { type: 'string' },
       'usage-flush-seconds': { type: 'string' },
       'cache-mb': { type: 'string' },
+      'audit-retention-days': { type: 'string' },
       metrics: { type: 'boolean' },
       'trusted-proxies': { type: 'string' },
     })
@@ -107,14 +113,21 @@ export const serve: Command = {
       hostname: config.http.hostname,
       port: config.http.port,
     })
-    // Last-use times are not worth dying for: a failed slice is logged, and the work is taken
-    // up again next time.
+    // Last-use times and audit retention are not worth dying for: a failed slice is logged,
+    // and the work is taken up again next time.
     const failed = (msg: string) => (error: unknown) => log.error({ msg, error: String(error) })
     const flushUsage = inSlices(() => {
       core.usage.flush(USAGE_FLUSH_STEP)
       return core.usage.roundUnfinished
     }, failed('writing last-use times failed; kept for the next flush'))
     const flusher = setInterval(flushUsage, config.usageFlushSeconds * 1000)
+    const days = config.auditRetentionDays
+    let pruner: ReturnType<typeof setInterval> | null = null
+    if (days !== null) {
+      const prune = inSlices(() => pruneAuditSlice(core, days), failed('deleting old audit events failed'))
+      prune()
+      pruner = setInterval(prune, RETENTION_CHECK_MS)
+    }
     keepMemoryDown(() => activity.answered)
     const server = app.server!
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
@@ -136,6 +149,7 @@ export const serve: Command = {
         await drain(server)
         await server.stop() // stop accepting; in-flight requests finish
         clearInterval(flusher)
+        if (pruner !== null) clearInterval(pruner)
         try {
           core.usage.flush() // everything, in one go
         } catch (error) {

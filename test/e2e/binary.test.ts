@@ -541,4 +541,16 @@ describe('binary: database work off the event loop', () => {
     expect(server.output()).not.toContain('"level":"error"')
   })
 
+  test('--audit-retention-days deletes older events from the start, and keeps the rest', async () => {
+    const dir = freshDir()
+    const admin = createUser(dir, 'retention@example.com').apikey
+    runSql(dir, "UPDATE audit_events SET at = '2000-01-01T00:00:00.000Z'")
+    const server = await serve(dir, ['--audit-retention-days', '30'])
+    expect((await call(server, 'POST', '/apikey/', admin.key, { name: 'kept', mode: 'read' })).status).toBe(201)
+    const events = async () => ((await call(server, 'GET', '/audit/', admin.key)).json.data as { details: { name?: string } }[]).map((e) => e.details.name)
+    const deadline = Date.now() + 5000
+    while ((await events()).length > 1 && Date.now() < deadline) await Bun.sleep(20)
+    expect(await events()).toEqual(['kept'])
+    expect(await server.stop()).toBe(0)
+  })
 })

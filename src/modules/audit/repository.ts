@@ -31,12 +31,23 @@ export function auditRepository(db: Database) {
   const ofUserBefore = db.prepare<AuditEventRow, [string, number, number]>(
     `SELECT ${columns} FROM audit_events WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
   )
+  // Events are written in time order, so the oldest are the lowest ids: a slice looks at the
+  // start of the table's rowid order, found without an index on `at` (which every insert would
+  // pay for). An event written by a clock set back, behind a slice of newer ones, waits for them.
+  const pruneOldest = db.prepare<never, [number, string]>(
+    'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events ORDER BY id LIMIT ?) AND at < ?',
+  )
   return {
     insert: (event: NewAuditEvent) => void insert.run({ ...event, details: JSON.stringify(event.details) }),
     /** The user's events, newest first: `limit` of them after skipping `offset`. */
     listByUser: (userId: string, limit: number, offset: number) => ofUser.all(userId, limit, offset),
     /** The user's events with an id below `before`, newest first, at most `limit`. */
     listByUserBefore: (userId: string, before: number, limit: number) => ofUserBefore.all(userId, before, limit),
+    /**
+     * Deletes the events older than `cutoff` (ISO time) among the `slice` with the lowest ids;
+     * returns how many. Fewer than `slice` means it reached the events to keep.
+     */
+    pruneOlderThan: (cutoff: string, slice: number) => pruneOldest.run(slice, cutoff).changes,
   }
 }
 
