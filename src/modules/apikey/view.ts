@@ -44,9 +44,14 @@ export function lastUseJson(at: string | null, ip: string | null): string {
   return `,"last_used_at":${JSON.stringify(at)},"last_used_ip":${JSON.stringify(ip)}}`
 }
 
-/** GET /apikey/verify's answer for a key, from the parts above. */
-export function verifiedJson(viewHead: string, lastUse: string): string {
-  return `{"valid":true,"apikey":${viewHead}${lastUse}}`
+/** GET /apikey/verify's answer for a key, up to its last use: joined with `verifiedTailJson`'s, the whole answer. */
+export function verifiedHeadJson(record: ApiKeyRecord): string {
+  return `{"valid":true,"apikey":${viewHeadJson(record)}`
+}
+
+/** The rest of GET /apikey/verify's answer: the key's last use and the closing braces. */
+export function verifiedTailJson(at: string | null, ip: string | null): string {
+  return `${lastUseJson(at, ip)}}`
 }
 
 /** `toApiKeyView(record)` as JSON text. */
