@@ -45,3 +45,17 @@ test('a slice that throws ends the run and is reported; the next run starts afre
   run()
   expect(calls).toBe(2)
 })
+
+test('slices can be spread out: the next one runs when the schedule says', () => {
+  const pending: (() => void)[] = []
+  let slices = 0
+  const run = inSlices(() => ++slices < 3, () => {}, (next) => pending.push(next))
+  run()
+  expect(slices).toBe(1)
+  pending.shift()!()
+  expect(slices).toBe(2)
+  run() // still running: nothing
+  expect(slices).toBe(2)
+  pending.shift()!()
+  expect([slices, pending.length]).toEqual([3, 0])
+})

@@ -9,6 +9,7 @@ import { MODES, type Mode } from '../access/modes'
 import type { KeyLimits, Principal } from '../access/principal'
 import type { RateLimit } from '../access/rate-limit'
 import type { ApiKeyRecord } from '../modules/apikey/repository'
+import type { Use, UsedKey } from '../modules/apikey/usage'
 import { verifiedHeadJson, verifiedTailJson } from '../modules/apikey/view'
 import type { Slot } from './sieve'
 
@@ -46,7 +47,7 @@ const LAST_USE_BYTES = 96
 const sharedMode = (mode: Mode): Mode => MODES.find((m) => m === mode) ?? mode
 
 /** The authenticated caller, and what GET /apikey/verify answers about it. Read-only but for its last use. */
-export class CachedKey implements Principal, Slot {
+export class CachedKey implements Principal, Slot, UsedKey {
   readonly keyId: number
   readonly userId: string
   readonly mode: Mode
@@ -71,6 +72,8 @@ export class CachedKey implements Principal, Slot {
   private verifiedTail: string
   /** The caller's reach as text (mode and limits), made when first asked for. */
   private reachText: string | undefined
+  /** Its last use not written yet (src/modules/apikey/usage.ts). */
+  unwritten: Use | null = null
   visited = false
   bytes: number
 
