@@ -9,7 +9,7 @@ describe('configuration: flags > environment > defaults', () => {
     expect(config.policy).toEqual({ maxKeyLifetimeDays: null, keyRateLimit: null })
     expect(config.limits).toEqual({ authFailureLimit: { requests: 100, per_seconds: 60 } })
     expect(config.usageFlushSeconds).toBe(5)
-    expect(config.cacheMb).toBe(64)
+    expect(config.cacheMb).toBe(128)
     expect(config.auditRetentionDays).toBeNull()
     expect(config.metrics).toBe(false)
     expect(config.trustedProxies).toBeNull()

@@ -35,7 +35,7 @@ describe('GET /metrics', () => {
     expect(text).toContain('codepushgo_read_model_key_lookups_total{result="hit"} 2\n')
     expect(text).toContain('codepushgo_read_model_key_lookups_total{result="miss"} 1\n')
     expect(text).toMatch(/^codepushgo_read_model_bytes [1-9]\d*$/m)
-    expect(text).toContain('codepushgo_read_model_budget_bytes 67108864\n')
+    expect(text).toContain('codepushgo_read_model_budget_bytes 134217728\n')
     for (const gauge of ['p50', 'p99', 'max']) expect(text).toMatch(new RegExp(`^codepushgo_event_loop_delay_${gauge}_seconds [0-9.e-]+$`, 'm'))
     // Every line is a comment or `name{labels} value`.
     for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) .+|[a-z_][a-z0-9_]*(\{[^}]*\})? [0-9.e+-]+)$/)

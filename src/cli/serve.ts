@@ -31,9 +31,9 @@ Options (each also as an environment variable):
   --usage-flush-seconds N        how often last-use times are written, at most 5,000
                                  keys a second (CODEPUSHGO_USAGE_FLUSH_SECONDS, default 5)
   --cache-mb N                   memory for keys, memberships, apps and lists kept
-                                 between requests, in MiB; about 600 bytes a key, so
-                                 the default holds some 100,000 keys in use
-                                 (CODEPUSHGO_CACHE_MB, default 64)
+                                 between requests, in MiB; about 900 bytes a key, so
+                                 the default holds some 140,000 keys in use
+                                 (CODEPUSHGO_CACHE_MB, default 128)
   --audit-retention-days N       delete audit events older than N days
                                  (CODEPUSHGO_AUDIT_RETENTION_DAYS, default: keep them)
   --metrics                      serve GET /metrics in the Prometheus text format,

@@ -17,19 +17,22 @@ const ARRAY_SLOT_BYTES = 8
 
 /**
  * A user's role in each org it belongs to, shared by the user's cached keys, which also share
- * its strings: the user's id, and the org ids their limits name.
+ * its strings: the user's id (and its JSON), and the org ids their limits name.
  */
 export class Memberships implements Slot {
   visited = false
   readonly bytes: number
   readonly roles: ReadonlyMap<string, Mode>
+  /** The user's id as JSON, for the keys' views. */
+  readonly userIdJson: string
 
   constructor(
     readonly userId: string,
     rows: readonly { org_id: string; role: Mode }[],
   ) {
     this.roles = new Map(rows.map((m) => [m.org_id, m.role] as const))
-    this.bytes = 2 * OBJECT_BYTES + userId.length + rows.reduce((sum, m) => sum + MAP_ENTRY_BYTES + m.org_id.length, 0)
+    this.userIdJson = JSON.stringify(userId)
+    this.bytes = 2 * OBJECT_BYTES + 2 * userId.length + rows.reduce((sum, m) => sum + MAP_ENTRY_BYTES + m.org_id.length, 0)
   }
 
   /** `orgId` as the string this entry holds, when the user belongs to that org. */

@@ -34,7 +34,7 @@ const NONE: readonly string[] = Object.freeze([])
 export const MAX_ABSENCES = 10_000
 
 /** The default size of the read model (`serve --cache-mb`). */
-export const DEFAULT_CACHE_MB = 64
+export const DEFAULT_CACHE_MB = 128
 
 /** What the read model loads from: the store's repositories. */
 export interface ReadSources {
