@@ -42,7 +42,7 @@ export type KeyLookup<K extends Standing> = (hash: string) => K | null
 /**
  * The caller, or the 401 that fits, returned rather than thrown: refusals are what a client
  * guessing keys gets on every request, and throwing them up through the gate cost about a
- * tenth of a refused request (bench/RESULTS.md).
+ * tenth of a refused request (docs/performance.md, "Hot path").
  */
 export function authenticate<K extends Standing>(core: Core, header: string | null | undefined, lookup: KeyLookup<K>): K | AppError {
   const key = keyFromHeader(header)

@@ -1,6 +1,6 @@
 /**
  * Answers written out ahead of time. Serialising was the largest single cost of the busiest
- * answers (a third of a 20-key list, bench/RESULTS.md), and many answers are made of cached,
+ * answers (a third of a 20-key list, docs/performance.md, "Answers kept as text"), and many answers are made of cached,
  * read-only values whose JSON can be kept with them. A route returns `new AnswerText(text)`;
  * `respond` sends the text as it is.
  */
