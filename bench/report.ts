@@ -281,15 +281,20 @@ const COLUMNS: [keyof Row, string][] = [
   ['result', 'result'],
 ]
 
+/** A plain-text table for the terminal, columns padded to their widest cell. */
+function printTable<R extends { [K in keyof R]: string }>(columns: readonly [keyof R, string][], table: readonly R[]): void {
+  const widths = columns.map(([key, title]) => Math.max(title.length, ...table.map((r) => r[key]!.length)))
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  console.log()
+  console.log(line(columns.map(([, title]) => title)))
+  console.log(line(widths.map((w) => '-'.repeat(w))))
+  for (const r of table) console.log(line(columns.map(([key]) => r[key]!.replaceAll('**', ''))))
+}
+
 /** The small part as a plain-text table for the terminal. Returns the failed targets. */
 export function printSummary(s: Omit<Summary, 'info'>): string[] {
   const { rows: table, failures } = rows(s)
-  const widths = COLUMNS.map(([key, title]) => Math.max(title.length, ...table.map((r) => r[key].length)))
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
-  console.log()
-  console.log(line(COLUMNS.map(([, title]) => title)))
-  console.log(line(widths.map((w) => '-'.repeat(w))))
-  for (const r of table) console.log(line(COLUMNS.map(([key]) => r[key].replaceAll('**', ''))))
+  printTable(COLUMNS, table)
   return failures
 }
 
@@ -382,14 +387,10 @@ export function judgeWide(w: WideResult): { rows: WideRow[]; failures: string[] 
 
 const WIDE_COLUMNS: [keyof WideRow, string][] = [['name', 'wide part'], ['value', 'measured'], ['detail', 'detail'], ['target', 'target'], ['result', 'result']]
 
+/** The wide part as a plain-text table for the terminal. Returns the failed targets. */
 export function printWide(w: WideResult): string[] {
   const { rows: table, failures } = judgeWide(w)
-  const widths = WIDE_COLUMNS.map(([key, title]) => Math.max(title.length, ...table.map((r) => r[key].length)))
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
-  console.log()
-  console.log(line(WIDE_COLUMNS.map(([, title]) => title)))
-  console.log(line(widths.map((width) => '-'.repeat(width))))
-  for (const r of table) console.log(line(WIDE_COLUMNS.map(([key]) => r[key].replaceAll('**', ''))))
+  printTable(WIDE_COLUMNS, table)
   return failures
 }
 

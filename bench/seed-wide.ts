@@ -19,7 +19,9 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameS
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hashKey, keyStart, keyWithBody } from '../src/access/key-format'
+import { MODES, type Mode } from '../src/access/modes'
 import { DATABASE_FILE } from '../src/db/database'
+import { prng } from './seed'
 
 export const WIDE_KEYS = 1_000_000
 export const WIDE_USERS = 10_000
@@ -35,21 +37,7 @@ export const KEYS_PER_WRITER = 800
 export const HOT_KEYS = 1_000
 export const WIDE_ROTATION = 100_000
 
-const MODES = ['read', 'upload', 'write', 'all'] as const
-type Mode = (typeof MODES)[number]
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
-
-/** mulberry32: a small deterministic PRNG, so that every seed has the same shape. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Key i of the wide database (well-formed: base62 body, checksum). */
 export function wideKey(i: number): string {
