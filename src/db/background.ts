@@ -17,8 +17,9 @@
 import type { Database } from 'bun:sqlite'
 
 /** How often the Worker looks at the WAL. */
-export const CHECKPOINT_MS = 250
+const CHECKPOINT_MS = 250
 
+/** What the server tells the Worker, and what the Worker tells back. */
 export type BackgroundOrder = { kind: 'start'; file: string; checkpointMs: number } | { kind: 'count-keys' } | { kind: 'stop' }
 export type BackgroundMessage =
   | { kind: 'checkpointed'; frames: number; copied: number }

@@ -34,6 +34,7 @@ const LIMIT_ID_BYTES = 48
 /** A stored mode as the one string every key shares (a row's text is a fresh string each time). */
 const sharedMode = (mode: Mode): Mode => MODES.find((m) => m === mode) ?? mode
 
+/** The authenticated caller, and what GET /apikey/verify answers about it. Read-only but for its last use. */
 export class CachedKey implements Principal, Slot, UsedKey, KeyViewParts {
   readonly keyId: number
   readonly userId: string

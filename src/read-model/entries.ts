@@ -56,7 +56,7 @@ export class CachedApp implements Slot {
 }
 
 /** Some apps: the apps of a user's orgs, or those of them a caller's reach allows. */
-export class AppList implements Slot {
+export class CachedApps implements Slot {
   visited = false
   readonly bytes: number
 
@@ -75,7 +75,7 @@ export interface KeyListRow extends KeyLimits {
 }
 
 /** At most this many answers are kept per key list (different callers, pages or filters). */
-export const MAX_TEXTS_PER_LIST = 8
+const MAX_TEXTS_PER_LIST = 8
 
 /**
  * A user's keys, newest first, and answers made of them (GET /apikey/'s, by the caller's reach

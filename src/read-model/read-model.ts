@@ -24,7 +24,7 @@ import type { AppRecord, AppRepository } from '../modules/app/repository'
 import type { OrganizationRepository } from '../modules/organization/repository'
 import { CachedKey } from './cached-key'
 import { FOREIGN_COMMITS_POLL_MS, type Change, type ChangeFeed } from './changes'
-import { AppList, CachedApp, KeyList, Memberships } from './entries'
+import { CachedApps, CachedApp, KeyList, Memberships } from './entries'
 import { SieveCache, type Slot } from './sieve'
 
 /** The empty limit list every key not limited in a dimension shares. */
@@ -125,8 +125,8 @@ export class ReadModel {
    */
   appsReached(caller: CachedKey, select: (apps: readonly CachedApp[], memberships: ReadonlyMap<string, Mode>) => CachedApp[]): readonly CachedApp[] {
     return this.cached(reachedAppsKey(caller), () => {
-      const all = this.cached(userAppsKey(caller.userId), () => new AppList(this.sources.apps.listForUser(caller.userId).map((record) => new CachedApp(record)), true))!
-      return new AppList(select(all.apps, this.memberships(caller.userId)), false)
+      const all = this.cached(userAppsKey(caller.userId), () => new CachedApps(this.sources.apps.listForUser(caller.userId).map((record) => new CachedApp(record)), true))!
+      return new CachedApps(select(all.apps, this.memberships(caller.userId)), false)
     })!.apps
   }
 
