@@ -9,7 +9,7 @@
  *   answering the server's recorded answer.
  * Each runs hot (request after request) and cold (an 8 MB walk between requests). The walk
  * itself is not timed. It prints the median microseconds per request over the rounds
- * (bench/RESULTS.md, "Cold caches").
+ * (docs/performance.md, "Cold caches").
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

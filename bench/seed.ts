@@ -42,7 +42,7 @@ export interface Seeded {
 }
 
 /** Small deterministic PRNG (mulberry32) so every run seeds the same shape. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

@@ -9,7 +9,7 @@ import type { Core } from './core'
 import { receivedRequest, withAbsoluteUrl } from './http/absolute-url'
 import { clientAddressOf, type TrustedProxies } from './http/client-address'
 import { consolePlugin } from './http/console'
-import { Metrics, metricsRoute } from './http/metrics'
+import { Metrics, metricsRoute, type MetricsBackground } from './http/metrics'
 import { errorHandler } from './http/errors'
 import type { Logger } from './http/logger'
 import { openapiPlugin } from './http/openapi'
@@ -33,6 +33,8 @@ export interface AppDeps extends Core {
   activity?: Activity
   /** Proxies believed about the client they forward for (X-Forwarded-For); none by default. */
   trustedProxies?: TrustedProxies | null
+  /** The background Worker (serve's; src/db/background.ts), for /metrics. */
+  background?: MetricsBackground | null
 }
 
 export function createApp(deps: AppDeps) {
@@ -53,7 +55,7 @@ export function createApp(deps: AppDeps) {
     .use(openapiPlugin(deps.version))
     .use(consolePlugin())
     .use(healthModule(deps, deps.version))
-    .use(metrics ? metricsRoute(metrics, deps.store.db) : new Elysia())
+    .use(metrics ? metricsRoute(metrics, deps.store.db, () => deps.readModel.stats(), deps.background ?? null) : new Elysia())
     .use(apikeyModule(deps, auth))
     .use(organizationModule(deps, auth))
     .use(appModule(deps, auth))

@@ -7,6 +7,7 @@ import { DEFAULT_AUTH_FAILURE_LIMIT, type GateLimits } from './access/gate'
 import { parseRateLimit, type RateLimit } from './access/rate-limit'
 import type { KeyPolicy } from './core'
 import { parseTrustedProxies, type TrustedProxies } from './http/client-address'
+import { DEFAULT_CACHE_MB } from './read-model/read-model'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -38,6 +39,10 @@ export interface ServeConfig {
   usageFlushSeconds: number
   /** How many days of hourly usage counts are kept. */
   usageRetentionDays: number
+  /** The read model's size, MiB. */
+  cacheMb: number
+  /** Audit events older than this many days are deleted; null: kept forever. */
+  auditRetentionDays: number | null
   /** Serve GET /metrics. */
   metrics: boolean
   /** Proxies whose X-Forwarded-For names the client; null: the socket's peer is the client. */
@@ -53,6 +58,8 @@ export interface ServeFlags {
   'auth-failure-limit'?: string
   'usage-flush-seconds'?: string
   'usage-retention-days'?: string
+  'cache-mb'?: string
+  'audit-retention-days'?: string
   metrics?: boolean
   'trusted-proxies'?: string
 }
@@ -109,8 +116,10 @@ export function resolveKeyPolicy(flags: Pick<ServeFlags, 'max-key-lifetime-days'
 export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
   const authFailures = flags['auth-failure-limit'] ?? env.CODEPUSHGO_AUTH_FAILURE_LIMIT
   const flush = flags['usage-flush-seconds'] ?? env.CODEPUSHGO_USAGE_FLUSH_SECONDS
-  const retention = flags['usage-retention-days'] ?? env.CODEPUSHGO_USAGE_RETENTION_DAYS
+  const usageRetention = flags['usage-retention-days'] ?? env.CODEPUSHGO_USAGE_RETENTION_DAYS
   const proxies = flags['trusted-proxies'] ?? env.CODEPUSHGO_TRUSTED_PROXIES
+  const cacheMb = flags['cache-mb'] ?? env.CODEPUSHGO_CACHE_MB
+  const auditRetention = flags['audit-retention-days'] ?? env.CODEPUSHGO_AUDIT_RETENTION_DAYS
   return {
     http: parseListenAddress(flags.http ?? env.CODEPUSHGO_HTTP ?? DEFAULT_HTTP),
     dir: resolveDir(flags.dir, env),
@@ -119,7 +128,9 @@ export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): S
       authFailureLimit: authFailures === undefined ? DEFAULT_AUTH_FAILURE_LIMIT : rateLimit(authFailures, '--auth-failure-limit'),
     },
     usageFlushSeconds: flush === undefined ? 5 : wholeNumber(flush, '--usage-flush-seconds', 1, 3600),
-    usageRetentionDays: retention === undefined ? DEFAULT_USAGE_RETENTION_DAYS : wholeNumber(retention, '--usage-retention-days', 1, 36_500),
+    usageRetentionDays: usageRetention === undefined ? DEFAULT_USAGE_RETENTION_DAYS : wholeNumber(usageRetention, '--usage-retention-days', 1, 36_500),
+    cacheMb: cacheMb === undefined ? DEFAULT_CACHE_MB : wholeNumber(cacheMb, '--cache-mb', 1, 65_536),
+    auditRetentionDays: auditRetention === undefined ? null : wholeNumber(auditRetention, '--audit-retention-days', 1, 36_500),
     metrics: flags.metrics ?? switchOn(env.CODEPUSHGO_METRICS, 'CODEPUSHGO_METRICS'),
     trustedProxies: proxies === undefined ? null : trustedProxies(proxies),
   }

@@ -2,6 +2,7 @@
 import type { RateLimit } from './access/rate-limit'
 import type { Clock } from './clock'
 import type { UsageTracker } from './modules/apikey/usage'
+import type { ReadModel } from './read-model/read-model'
 import type { Store } from './store'
 
 /** Server-wide rules for keys, from the configuration. */
@@ -17,6 +18,8 @@ export interface KeyPolicy {
 
 export interface Core {
   store: Store
+  /** What requests read, kept in memory (src/read-model/read-model.ts). */
+  readModel: ReadModel
   clock: Clock
   policy: KeyPolicy
   usage: UsageTracker

@@ -1,7 +1,7 @@
 /**
  * `derive(value)`, made once per value and kept as long as the value lives. Only for values
- * that are never changed once made (cached records and principals): what is derived from them
- * then stays right for as long as they do.
+ * that are never changed once made (the shared, frozen errors): what is derived from them then
+ * stays right for as long as they do.
  */
 export function derivedOnce<K extends object, V>(derive: (value: K) => V): (value: K) => V {
   const kept = new WeakMap<K, V>()

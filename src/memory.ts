@@ -3,7 +3,7 @@
  *
  * A dead request's native memory (its Request and Response) is released only when the garbage
  * collector finds it, and JSC waits longer the more the caches hold. Two timers keep the
- * resident memory down (bench/RESULTS.md):
+ * resident memory down (docs/performance.md, "Garbage collection"):
  * - the young generation is collected every YOUNG_GC_MS while requests are answered;
  * - the whole heap once a second has gone by without a request after busy work: what a burst
  *   leaves dead in the old generation (objects that outlived a young collection, as a key

@@ -11,8 +11,7 @@ const APP_ORGS: Record<string, string> = { a1: 'o1', a2: 'o1', a3: 'o2' }
 function principal(mode: Mode, limits: { apps?: string[]; orgs?: string[] } = {}, roles: Record<string, Mode> = { o1: 'all', o2: 'all' }): Principal {
   const apps = limits.apps ?? []
   return {
-    keyId: 1, userId: 'usr_a', mode, expiresAt: null, expiresAtMs: Number.POSITIVE_INFINITY, rateLimit: null,
-    record: {} as Principal['record'],
+    keyId: 1, userId: 'usr_a', mode, expiresAt: null, expiresAtMs: Number.POSITIVE_INFINITY, rateLimit: null, ownRateLimit: null,
     limits: { limited_to_apps: apps, limited_to_orgs: limits.orgs ?? [] },
     memberships: new Map(Object.entries(roles)),
     appOrgs: new Map(apps.map((app) => [app, APP_ORGS[app]!])),

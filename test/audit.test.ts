@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'bun:test'
 import { hashKey } from '../src/access/key-format'
 import type { AuditEventView } from '../src/modules/audit/model'
+import { PRUNE_SLICE, pruneAuditSlice } from '../src/modules/audit/retention'
 import { recordAudit } from '../src/modules/audit/service'
 import { seededWorld } from './helpers/world'
 
@@ -93,10 +94,10 @@ describe('GET /audit/', () => {
     expect((await w.request('GET', '/audit/?limit=2', { key: w.alice.key })).json.data).toEqual(all.slice(0, 2))
     expect((await w.request('GET', '/audit/?limit=2&page=0', { key: w.alice.key })).json.data).toEqual(all.slice(0, 2))
     expect((await w.request('GET', `/audit/?limit=5&page=${Math.ceil(all.length / 5)}`, { key: w.alice.key })).json.data).toEqual([])
-    // A page so far out that page * limit overflows SQLite's integers: empty, not a 500.
+    // A page so far out that page * limit overflows SQLite's integers: a 400, not a 500.
     const far = await w.request('GET', '/audit/?page=99999999999999999999999', { key: w.alice.key })
-    expect(far.status).toBe(200)
-    expect(far.json.data).toEqual([])
+    expect(far.status).toBe(400)
+    expect(far.json.code).toBe('validation_error')
 
     // Past 100 events: the default page holds 100, ?limit=1000 holds them all.
     const actor = { userId: w.alice.user.id, keyId: w.alice.keyId, ip: null, userAgent: 'bulk' }
@@ -251,7 +252,7 @@ describe('GET /audit/ in the OpenAPI document', () => {
     expect(op.tags).toEqual(['Audit'])
     expect(op.summary).toBeString()
     expect(op.description).toContain('without')
-    expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['query:action', 'query:actor_key_id', 'query:limit', 'query:page', 'query:target_id', 'query:target_type'])
+    expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['query:action', 'query:actor_key_id', 'query:after', 'query:limit', 'query:page', 'query:target_id', 'query:target_type'])
     expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '429'])
     const example = op.responses['200'].content['application/json'].schema.examples[0].data[0]
     expect(Object.keys(example).sort()).toEqual(
@@ -259,4 +260,41 @@ describe('GET /audit/ in the OpenAPI document', () => {
     )
     expect(op.responses['403'].content['application/json'].example.code).toBe('insufficient_permissions')
   })
+})
+
+describe('retention (--audit-retention-days)', () => {
+  const DAY = 24 * 60 * 60 * 1000
+  /** Alice's events' actions, newest first. */
+  const actions = (w: ReturnType<typeof seededWorld>) =>
+    (w.db.query('SELECT action FROM audit_events WHERE user_id = ? ORDER BY id DESC').all(w.alice.user.id) as { action: string }[]).map((e) => e.action)
+  const actor = (w: ReturnType<typeof seededWorld>) => ({ userId: w.alice.user.id, keyId: w.alice.keyId, ip: null, userAgent: 'test' })
+
+  test('deletes the events older than N days by the clock, oldest first, and keeps the rest', () => {
+    const w = seededWorld()
+    const seeded = actions(w).length
+    w.clock.advance(3 * DAY)
+    recordAudit(w.core, actor(w), 'test.old', { type: 'test', id: 1 })
+    w.clock.advance(5 * DAY)
+    recordAudit(w.core, actor(w), 'test.new', { type: 'test', id: 2 })
+    w.clock.advance(2 * DAY) // now: seeded events 10 days old, test.old 7 days, test.new 2 days
+    expect(pruneAuditSlice(w.core, 7)).toBe(false)
+    // Exactly 7 days old is not older than 7 days.
+    expect(actions(w)).toEqual(['test.new', 'test.old'])
+    expect(seeded).toBeGreaterThan(0)
+    expect(pruneAuditSlice(w.core, 1)).toBe(false)
+    expect(actions(w)).toEqual([])
+  })
+
+  test(`deletes at most ${PRUNE_SLICE} events per slice, and says when there may be more`, () => {
+    const w = seededWorld()
+    for (let i = 0; i < PRUNE_SLICE + 10; i++) recordAudit(w.core, actor(w), 'test.bulk', { type: 'test', id: i })
+    const count = () => (w.db.query('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n
+    const before = count()
+    w.clock.advance(31 * DAY)
+    expect(pruneAuditSlice(w.core, 30)).toBe(true)
+    expect(count()).toBe(before - PRUNE_SLICE)
+    expect(pruneAuditSlice(w.core, 30)).toBe(false)
+    expect(count()).toBe(0)
+  })
+
 })

@@ -3,10 +3,10 @@
  * rounds' own ratios to their baselines, so that one disturbed run cannot pass or fail it.
  */
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { appendResults, judge, median, ratioText, summarise, type MeasuredRun, type Round, type ScenarioResult } from '../bench/report'
+import { judge, LATEST_RUN_MARK, median, ratioText, smallMarkdown, summarise, writeLatestRun, type MeasuredRun, type Round, type ScenarioResult } from '../bench/report'
 
 /** A wrk result of `rps` requests a second over one second, with this p99 (ms) and these statuses. */
 function run(rps: number, p99Ms = 1, statuses: Record<string, number> = { 200: rps }): MeasuredRun {
@@ -94,16 +94,33 @@ test('in the table, each replay is compared with the baseline of its own round',
   const r = rounds([100, 50], [50, 25], [100, 50])
   r[0]!.replay = { ...run(90), bodyBytes: 10 }
   r[2]!.replay = { ...run(90), bodyBytes: 10 }
+  const table = smallMarkdown({ scenarios: [scenario(r)], startupMs: 100, peakRssMb: 100, baselineRssMb: null })
+  expect(table.find((line) => line.startsWith("| (a)'s answer"))).toContain('| 90.0% (90-90%) |')
+})
+
+test("a p99 target relative to the baseline allows the more of the two, round by round", () => {
+  const relative = (r: Round[]): ScenarioResult => ({ ...scenario(r), target: { ratio: 0.6, p99Ms: 5, p99TimesBaseline: 2 } })
+  // Baseline p99s of 4 ms allow 8 ms; of 1 ms, 5 ms.
+  const loaded = rounds([100, 90, 7], [100, 90, 7], [100, 90, 7])
+  for (const round of loaded) round.baseline = run(100, 4)
+  expect(judge(relative(loaded)).pass).toBe(true)
+  const quiet = rounds([100, 90, 7], [100, 90, 7], [100, 90, 7])
+  expect(judge(relative(quiet)).why).toEqual(['p99 7.00 ms > max(5 ms, 2 × baseline p99) = 5.00 ms'])
+})
+
+test('the latest run replaces the one before, below the mark; what is above it stays', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-report-'))
   try {
     const path = join(dir, 'RESULTS.md')
-    const info = {
-      date: new Date(0), commit: 'c', nproc: '2', cpu: 'cpu', bunVersion: 'b', wrkVersion: 'w', connections: 32, threads: 2,
-      seconds: 4, rounds: 3, warmupSeconds: 1, serverFlags: '', seed: '', otherCpu: '', load: '0',
-    }
-    appendResults(path, { info, scenarios: [scenario(r)], startupMs: 100, peakRssMb: 100, baselineRssMb: null })
-    const replayRow = readFileSync(path, 'utf8').split('\n').find((line) => line.startsWith("| (a)'s answer"))
-    expect(replayRow).toContain('| 90.0% (90-90%) |')
+    writeLatestRun(path, ['first run'])
+    const withMethod = readFileSync(path, 'utf8').replace(LATEST_RUN_MARK, `## Method\n\nkept\n\n${LATEST_RUN_MARK}`)
+    writeFileSync(path, withMethod)
+    writeLatestRun(path, ['second run'])
+    const text = readFileSync(path, 'utf8')
+    expect(text).toContain('## Method\n\nkept')
+    expect(text).toContain('second run')
+    expect(text).not.toContain('first run')
+    expect(text.split(LATEST_RUN_MARK)).toHaveLength(2)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

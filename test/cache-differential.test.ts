@@ -1,14 +1,15 @@
 /**
- * The read cache, its targeted forgetting and the kept JSON texts, checked against the
- * database itself: random sequences of key writes, rotations, deletions, last-use flushes,
- * clock jumps and membership changes, and after each step the answers of verify, the key
- * list and the app list compared with the same computation inside a transaction (where the
- * cache is bypassed). Any entry that outlives its change shows up as a difference.
+ * The read model, its targeted changes and the kept JSON texts, checked against the database
+ * itself: random sequences of key writes, rotations, deletions, last-use flushes, clock jumps
+ * and membership changes, and after each step the answers of verify, the key list and the app
+ * list compared with the same computation inside a transaction (where the read model is
+ * bypassed). Any entry that outlives its change shows up as a difference. Each seed runs once
+ * with the default size and once with a read model too small to hold the world, so that
+ * entries are evicted all along.
  */
 import { expect, test } from 'bun:test'
-import { authenticate, loadKey } from '../src/access/authenticate'
+import { authenticate } from '../src/access/authenticate'
 import { AppError } from '../src/errors'
-import { inTransactionKeepingCaches } from '../src/db/database'
 import { listApiKeys } from '../src/modules/apikey/service'
 import { toApiKeyView } from '../src/modules/apikey/view'
 import { listApps } from '../src/modules/app/service'
@@ -21,19 +22,22 @@ function rng(seed: number) {
 const SEEDS = 8
 const STEPS = 150
 
-for (const seed of Array.from({ length: SEEDS }, (_, i) => i + 1)) {
-  test(`cached answers equal the database's, seed ${seed}`, async () => {
-    const w = seededWorld({ limits: { authFailureLimit: { requests: 1_000_000, per_seconds: 1 } } })
+/** A read model of 8 KiB holds a few keys and lists at a time. */
+const TINY_CACHE_MB = 8 / 1024
+
+for (const [seed, cacheMb] of Array.from({ length: SEEDS }, (_, i) => [i + 1, i % 2 === 0 ? undefined : TINY_CACHE_MB] as const)) {
+  test(`cached answers equal the database's, seed ${seed}${cacheMb === undefined ? '' : ', a read model of 8 KiB'}`, async () => {
+    const w = seededWorld({ limits: { authFailureLimit: { requests: 1_000_000, per_seconds: 1 } }, cacheMb })
     const r = rng(seed)
     const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!
     const keys: { id: number; key: string }[] = [{ id: w.alice.keyId, key: w.alice.key }]
     const modes = ['read', 'upload', 'write', 'all']
     const orgLimits = [[], [w.orgs.aliceMain], [w.orgs.aliceSide]]
     const appLimits = [[], [w.apps.aliceOne], [w.apps.aliceSide]]
-    // Fresh: inside a transaction the ReadCache is bypassed.
-    const fresh = <T>(fn: () => T): T => inTransactionKeepingCaches(w.db, fn)
+    // Fresh: inside a transaction the read model is bypassed (and one that writes nothing tells it nothing).
+    const fresh = <T>(fn: () => T): T => w.core.store.write(fn)
     const freshAuth = (key: string) => {
-      const result = fresh(() => authenticate(w.core, key, (h) => loadKey(w.core, h)))
+      const result = fresh(() => authenticate(w.core, key, (h) => w.core.readModel.keyByHash(h)))
       return result instanceof AppError ? { e: `${result.status}:${result.code}` } : { p: result }
     }
     for (let step = 0; step < STEPS; step++) {
@@ -77,22 +81,29 @@ for (const seed of Array.from({ length: SEEDS }, (_, i) => i + 1)) {
         }
         expect(verify.status).toBe(200)
         const row = fresh(() => w.core.store.apikeys.findById(k.id))!
-        expect(verify.json.apikey).toEqual(JSON.parse(JSON.stringify(toApiKeyView(w.core, row))))
+        expect(verify.json.apikey).toEqual(JSON.parse(JSON.stringify(toApiKeyView(row, { expiresAt: w.core.readModel.keyExpiry(row) }))))
         const filters: Record<string, unknown> = {}
         if (r() < 0.3) filters.mode = pick(modes)
         if (r() < 0.2) filters.org_id = pick([w.orgs.aliceMain, w.orgs.aliceSide])
         if (r() < 0.2) filters.app_id = pick([w.apps.aliceOne, w.apps.aliceSide])
-        if (r() < 0.3) { filters.limit = pick([1, 2, 3]); filters.page = pick([0, 1]) }
+        const paging = r()
+        if (paging < 0.3) {
+          filters.limit = pick([1, 2, 3])
+          filters.page = pick([0, 1])
+        } else if (paging < 0.5) {
+          filters.limit = pick([1, 2, 3])
+          filters.after = String(pick(keys).id + pick([0, 1]))
+        }
         const qs = new URLSearchParams(filters as Record<string, string>).toString()
         const list = await w.request('GET', `/apikey/${qs ? '?' + qs : ''}`, { key: k.key })
         const p = expected.p!
         if (p.mode !== 'all') { expect(list.status).toBe(403); continue }
-        const want = fresh(() => listApiKeys(w.core, p, filters as never).map((x) => toApiKeyView(w.core, x)))
+        const want = fresh(() => listApiKeys(w.core.readModel.keyList(p.userId).rows, p, filters as never).map((row) => JSON.parse(row.json)))
         expect(list.status).toBe(200)
         expect(list.json.data).toEqual(JSON.parse(JSON.stringify(want)))
         const appFilter = r() < 0.3 ? { org_id: pick([w.orgs.aliceMain, w.orgs.aliceSide]) } : {}
         const apps = await w.request('GET', `/app/${appFilter.org_id ? `?org_id=${appFilter.org_id}` : ''}`, { key: k.key })
-        const wantApps = fresh(() => listApps(w.core, p, appFilter))
+        const wantApps = fresh(() => listApps(w.core, p, appFilter).map((app) => app.record))
         expect(apps.json.data).toEqual(JSON.parse(JSON.stringify(wantApps)))
       }
     }

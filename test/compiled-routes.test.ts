@@ -1,6 +1,6 @@
 /**
  * Elysia compiles each route into one function, and decides from the source text of the
- * route's hooks and handler whether that function must be async (bench/RESULTS.md: awaiting
+ * route's hooks and handler whether that function must be async (docs/performance.md, "Hot path": awaiting
  * on every request costs about a sixth of a cheap request). Routes that read no body have no
  * reason to wait for anything, except for a key write's shared commit (src/db/group-commit.ts):
  * this keeps the others synchronous.

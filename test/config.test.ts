@@ -10,6 +10,8 @@ describe('configuration: flags > environment > defaults', () => {
     expect(config.limits).toEqual({ authFailureLimit: { requests: 100, per_seconds: 60 } })
     expect(config.usageFlushSeconds).toBe(5)
     expect(config.usageRetentionDays).toBe(90)
+    expect(config.cacheMb).toBe(128)
+    expect(config.auditRetentionDays).toBeNull()
     expect(config.metrics).toBe(false)
     expect(config.trustedProxies).toBeNull()
   })
@@ -27,16 +29,21 @@ describe('configuration: flags > environment > defaults', () => {
       CODEPUSHGO_HTTP: '0.0.0.0:9000', CODEPUSHGO_DIR: '/data', CODEPUSHGO_MAX_KEY_LIFETIME_DAYS: '90',
       CODEPUSHGO_KEY_RATE_LIMIT: '100/60', CODEPUSHGO_AUTH_FAILURE_LIMIT: '10/60', CODEPUSHGO_USAGE_FLUSH_SECONDS: '2', CODEPUSHGO_METRICS: '1',
       CODEPUSHGO_USAGE_RETENTION_DAYS: '30',
+      CODEPUSHGO_CACHE_MB: '256', CODEPUSHGO_AUDIT_RETENTION_DAYS: '365',
     }
     const fromEnv = resolveServeConfig({}, env)
     expect(fromEnv).toMatchObject({
       http: { hostname: '0.0.0.0', port: 9000 }, dir: '/data', policy: { maxKeyLifetimeDays: 90, keyRateLimit: { requests: 100, per_seconds: 60 } },
       limits: { authFailureLimit: { requests: 10, per_seconds: 60 } },
-      usageFlushSeconds: 2, usageRetentionDays: 30, metrics: true,
+      usageFlushSeconds: 2, usageRetentionDays: 30, metrics: true, cacheMb: 256, auditRetentionDays: 365,
     })
-    const fromFlags = resolveServeConfig({ http: '[::1]:1', 'max-key-lifetime-days': '7', 'key-rate-limit': '5/1', 'usage-retention-days': '365' }, env)
+    const fromFlags = resolveServeConfig(
+      { http: '[::1]:1', 'max-key-lifetime-days': '7', 'key-rate-limit': '5/1', 'usage-retention-days': '365', 'cache-mb': '8', 'audit-retention-days': '30' },
+      env,
+    )
     expect(fromFlags).toMatchObject({
-      http: { hostname: '::1', port: 1 }, policy: { maxKeyLifetimeDays: 7, keyRateLimit: { requests: 5, per_seconds: 1 } }, usageRetentionDays: 365,
+      http: { hostname: '::1', port: 1 }, policy: { maxKeyLifetimeDays: 7, keyRateLimit: { requests: 5, per_seconds: 1 } },
+      usageRetentionDays: 365, cacheMb: 8, auditRetentionDays: 30,
     })
   })
 
@@ -52,6 +59,11 @@ describe('configuration: flags > environment > defaults', () => {
     [{ 'usage-flush-seconds': '0' }],
     [{ 'usage-retention-days': '0' }],
     [{ 'usage-retention-days': '90d' }],
+    [{ 'cache-mb': '0' }],
+    [{ 'cache-mb': '1.5' }],
+    [{ 'cache-mb': '65537' }],
+    [{ 'audit-retention-days': '0' }],
+    [{ 'audit-retention-days': 'forever' }],
     [{ dir: ' ' }],
     [{ 'trusted-proxies': '' }],
     [{ 'trusted-proxies': '10.0.0.0/33' }],

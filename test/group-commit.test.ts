@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DATABASE_FILE, openDatabase } from '../src/db/database'
 import { GroupCommit, MAX_GROUP } from '../src/db/group-commit'
+import { Transactions } from '../src/db/transactions'
 import { seededWorld } from './helpers/world'
 
 const dirs: string[] = []
@@ -28,7 +29,7 @@ function onDisk() {
   // one page, so each commit that inserts appends one frame.
   const walFrames = () => (statSync(join(dir, `${DATABASE_FILE}-wal`)).size - 32) / (24 + 4096)
   const insert = (v: string) => () => db.query('INSERT INTO t (v) VALUES (?) RETURNING id').get(v) as { id: number }
-  return { db, group: new GroupCommit(db), committed, walFrames, insert }
+  return { db, group: new GroupCommit(db, new Transactions(db)), committed, walFrames, insert }
 }
 
 const failWith = (message: string) => {

@@ -11,14 +11,13 @@ import { key } from '../src/cli/key'
 import * as admin from '../src/modules/apikey/admin'
 import { openCore } from '../src/cli/open'
 import { generateKey, hashKey, keyStart } from '../src/access/key-format'
-import { inTransactionKeepingCaches, openDatabase } from '../src/db/database'
+import { createCore } from '../src/create-core'
+import { openDatabase } from '../src/db/database'
 import { migrate } from '../src/db/migrate'
-import { DATA_VERSION_CHECK_MS } from '../src/db/read-cache'
 import { jsonLogger } from '../src/http/logger'
-import { UsageTracker } from '../src/modules/apikey/usage'
 import { registerApp } from '../src/modules/app/service'
 import { createUser } from '../src/modules/user/service'
-import { createStore } from '../src/store'
+import { FOREIGN_COMMITS_POLL_MS } from '../src/read-model/changes'
 import { tempDir } from './helpers/binary'
 import { manualClock } from './helpers/app'
 import { seededWorld } from './helpers/world'
@@ -120,13 +119,13 @@ describe('key cache invalidation: the very next request sees the change', () => 
     expect(res.status).toBe(403)
   })
 
-  test('a write by another process (the offline CLI) empties the cache within DATA_VERSION_CHECK_MS', async () => {
+  test('a write by another process (the offline CLI) is seen within FOREIGN_COMMITS_POLL_MS', async () => {
     const dir = tempDir()
     try {
       const db = openDatabase(dir)
       migrate(db)
       const clock = manualClock()
-      const core = { store: createStore(db), clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null }, usage: new UsageTracker(db, clock) }
+      const core = createCore(db, { clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null } })
       const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'test' })
       const { apikey } = createUser(core, { email: 'x@example.com' })
       const verify = () => app.handle(new Request('http://localhost/apikey/verify', { headers: { authorization: apikey.key } }))
@@ -135,8 +134,8 @@ describe('key cache invalidation: the very next request sees the change', () => 
       const other = new Database(join(dir, 'codepushgo.db'))
       other.run('DELETE FROM apikeys WHERE id = ?', [apikey.id])
       other.close()
-      // Another process's commit is noticed within DATA_VERSION_CHECK_MS.
-      Bun.sleepSync(DATA_VERSION_CHECK_MS + 20)
+      // Before the poll interval is over, the cached key may still get in; from then on, not.
+      clock.advance(FOREIGN_COMMITS_POLL_MS)
       expect((await verify()).status).toBe(401)
       db.close()
     } finally {
@@ -167,9 +166,9 @@ describe('key cache invalidation: the very next request sees the change', () => 
       expect([(await verify()).status, (await verify()).status]).toEqual([200, 200])
       expect(await key.run(['revoke', String(apikey.id), '--dir', dir])).toBe(0)
       expect(output).toHaveBeenCalledWith(`${JSON.stringify({ success: true, revoked: apikey.id })}\n`)
-      // A server notices another process's commit within DATA_VERSION_CHECK_MS: the command
+      // A server notices another process's commit within FOREIGN_COMMITS_POLL_MS: the command
       // waits that long, whatever its own start-up took.
-      expect(answeredAt - committedAt).toBeGreaterThanOrEqual(DATA_VERSION_CHECK_MS)
+      expect(answeredAt - committedAt).toBeGreaterThanOrEqual(FOREIGN_COMMITS_POLL_MS)
       expect((await verify()).status).toBe(401)
     } finally {
       revoke.mockRestore()
@@ -183,17 +182,18 @@ describe('key cache invalidation: the very next request sees the change', () => 
 describe("another process's commit noticed in the middle of a request", () => {
   test('a membership it added is in GET /app/ from the next request on, not kept out by the reach cached meanwhile', async () => {
     const dir = tempDir()
-    const core = openCore(dir)
+    const db = openDatabase(dir)
+    migrate(db)
+    const clock = manualClock()
+    const core = createCore(db, { clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null } })
     const other = new Database(join(dir, 'codepushgo.db')) // another process's connection
     other.run('PRAGMA busy_timeout = 5000')
-    // The 100 ms look for other processes' commits falls due between the gate's key lookup and
-    // GET /app/'s reach lookup, every time: the principal is from before a commit, the reach after.
-    let now = 1_000_000
-    const clock = spyOn(performance, 'now').mockImplementation(() => now)
-    const lookup = core.store.apikeys.cachedByHash
-    const keyLookup = spyOn(core.store.apikeys, 'cachedByHash').mockImplementation((hash, load) => {
-      const found = lookup(hash, load)
-      now += DATA_VERSION_CHECK_MS
+    // The look for other processes' commits falls due between the gate's key lookup and GET
+    // /app/'s reach lookup, every time: the principal is from before a commit, the reach after.
+    const lookup = core.readModel.keyByHash.bind(core.readModel)
+    const keyLookup = spyOn(core.readModel, 'keyByHash').mockImplementation((hash) => {
+      const found = lookup(hash)
+      clock.advance(FOREIGN_COMMITS_POLL_MS)
       return found
     })
     try {
@@ -212,16 +212,15 @@ describe("another process's commit noticed in the middle of a request", () => {
       // 100 ms); every later one is current.
       await appsOfBob()
       for (let i = 0; i < 3; i++) {
-        now += 60_000
+        clock.advance(60_000)
         expect(await appsOfBob()).toEqual(['com.alice.one'])
       }
       other.run('DELETE FROM org_members WHERE org_id = ? AND user_id = ?', [alice.organization.id, bob.user.id])
       await appsOfBob()
-      now += 60_000
+      clock.advance(60_000)
       expect(await appsOfBob()).toEqual([])
     } finally {
       keyLookup.mockRestore()
-      clock.mockRestore()
       other.close()
       core.store.db.close()
       rmSync(dir, { recursive: true, force: true })
@@ -286,16 +285,16 @@ describe('key writes forget only the key they change', () => {
     const w = seededWorld()
     const key = generateKey()
     const hash = hashKey(key)
-    const lookup = () => w.core.store.apikeys.cachedByHash(hash, () => w.core.store.apikeys.findByHash(hash))
+    const lookup = () => w.core.readModel.keyByHash(hash)
     expect(lookup()).toBeNull()
     const now = '2026-01-01T00:00:00.000Z'
-    inTransactionKeepingCaches(w.db, () =>
+    w.core.store.write(() =>
       w.core.store.apikeys.insert({
         user_id: w.alice.user.id, name: 'late', mode: 'read', limited_to_apps: [], limited_to_orgs: [], key_hash: hash,
         key_start: keyStart(key), created_at: now, updated_at: now, expires_at: null, enabled: true, rotated_from: null, rate_limit: null,
       }),
     )
-    expect(lookup()?.name).toBe('late')
+    expect(JSON.parse(lookup()!.verifiedJson()).apikey.name).toBe('late')
   })
 
   test('kept key lists are per caller reach and per query', async () => {

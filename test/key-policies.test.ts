@@ -7,7 +7,6 @@ import { describe, expect, test } from 'bun:test'
 import { issueKey } from '../src/modules/apikey/service'
 import { issueKeyFor } from '../src/modules/apikey/admin'
 import { recordServerPolicy } from '../src/modules/apikey/policies'
-import { inTransaction } from '../src/db/database'
 import { seededWorld } from './helpers/world'
 
 const DAY = 24 * 60 * 60 * 1000
@@ -37,7 +36,7 @@ describe('the server policy (--max-key-lifetime-days)', () => {
   test('a CLI given another maximum than serve recorded keeps both: the stricter wins', async () => {
     for (const [recorded, own, days] of [[30, 365, 30], [30, 7, 7]] as const) {
       const w = seededWorld({ policy: { maxKeyLifetimeDays: own } })
-      inTransaction(w.db, () => recordServerPolicy(w.core.store.keyPolicies, recorded, w.clock.now().toISOString()))
+      w.core.store.write(() => recordServerPolicy(w.core.store.keyPolicies, recorded, w.clock.now().toISOString()))
       const made = issueKeyFor(w.core, w.alice.user.id, { name: 'cli', mode: 'all' })
       expect(Date.parse(made.expires_at!) - w.clock.nowMs()).toBe(days * DAY)
     }
@@ -45,7 +44,7 @@ describe('the server policy (--max-key-lifetime-days)', () => {
 
   test('keys from before it stop at max(created_at, policy start) + the maximum, and answers show that', async () => {
     const w = seededWorld()
-    inTransaction(w.db, () => recordServerPolicy(w.core.store.keyPolicies, 30, '2026-01-10T00:00:00.000Z'))
+    w.core.store.write(() => recordServerPolicy(w.core.store.keyPolicies, 30, '2026-01-10T00:00:00.000Z'))
     const forever = issueKey(w.core, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: null })
     const sooner = issueKey(w.core, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: '2026-01-20T00:00:00.000Z' })
     const shown = async (id: number) => (await w.request('GET', `/apikey/${id}`, { key: w.alice.key })).json.apikey.expires_at
@@ -170,7 +169,7 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
   test('nor does a new server maximum, nor serving without one', async () => {
     const w = seededWorld()
     const key = issueKey(w.core, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: null })
-    const record = (days: number | null) => inTransaction(w.db, () => recordServerPolicy(w.core.store.keyPolicies, days, w.clock.now().toISOString()))
+    const record = (days: number | null) => w.core.store.write(() => recordServerPolicy(w.core.store.keyPolicies, days, w.clock.now().toISOString()))
     record(30)
     w.clock.advance(31 * DAY)
     expect((await w.request('GET', '/apikey/verify', { key: key.key })).json.code).toBe('api_key_expired')

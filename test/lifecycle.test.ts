@@ -1,6 +1,6 @@
 /** The key lifecycle (issue #4, SPEC §4–8): get, update, rotate, expiry, disable, last use, limits. */
 import { describe, expect, test } from 'bun:test'
-import { KEY_PATTERN } from '../src/access/key-format'
+import { hashKey, KEY_PATTERN } from '../src/access/key-format'
 import { seededWorld } from './helpers/world'
 
 const HOUR = 60 * 60 * 1000
@@ -330,6 +330,20 @@ describe('last use: flushing in steps', () => {
     expect(w.core.usage.flush(1)).toBe(1)
     expect(lastUsed(w, ids)).toEqual([true, true, true])
     expect(at(ids[0]!)).toBe(w.clock.now().toISOString())
+  })
+
+  test('two cached copies of one key (evicted and loaded again meanwhile): the latest use is the one written', async () => {
+    const w = seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    w.core.usage.flush()
+    const copy = () => ({ keyId: k.id, userId: w.alice.user.id, hash: hashKey(k.key) })
+    const [newer, older] = [copy(), copy()]
+    w.clock.advance(1000)
+    w.core.usage.record(newer, () => '192.0.2.2')
+    w.clock.advance(-500)
+    w.core.usage.record(older, () => '192.0.2.1')
+    expect(w.core.usage.flush()).toBe(2)
+    expect(w.core.store.apikeys.findById(k.id)).toMatchObject({ last_used_at: '2026-01-01T00:00:01.000Z', last_used_ip: '192.0.2.2' })
   })
 
   test('a failed step ends the round and keeps its uses', async () => {

@@ -31,8 +31,14 @@ describe('GET /metrics', () => {
     expect(text).toContain('codepushgo_http_request_duration_seconds_count 6')
     const keys = (w.db.query('SELECT count(*) AS n FROM apikeys').get() as { n: number }).n
     expect(text).toContain(`codepushgo_api_keys ${keys}\n`)
+    // The read model: alice's key was looked up three times, found in memory twice (a malformed key is looked up nowhere).
+    expect(text).toContain('codepushgo_read_model_key_lookups_total{result="hit"} 2\n')
+    expect(text).toContain('codepushgo_read_model_key_lookups_total{result="miss"} 1\n')
+    expect(text).toMatch(/^codepushgo_read_model_bytes [1-9]\d*$/m)
+    expect(text).toContain('codepushgo_read_model_budget_bytes 134217728\n')
+    for (const gauge of ['p50', 'p99', 'max']) expect(text).toMatch(new RegExp(`^codepushgo_event_loop_delay_${gauge}_seconds [0-9.e-]+$`, 'm'))
     // Every line is a comment or `name{labels} value`.
-    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) .+|[a-z_]+(\{[^}]*\})? [0-9.e+-]+)$/)
+    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) .+|[a-z_][a-z0-9_]*(\{[^}]*\})? [0-9.e+-]+)$/)
     for (const secret of [w.alice.key, hashKey(w.alice.key)]) expect(text).not.toContain(secret)
   })
 })

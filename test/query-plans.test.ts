@@ -14,9 +14,12 @@ import { createStore } from '../src/store'
 const ALLOWED_SCANS: Record<string, string> = {
   'SELECT count(*) AS n FROM users': 'first-run check, once at start',
   'SELECT id, email, name, created_at FROM users ORDER BY created_at, id': 'offline `user list`',
+  'DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events ORDER BY id LIMIT ?) AND at < ?':
+    'audit retention: the first rows in rowid order, as many as the LIMIT',
 }
 
-test('no repository statement scans a table', () => {
+/** The database, and every statement the store prepares, captured as it prepares them. */
+function preparedStatements() {
   const db = openDatabase(null)
   migrate(db)
   const statements: string[] = []
@@ -25,9 +28,16 @@ test('no repository statement scans a table', () => {
     statements.push(sql)
     return prepare(sql)
   }) as typeof db.prepare
-  createStore(db)
+  const store = createStore(db)
   // Last uses and usage counts: the batched writes, the usage answers and the retention pruning.
-  new UsageTracker(db, systemClock)
+  new UsageTracker(store, systemClock)
+  // Bind every parameter to NULL: the plan does not depend on the values.
+  const plan = (sql: string) => (db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...([] as never[])) as { detail: string }[]).map((row) => row.detail)
+  return { statements, plan }
+}
+
+test('no repository statement scans a table', () => {
+  const { statements, plan } = preparedStatements()
   expect(statements.length).toBeGreaterThan(20)
 
   const scans: string[] = []
@@ -35,12 +45,23 @@ test('no repository statement scans a table', () => {
     const normalized = sql.replace(/\s+/g, ' ').trim()
     if (/^(INSERT|PRAGMA)/i.test(normalized) && !/SELECT/i.test(normalized)) continue
     if (ALLOWED_SCANS[normalized]) continue
-    // Bind every parameter to NULL: the plan does not depend on the values.
-    const plan = db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...([] as never[])) as { detail: string }[]
-    for (const { detail } of plan) {
+    for (const detail of plan(sql)) {
       // A scan of json_each reads a bound JSON list (of ids), not a table.
       if (/^SCAN /.test(detail) && !/USING (COVERING )?INDEX/.test(detail) && !/^SCAN json_each VIRTUAL TABLE/.test(detail)) scans.push(`${normalized}\n    → ${detail}`)
     }
   }
   expect(scans).toEqual([])
+})
+
+test('keyset pages are index ranges: their cost does not grow with their depth', () => {
+  const { statements, plan } = preparedStatements()
+  const statement = (pattern: RegExp) => statements.find((sql) => pattern.test(sql.replace(/\s+/g, ' ')))!
+  // GET /audit/?after= (and every page, filtered or not): a range of the (user_id, id) index,
+  // in its order: no sort, no scan.
+  expect(plan(statement(/FROM audit_events WHERE user_id = \?1 AND id < \?2 .*ORDER BY id DESC LIMIT \?7 OFFSET \?8$/))).toEqual([
+    'SEARCH audit_events USING INDEX audit_events_by_user (user_id=? AND id<?)',
+  ])
+  // GET /apikey/?after= pages through the user's key list in memory (at most 1000 keys, found
+  // by binary search); the list itself is one range of the (user_id, id) index, in its order.
+  expect(plan(statement(/FROM apikeys WHERE user_id = \? ORDER BY id DESC$/))).toEqual(['SEARCH apikeys USING INDEX apikeys_by_user (user_id=?)'])
 })

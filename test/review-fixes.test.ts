@@ -1,6 +1,6 @@
 /** Holes found by review, each pinned by a test that failed before its fix. */
 import { describe, expect, test } from 'bun:test'
-import { inTransaction } from '../src/db/database'
+import { hashKey } from '../src/access/key-format'
 import { UsageTracker } from '../src/modules/apikey/usage'
 import { seededWorld } from './helpers/world'
 
@@ -49,7 +49,7 @@ describe('rate limits are attenuated like every other limit', () => {
     const w = seededWorld({ policy: { keyRateLimit: { requests: 20, per_seconds: 3600 } } })
     const loose = await w.aliceKey({ mode: 'read' })
     // A key from before the default, with a looser limit of its own.
-    inTransaction(w.db, () => w.db.run(`UPDATE apikeys SET rate_limit = '{"requests":1000,"per_seconds":1}' WHERE id = ?`, [loose.id]))
+    w.writeBehind(`UPDATE apikeys SET rate_limit = '{"requests":1000,"per_seconds":1}' WHERE id = ?`, loose.id)
     const before = w.snapshot()
     expect((await w.request('POST', `/apikey/${loose.id}/rotate`, { key: w.alice.key })).status).toBe(403)
     expect(w.snapshot()).toBe(before)
@@ -170,8 +170,8 @@ describe('app ids are never reused', () => {
 describe('last-use flush', () => {
   test('a failed write keeps the uses for the next flush', () => {
     const w = seededWorld()
-    const tracker = new UsageTracker(w.db, w.clock)
-    tracker.record(w.alice.keyId, () => '10.0.0.1')
+    const tracker = new UsageTracker(w.core.store, w.clock)
+    tracker.record({ keyId: w.alice.keyId, userId: w.alice.user.id, hash: hashKey(w.alice.key) }, () => '10.0.0.1')
     w.db.run('CREATE TRIGGER fail_once BEFORE UPDATE OF last_used_at ON apikeys BEGIN SELECT RAISE(ABORT, \'disk full\'); END')
     expect(() => tracker.flush()).toThrow('disk full')
     w.db.run('DROP TRIGGER fail_once')

@@ -9,6 +9,7 @@ import { readJsonBody, refuseDeclaredOversize } from '../http/body'
 import type { Gate } from './gate'
 import type { Mode } from './modes'
 import { authorize, type Need } from './policy'
+import type { CachedKey } from '../read-model/cached-key'
 import type { Principal } from './principal'
 
 /**
@@ -65,7 +66,7 @@ class RequestActor implements Actor {
 }
 
 interface Admitted {
-  principal: Principal
+  principal: CachedKey
   actor: RequestActor
 }
 

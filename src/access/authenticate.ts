@@ -1,9 +1,7 @@
 /** Turns the `authorization` header into a Principal, or the 401 of SPEC §5 that fits. */
 import type { Core } from '../core'
-import { keyExpiry } from '../modules/apikey/policies'
 import { apiKeyDisabled, apiKeyExpired, AppError, invalidApiKey, missingApiKey } from '../errors'
 import { hashKey, isWellFormedKey } from './key-format'
-import type { Principal } from './principal'
 
 /** The key in an `authorization` header value: bare, or after `Bearer `. */
 export function keyFromHeader(header: string | null | undefined): string | null {
@@ -19,11 +17,6 @@ export interface Standing {
   enabled: boolean
   /** When it expires, in ms since the epoch; Infinity for never. */
   expiresAtMs: number
-}
-
-/** What authentication needs to know of a stored key: who it makes the caller, and its standing. */
-export interface StoredKey extends Standing {
-  principal: Principal
 }
 
 /** The 401 that fits a stored key as of now, or null when it may get in. */
@@ -43,46 +36,15 @@ export function checkStanding<K extends Standing>(core: Core, key: K | null): as
 /** When a key with this `expires_at` expires, in ms since the epoch. */
 export const expiryMs = (expiresAt: string | null): number => (expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(expiresAt))
 
-/** Finds a stored key by the hash of its secret. */
-export type KeyLookup = (hash: string) => StoredKey | null
-
-/** The appOrgs of every key not limited to apps: one shared, never-written map, not one per cached key. */
-const NO_APPS: ReadonlyMap<string, string> = new Map()
-
-/** Loads a key, its user's memberships and its apps' orgs from the database. */
-export function loadKey(core: Core, hash: string): StoredKey | null {
-  const record = core.store.apikeys.findByHash(hash)
-  if (!record) return null
-  const expiresAt = keyExpiry(core, record)
-  const principal: Principal = {
-    keyId: record.id,
-    userId: record.user_id,
-    mode: record.mode,
-    limits: { limited_to_apps: record.limited_to_apps, limited_to_orgs: record.limited_to_orgs },
-    expiresAt,
-    expiresAtMs: expiryMs(expiresAt),
-    record,
-    rateLimit: record.rate_limit ?? core.policy.keyRateLimit,
-    memberships: core.store.orgs.membershipsOf(record.user_id),
-    appOrgs:
-      record.limited_to_apps.length === 0
-        ? NO_APPS
-        : new Map(
-            record.limited_to_apps.flatMap((appId) => {
-              const app = core.store.apps.findById(appId)
-              return app ? [[appId, app.org_id] as const] : []
-            }),
-          ),
-  }
-  return { principal, enabled: record.enabled, expiresAtMs: principal.expiresAtMs }
-}
+/** Finds a stored key by the hash of its secret: the read model's `keyByHash`. */
+export type KeyLookup<K extends Standing> = (hash: string) => K | null
 
 /**
  * The caller, or the 401 that fits, returned rather than thrown: refusals are what a client
  * guessing keys gets on every request, and throwing them up through the gate cost about a
- * tenth of a refused request (bench/RESULTS.md).
+ * tenth of a refused request (docs/performance.md, "Hot path").
  */
-export function authenticate(core: Core, header: string | null | undefined, lookup: KeyLookup = (hash) => loadKey(core, hash)): Principal | AppError {
+export function authenticate<K extends Standing>(core: Core, header: string | null | undefined, lookup: KeyLookup<K>): K | AppError {
   const key = keyFromHeader(header)
   if (key === null) return missingApiKey()
   // Shape and checksum first: garbage never reaches the database.
@@ -90,5 +52,5 @@ export function authenticate(core: Core, header: string | null | undefined, look
   // Lookup by hash: no secret is compared, so there is nothing to time.
   const stored = lookup(hashKey(key))
   if (stored === null) return invalidApiKey()
-  return standingRefusal(core, stored) ?? stored.principal
+  return standingRefusal(core, stored) ?? stored
 }

@@ -5,8 +5,8 @@
 import type { Core } from '../core'
 import { AppError } from '../errors'
 import { Outcome } from '../modules/apikey/usage-counts'
-import { authenticate, loadKey, type StoredKey } from './authenticate'
-import type { Principal } from './principal'
+import type { CachedKey } from '../read-model/cached-key'
+import { authenticate } from './authenticate'
 import { rateLimited, rateLimitHeaders, TokenBuckets, type RateLimit } from './rate-limit'
 
 export interface GateLimits {
@@ -17,7 +17,8 @@ export interface GateLimits {
 export const DEFAULT_AUTH_FAILURE_LIMIT: RateLimit = { requests: 100, per_seconds: 60 }
 
 export interface Admission {
-  principal: Principal
+  /** The caller: the read model's key, which is the Principal the access model decides from. */
+  principal: CachedKey
   /** RateLimit-* headers when the key is rate limited, else null. */
   headers: Record<string, string> | null
 }
@@ -25,14 +26,8 @@ export interface Admission {
 export class Gate {
   private readonly failures: TokenBuckets<string>
   private readonly keys: TokenBuckets<number>
-  /** The stored key the lookup below found last: `admit` is synchronous, so it is the current request's. */
-  private found: StoredKey | null = null
-  /**
-   * The fast path: stored keys by hash, from the store's read cache, which also remembers
-   * hashes of no key (a client retrying a deleted key need not ask the database each time).
-   */
-  private readonly lookup = (hash: string): StoredKey | null =>
-    (this.found = this.core.store.apikeys.cachedByHash(hash, () => loadKey(this.core, hash)))
+  /** The key the lookup below found last: `admit` is synchronous, so it is the current request's. */
+  private found: CachedKey | null = null
 
   constructor(
     private readonly core: Core,
@@ -41,6 +36,12 @@ export class Gate {
     this.failures = new TokenBuckets(core.clock)
     this.keys = new TokenBuckets(core.clock)
   }
+
+  /**
+   * The fast path: stored keys by hash, from the read model, which also remembers hashes of no
+   * key (a client retrying a deleted key need not ask the database each time).
+   */
+  private readonly lookup = (hash: string): CachedKey | null => (this.found = this.core.readModel.keyByHash(hash))
 
   /**
    * Failed authentications are throttled per client address: past the limit, a further
@@ -55,8 +56,8 @@ export class Gate {
     // A refusal is one of authentication's 401s, each counted against the client's address.
     if (caller instanceof AppError) {
       // A key that was found and refused is disabled or expired: its usage shows the refusal.
-      const found = this.found as StoredKey | null // set by `lookup`, which TypeScript does not see
-      if (found !== null) this.core.usage.counts.count(found.principal.keyId, Outcome.rejected)
+      const found = this.found as CachedKey | null // set by `lookup`, which TypeScript does not see
+      if (found !== null) this.core.usage.counts.count(found.keyId, Outcome.rejected)
       const throttle = this.failures.take(ip() ?? 'unknown', this.limits.authFailureLimit)
       if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
       throw caller
@@ -71,7 +72,7 @@ export class Gate {
       }
       headers = rateLimitHeaders(decision)
     }
-    this.core.usage.record(caller.keyId, ip)
+    this.core.usage.record(caller, ip)
     return { principal: caller, headers }
   }
 }

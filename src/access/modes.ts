@@ -5,7 +5,7 @@ export type Mode = (typeof MODES)[number]
 /**
  * A mode's step on the scale, or -1 for anything else. Compared, not looked up as a property:
  * modes come from database rows and URLs as fresh strings, and looking up a property by a
- * fresh string first interns it (bench/RESULTS.md).
+ * fresh string first interns it (docs/performance.md, "Hot path").
  */
 function rank(mode: string): number {
   if (mode === 'read') return 0

@@ -1,4 +1,3 @@
-import type { ApiKeyRecord } from '../modules/apikey/repository'
 import type { Mode } from './modes'
 import type { RateLimit } from './rate-limit'
 
@@ -17,12 +16,12 @@ export interface Principal {
   expiresAt: string | null
   /** `expiresAt` as a timestamp, compared on every request. */
   expiresAtMs: number
-  /** The key as stored when it was loaded (its last use may be older: see UsageTracker.lastWritten). */
-  record: ApiKeyRecord
   /** org id → the user's role there. */
   memberships: ReadonlyMap<string, Mode>
   /** The key's rate limit: its own, else the server default; null: none. */
   rateLimit: RateLimit | null
+  /** The key's own rate limit; null: it has none (the server default, if any, applies). */
+  ownRateLimit: RateLimit | null
   /** For an app-limited key: app id → the org it belongs to (apps that no longer exist are absent). */
   appOrgs: ReadonlyMap<string, string>
 }

@@ -2,7 +2,7 @@ import { MODES, type Mode } from '../access/modes'
 import { ConfigError, resolveDir, resolveKeyPolicy } from '../config'
 import type { Core } from '../core'
 import { closeDatabase } from '../db/database'
-import { DATA_VERSION_CHECK_MS } from '../db/read-cache'
+import { FOREIGN_COMMITS_POLL_MS } from '../read-model/changes'
 import { issueKeyFor, listKeysOfUser, revokeKey } from '../modules/apikey/admin'
 import { parseKeyId } from '../modules/apikey/validate'
 import { notFound } from '../errors'
@@ -11,11 +11,11 @@ import { openCore } from './open'
 
 /**
  * How long a revocation waits before it reports success: a running server notices another
- * process's commit within DATA_VERSION_CHECK_MS (src/db/read-cache.ts), so once `key revoke`
+ * process's commit within FOREIGN_COMMITS_POLL_MS (src/read-model/changes.ts), so once `key revoke`
  * has answered, the very next request with the key is refused, cached or not. (Answering at
  * the commit let a request sent right after it still get in.) The margin covers timer slack.
  */
-const REVOCATION_SEEN_MS = DATA_VERSION_CHECK_MS + 20
+const REVOCATION_SEEN_MS = FOREIGN_COMMITS_POLL_MS + 20
 
 const help = `Usage: codepushgo key list --email EMAIL [--dir DIR]
        codepushgo key create --email EMAIL [--mode MODE] [--name NAME] [--max-key-lifetime-days N] [--dir DIR]

@@ -1,21 +1,25 @@
-/** Opening the data directory for a command: database, migrations, store. */
+/** Opening the data directory for a command: database, migrations, store, read model. */
 import { systemClock } from '../clock'
 import type { Core, KeyPolicy } from '../core'
-import { inTransaction, openDatabase } from '../db/database'
+import { createCore } from '../create-core'
+import { openDatabase } from '../db/database'
 import { migrate } from '../db/migrate'
 import { recordServerPolicy } from '../modules/apikey/policies'
-import { UsageTracker } from '../modules/apikey/usage'
-import { createStore } from '../store'
 
-/**
- * `recordPolicy`: this command enforces the key policy (serve), so a new maximum key lifetime
- * comes into force now (SPEC §6a); other commands keep what serve recorded, and their own
- * maximum when given one.
- */
-export function openCore(dir: string, policy: KeyPolicy = { maxKeyLifetimeDays: null, keyRateLimit: null }, recordPolicy = false): Core {
+export interface OpenOptions {
+  /**
+   * This command enforces the key policy (serve): a new maximum key lifetime comes into force
+   * now (SPEC §6a). Other commands keep what serve recorded, and their own maximum when given one.
+   */
+  recordPolicy?: boolean
+  /** The read model's size in MiB. */
+  cacheMb?: number
+}
+
+export function openCore(dir: string, policy: KeyPolicy = { maxKeyLifetimeDays: null, keyRateLimit: null }, options: OpenOptions = {}): Core {
   const db = openDatabase(dir)
   migrate(db)
-  const store = createStore(db)
-  if (recordPolicy) inTransaction(db, () => recordServerPolicy(store.keyPolicies, policy.maxKeyLifetimeDays, systemClock.now().toISOString()))
-  return { store, clock: systemClock, policy, usage: new UsageTracker(db, systemClock) }
+  const core = createCore(db, { clock: systemClock, policy, cacheMb: options.cacheMb })
+  if (options.recordPolicy) core.store.write(() => recordServerPolicy(core.store.keyPolicies, policy.maxKeyLifetimeDays, systemClock.now().toISOString()))
+  return core
 }

@@ -1,9 +1,13 @@
+import { join } from 'node:path'
 import { createApp } from '../app'
 import { resolveServeConfig } from '../config'
 import type { Core } from '../core'
-import { closeDatabase } from '../db/database'
+import { startBackground } from '../db/background'
+import { closeDatabase, DATABASE_FILE } from '../db/database'
 import { jsonLogger } from '../http/logger'
+import { apart, inSlices } from '../maintenance'
 import { keepMemoryDown } from '../memory'
+import { pruneAuditSlice } from '../modules/audit/retention'
 import { createUser } from '../modules/user/service'
 import { VERSION } from '../version'
 import { parseFlags, type Command } from './args'
@@ -25,10 +29,17 @@ Options (each also as an environment variable):
   --auth-failure-limit N/S       failed authentications allowed per client address; past
                                  it, further failures get 429 (valid keys still get in)
                                  (CODEPUSHGO_AUTH_FAILURE_LIMIT, default 100/60)
-  --usage-flush-seconds N        how often last-use times and usage counts are written
+  --usage-flush-seconds N        how often last-use times and usage counts are written,
+                                 at most 5,000 keys a second
                                  (CODEPUSHGO_USAGE_FLUSH_SECONDS, default 5)
   --usage-retention-days N       how many days of hourly usage counts per key are kept
                                  (CODEPUSHGO_USAGE_RETENTION_DAYS, default 90)
+  --cache-mb N                   memory for keys, memberships, apps and lists kept
+                                 between requests, in MiB; about 900 bytes a key, so
+                                 the default holds some 140,000 keys in use
+                                 (CODEPUSHGO_CACHE_MB, default 128)
+  --audit-retention-days N       delete audit events older than N days
+                                 (CODEPUSHGO_AUDIT_RETENTION_DAYS, default: keep them)
   --metrics                      serve GET /metrics in the Prometheus text format,
                                  unauthenticated (CODEPUSHGO_METRICS=1, default off)
   --trusted-proxies LIST         reverse proxies (IPs or CIDR ranges, comma-separated) whose
@@ -59,11 +70,17 @@ function bootstrap(core: Core, url: string): void {
 }
 
 /**
- * Keys written per transaction by the periodic last-use flush. In id order, a step of 200 keys
- * takes about 0.7 ms (10,000 at once took 70-110 ms; in first-use order, steps took 2-4 ms).
- * Usage counts are written, and pruned, in steps of as many rows.
+ * Keys written per transaction by the periodic last-use flush, and at most how many a second.
+ * A key's write costs about 10 us on the benchmark's wide database, with the checkpoint of the
+ * pages it changed: at 5,000 a second, last use takes at most some 5% of the server's time,
+ * however many keys are in use; with more than 5,000 a second in use, a key's last use is
+ * written every (keys in use / 5,000) seconds instead (docs/performance.md, "Last use").
+ * Usage counts are written, and pruned, in slices of as many rows.
  */
-const USAGE_FLUSH_STEP = 200
+const USAGE_FLUSH_STEP = 100
+const USAGE_WRITES_PER_SECOND = 5_000
+/** How often audit retention looks for events to delete. */
+const RETENTION_CHECK_MS = 10 * 60 * 1000
 
 const DRAIN_MIN_MS = 250
 const DRAIN_MAX_MS = 3000
@@ -101,17 +118,20 @@ export const serve: Command = {
       'auth-failure-limit': { type: 'string' },
       'usage-flush-seconds': { type: 'string' },
       'usage-retention-days': { type: 'string' },
+      'cache-mb': { type: 'string' },
+      'audit-retention-days': { type: 'string' },
       metrics: { type: 'boolean' },
       'trusted-proxies': { type: 'string' },
     })
     const config = resolveServeConfig(values)
-    const core = openCore(config.dir, config.policy, true)
+    const core = openCore(config.dir, config.policy, { recordPolicy: true, cacheMb: config.cacheMb })
     const log = jsonLogger()
+    const background = startBackground(core.store.db, join(config.dir, DATABASE_FILE), (error) => log.error({ msg: 'background database work failed', error }))
     let stopping = false
     const activity = { answered: 0 }
     const app = createApp({
       ...core, log, version: VERSION, limits: config.limits, metrics: config.metrics, draining: () => stopping, activity,
-      trustedProxies: config.trustedProxies,
+      trustedProxies: config.trustedProxies, background,
     })
     const host = config.http.hostname.includes(':') ? `[${config.http.hostname}]` : config.http.hostname
     try {
@@ -119,53 +139,47 @@ export const serve: Command = {
       // port would share its clients (and answer them from its own data) instead of failing.
       app.listen({ hostname: config.http.hostname, port: config.http.port, reusePort: false })
     } catch (error) {
+      await background.stop()
       closeDatabase(core.store.db)
       throw new Error(listenFailure(`${host}:${config.http.port}`, error))
     }
-    /**
-     * Last-use times are not worth dying for: a failed flush is logged and retried next time.
-     * `limit` splits a large flush into a round of transactions of that many keys, one per turn
-     * of the event loop, so requests are served between them: 10,000 keys written at once held the
-     * loop for about 100 ms, which showed in the p99 (bench/RESULTS.md).
-     */
-    const flushUsage = (limit?: number): number => {
-      try {
-        return core.usage.flush(limit)
-      } catch (error) {
-        log.error({ msg: 'writing last-use times failed; kept for the next flush', error: String(error) })
-        return 0
-      }
-    }
-    const flushInSteps = () => {
-      flushUsage(USAGE_FLUSH_STEP)
-      if (core.usage.roundUnfinished) setImmediate(flushInSteps)
-    }
-    /** Usage counts likewise, and then the counts past the retention window, a slice per turn. */
+    // Last-use times, usage counts and retention are not worth dying for: a failed slice is
+    // logged, and the work is taken up again next time. Each runs one chain of slices at a time.
+    const failed = (msg: string) => (error: unknown) => log.error({ msg, error: String(error) })
+    const flushUsage = inSlices(
+      () => {
+        core.usage.flush(USAGE_FLUSH_STEP)
+        return core.usage.roundUnfinished
+      },
+      failed('writing last-use times failed; kept for the next flush'),
+      apart((USAGE_FLUSH_STEP / USAGE_WRITES_PER_SECOND) * 1000),
+    )
     const { counts } = core.usage
-    const flushCounts = (limit?: number): void => {
-      try {
-        counts.flush(limit)
-      } catch (error) {
-        log.error({ msg: 'writing usage counts failed; kept for the next flush', error: String(error) })
-      }
-    }
-    const pruneInSteps = () => {
-      if (stopping) return // the shutdown writes what is left, then closes the database
-      try {
-        if (counts.prune(config.usageRetentionDays, USAGE_FLUSH_STEP) === USAGE_FLUSH_STEP) setImmediate(pruneInSteps)
-      } catch (error) {
-        log.error({ msg: 'pruning old usage counts failed; retried at the next flush', error: String(error) })
-      }
-    }
-    const countsInSteps = () => {
-      if (stopping) return
-      flushCounts(USAGE_FLUSH_STEP)
-      setImmediate(counts.roundUnfinished ? countsInSteps : pruneInSteps)
-    }
+    const pruneCounts = inSlices(
+      () => !stopping && counts.prune(config.usageRetentionDays, USAGE_FLUSH_STEP) === USAGE_FLUSH_STEP,
+      failed('pruning old usage counts failed; retried at the next flush'),
+    )
+    const flushCounts = inSlices(
+      () => {
+        if (stopping) return false
+        counts.flush(USAGE_FLUSH_STEP)
+        if (counts.roundUnfinished) return true
+        pruneCounts()
+        return false
+      },
+      failed('writing usage counts failed; kept for the next flush'),
+    )
     const flusher = setInterval(() => {
-      flushInSteps()
-      countsInSteps()
+      flushUsage()
+      flushCounts()
     }, config.usageFlushSeconds * 1000)
+    const days = config.auditRetentionDays
+    let pruner: ReturnType<typeof setInterval> | null = null
+    if (days !== null) {
+      const prune = inSlices(() => pruneAuditSlice(core, days), failed('deleting old audit events failed'))
+      prune()
+      pruner = setInterval(prune, RETENTION_CHECK_MS)
+    }
     keepMemoryDown(() => activity.answered)
     const server = app.server!
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
@@ -186,8 +200,19 @@ export const serve: Command = {
         await drain(server)
         await server.stop() // stop accepting; in-flight requests finish
         clearInterval(flusher)
-        flushUsage() // everything, in one go
-        flushCounts()
+        if (pruner !== null) clearInterval(pruner)
+        // Everything left, in one go.
+        try {
+          core.usage.flush()
+        } catch (error) {
+          failed('writing last-use times failed at shutdown')(error)
+        }
+        try {
+          counts.flush()
+        } catch (error) {
+          failed('writing usage counts failed at shutdown')(error)
+        }
+        await background.stop()
         closeDatabase(core.store.db)
         log.info({ msg: 'stopped' })
         log.flush()

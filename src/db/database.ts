@@ -34,34 +34,6 @@ export function openDatabase(dir: string | null, warn: (line: string) => void = 
   return db
 }
 
-const epochs = new WeakMap<Database, number>()
-
-/** How many write transactions this process has committed on `db` (caches compare it). */
-export function writeEpoch(db: Database): number {
-  return epochs.get(db) ?? 0
-}
-
-/**
- * Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front. Every
- * commit bumps the write epoch, which tells in-memory caches that they may be stale.
- */
-export function inTransaction<T>(db: Database, fn: () => T): T {
-  const result = db.transaction(fn).immediate()
-  epochs.set(db, writeEpoch(db) + 1)
-  return result
-}
-
-/**
- * A transaction that leaves the read caches as they are: only for writes whose every change
- * the cached readers see by other means (the last-use batches of UsageTracker, which views
- * overlay) or that forget what they change (`ReadCache.forget`; the key repository's writes,
- * which run in the shared transaction of `GroupCommit`, another that keeps the caches).
- * Anything else goes through `inTransaction`.
- */
-export function inTransactionKeepingCaches<T>(db: Database, fn: () => T): T {
-  return db.transaction(fn).immediate()
-}
-
 /** Flushes the WAL into the main file and closes; used at shutdown. */
 export function closeDatabase(db: Database): void {
   try {

@@ -3,17 +3,18 @@
  * and so one commit. A commit appends every page its transaction changed to the WAL, and key
  * writes change mostly the same few pages (the tables' last leaves, `sqlite_sequence`, their
  * user's index entries): under load, twenty writes committed together cost a fraction of
- * twenty commits (bench/RESULTS.md).
+ * twenty commits (docs/performance.md, "Group commit").
  *
  * Each write runs in its own savepoint: one that throws undoes only its own changes and
  * rejects only its own promise. The promises settle after the commit, so no answer is sent
  * for a change that is not written. If the transaction cannot begin or commit, no write in it
  * is kept, and each fails: with the commit's error, or its own if it had already failed.
- * The shared transaction leaves the read caches as they are: a write in it forgets what it
- * changes (the key repository's do), or runs in `inTransaction`, which empties them. Reads
- * inside it bypass the read cache (`ReadCache.get`), as in any transaction.
+ * The read model hears what the writes changed once the transaction has ended, before any of
+ * them is answered (src/db/transactions.ts); reads inside it bypass the read model, as in any
+ * transaction.
  */
 import type { Database } from 'bun:sqlite'
+import type { Transactions } from './transactions'
 
 interface Queued {
   work: () => unknown
@@ -34,7 +35,10 @@ export class GroupCommit {
   /** Shared transactions committed so far (tests). */
   commits = 0
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly transactions: Transactions,
+  ) {}
 
   /**
    * Runs `work` in the transaction shared by the writes of this turn of the event loop, in a
@@ -55,22 +59,20 @@ export class GroupCommit {
     if (this.queue.length > 0) setImmediate(this.commit)
     const outcomes: Outcome[] = []
     try {
-      this.db
-        .transaction(() => {
-          for (const { work } of batch) {
-            try {
-              // Nested in the shared transaction, bun:sqlite's transaction is a savepoint.
-              outcomes.push({ ok: true, value: this.db.transaction(work)() })
-            } catch (error) {
-              // Some errors (ON CONFLICT ROLLBACK, a full disk) roll back the whole shared
-              // transaction, not the savepoint: then nothing of the group is kept, and the
-              // writes after it must not run in transactions of their own.
-              if (!this.db.inTransaction) throw error
-              outcomes.push({ ok: false, error })
-            }
+      this.transactions.write(() => {
+        for (const { work } of batch) {
+          try {
+            // Nested in the shared transaction, bun:sqlite's transaction is a savepoint.
+            outcomes.push({ ok: true, value: this.db.transaction(work)() })
+          } catch (error) {
+            // Some errors (ON CONFLICT ROLLBACK, a full disk) roll back the whole shared
+            // transaction, not the savepoint: then nothing of the group is kept, and the
+            // writes after it must not run in transactions of their own.
+            if (!this.db.inTransaction) throw error
+            outcomes.push({ ok: false, error })
           }
-        })
-        .immediate()
+        }
+      })
     } catch (error) {
       batch.forEach(({ reject }, i) => {
         const outcome = outcomes[i]

@@ -1,10 +1,9 @@
 /**
  * Answers written out ahead of time. Serialising was the largest single cost of the busiest
- * answers (a third of a 20-key list, bench/RESULTS.md), and many answers are made of cached,
+ * answers (a third of a 20-key list, docs/performance.md, "Answers kept as text"), and many answers are made of cached,
  * read-only values whose JSON can be kept with them. A route returns `new AnswerText(text)`;
  * `respond` sends the text as it is.
  */
-import { derivedOnce } from '../derived-once'
 
 /** JSON text standing in for the value it encodes. */
 export class JsonText {
@@ -18,13 +17,6 @@ export class JsonText {
  * (test/compiled-routes.test.ts).
  */
 export const AnswerText = JsonText as unknown as new <T>(text: string) => T
-
-/**
- * The JSON of a value that is never changed once made (a read cache's value), serialised once
- * and kept as long as the value lives. For small values shared by many answers (an app):
- * lists are joined from their items' texts, so a list adds no text of its own to memory.
- */
-export const readOnlyJson: (value: object) => string = derivedOnce((value) => JSON.stringify(value))
 
 /** A JSON array of the items, each written out by `toJson` (which may keep its text). */
 export function jsonArray<T>(items: readonly T[], toJson: (item: T) => string): string {

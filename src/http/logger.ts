@@ -26,7 +26,7 @@ const MAX_QUOTED = 256
 /**
  * JSON string literals of the few strings a request line repeats (methods, route patterns),
  * made once each. Serialising each line's fields object was half the cost of the log line,
- * which was a tenth of a verify's JavaScript time (bench/RESULTS.md). Bounded, as a method
+ * which was a tenth of a verify's JavaScript time (docs/performance.md, "Hot path"). Bounded, as a method
  * is whatever the client sent.
  */
 function quotedOnce(): (text: string) => string {
@@ -63,7 +63,7 @@ const LOG_FLUSH_CHARS = 64 * 1024
 /**
  * Writes JSON lines to `write`. By default they go to stdout in batches: what gathered in
  * LOG_FLUSH_MS (or 64 KiB) in one write. A write per turn of the event loop cost about a
- * microsecond per request under load, a few percent of a verify (bench/RESULTS.md).
+ * microsecond per request under load, a few percent of a verify (docs/performance.md, "Hot path").
  */
 export function jsonLogger(write?: (line: string) => void): Logger {
   const time = clockText()

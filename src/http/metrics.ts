@@ -1,10 +1,14 @@
 /**
  * Prometheus metrics (issue #6): requests by route and status, failed authentications by
- * reason, a latency histogram, and the number of keys. Off unless `--metrics` is given.
+ * reason, a latency histogram, the number of keys, the event loop's delay, the read model's
+ * size and hits, and WAL checkpoints. Off unless `--metrics` is given.
  */
 import type { Database } from 'bun:sqlite'
 import { Elysia } from 'elysia'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { Background, BackgroundStats } from '../db/background'
 import type { AppError } from '../errors'
+import type { ReadModelStats } from '../read-model/read-model'
 import { API_HEADERS } from './security-headers'
 
 /** Latency buckets in seconds: sub-millisecond resolution where this server lives. */
@@ -18,6 +22,15 @@ export class Metrics {
   private bucketCounts = BUCKETS.map(() => 0)
   private durationSum = 0
   private durationCount = 0
+  /**
+   * How late the event loop runs a 10 ms timer: how long requests wait behind synchronous
+   * work. Reported since the previous scrape, and then started afresh (as prom-client does).
+   */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
+
+  constructor() {
+    this.loopDelay.enable()
+  }
 
   /** `route` is the pattern (`/apikey/:id`) or null when no route matched: labels stay few. */
   observeRequest(method: string, route: string | null, status: number, seconds: number): void {
@@ -36,7 +49,12 @@ export class Metrics {
     this.authFailures.set(error.code, (this.authFailures.get(error.code) ?? 0) + 1)
   }
 
-  render(keysTotal: number): string {
+  render(sources: MetricSources): string {
+    const delay = this.loopDelay
+    // The histogram is in nanoseconds; with no sample yet, it reads 0 rather than its sentinels.
+    const delaySeconds = (ns: number) => (delay.count === 0 ? 0 : ns / 1e9)
+    const model = sources.readModel()
+    const background = sources.background
     const lines = [
       '# HELP codepushgo_http_requests_total HTTP requests by method, route and status.',
       '# TYPE codepushgo_http_requests_total counter',
@@ -52,18 +70,70 @@ export class Metrics {
       `codepushgo_http_request_duration_seconds_count ${this.durationCount}`,
       '# HELP codepushgo_api_keys API keys stored.',
       '# TYPE codepushgo_api_keys gauge',
-      `codepushgo_api_keys ${keysTotal}`,
+      `codepushgo_api_keys ${sources.keys()}`,
+      '# HELP codepushgo_event_loop_delay_p50_seconds Median delay of the event loop since the previous scrape.',
+      '# TYPE codepushgo_event_loop_delay_p50_seconds gauge',
+      `codepushgo_event_loop_delay_p50_seconds ${delaySeconds(delay.percentile(50))}`,
+      '# HELP codepushgo_event_loop_delay_p99_seconds 99th percentile of the delay of the event loop since the previous scrape.',
+      '# TYPE codepushgo_event_loop_delay_p99_seconds gauge',
+      `codepushgo_event_loop_delay_p99_seconds ${delaySeconds(delay.percentile(99))}`,
+      '# HELP codepushgo_event_loop_delay_max_seconds Longest delay of the event loop since the previous scrape.',
+      '# TYPE codepushgo_event_loop_delay_max_seconds gauge',
+      `codepushgo_event_loop_delay_max_seconds ${delaySeconds(delay.max)}`,
+      '# HELP codepushgo_read_model_entries Entries (keys, memberships, apps, lists) the read model holds.',
+      '# TYPE codepushgo_read_model_entries gauge',
+      `codepushgo_read_model_entries ${model.entries}`,
+      '# HELP codepushgo_read_model_bytes Estimated bytes the read model holds, and its budget (--cache-mb).',
+      '# TYPE codepushgo_read_model_bytes gauge',
+      `codepushgo_read_model_bytes ${model.bytes}`,
+      `codepushgo_read_model_budget_bytes ${model.budgetBytes}`,
+      '# HELP codepushgo_read_model_key_lookups_total Keys looked up by hash, found in memory (hit) or not (miss).',
+      '# TYPE codepushgo_read_model_key_lookups_total counter',
+      `codepushgo_read_model_key_lookups_total{result="hit"} ${model.hits}`,
+      `codepushgo_read_model_key_lookups_total{result="miss"} ${model.misses}`,
     ]
+    if (background !== null)
+      lines.push(
+        '# HELP codepushgo_wal_checkpoints_total WAL checkpoints made off the event loop.',
+        '# TYPE codepushgo_wal_checkpoints_total counter',
+        `codepushgo_wal_checkpoints_total ${background.checkpoints}`,
+        '# HELP codepushgo_wal_frames Frames in the WAL at the last checkpoint.',
+        '# TYPE codepushgo_wal_frames gauge',
+        `codepushgo_wal_frames ${background.lastFrames}`,
+      )
+    delay.reset()
     return `${lines.join('\n')}\n`
   }
 }
 
-/** GET /metrics, in the Prometheus text format. Unauthenticated: scrape it from a trusted network. */
-export function metricsRoute(metrics: Metrics, db: Database) {
+/** Where the metrics of things other than requests come from. */
+export interface MetricSources {
+  keys(): number
+  readModel(): ReadModelStats
+  /** The background Worker's (src/db/background.ts), under `serve`; null without one. */
+  background: BackgroundStats | null
+}
+
+/** The background Worker, as /metrics uses it. */
+export type MetricsBackground = Pick<Background, 'stats' | 'countKeys'>
+
+/**
+ * GET /metrics, in the Prometheus text format. Unauthenticated: scrape it from a trusted
+ * network. Keys are counted by the background Worker when there is one (`count(*)` over a
+ * million keys holds a connection for tens of milliseconds): a scrape shows the count the
+ * previous one asked for. Without one (tests), they are counted here.
+ */
+export function metricsRoute(metrics: Metrics, db: Database, readModel: () => ReadModelStats, background: MetricsBackground | null) {
   const countKeys = db.prepare<{ n: number }, []>('SELECT count(*) AS n FROM apikeys')
+  const keys = () => {
+    if (background === null) return countKeys.get()!.n
+    background.countKeys()
+    return background.stats.keys ?? 0
+  }
+  const sources: MetricSources = { keys, readModel, background: background?.stats ?? null }
   return new Elysia({ name: 'metrics' }).get(
     '/metrics',
-    () => new Response(metrics.render(countKeys.get()!.n), { headers: { ...API_HEADERS, 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }),
+    () => new Response(metrics.render(sources), { headers: { ...API_HEADERS, 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }),
     { detail: { hide: true } },
   )
 }

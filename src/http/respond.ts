@@ -5,7 +5,7 @@
  *
  * One hook does what four did (default headers, drain, request log, metrics) because each
  * Elysia hook costs on every request; an `onAfterResponse` hook alone schedules a task per
- * request (bench/RESULTS.md).
+ * request (docs/performance.md, "Hot path").
  */
 import { Elysia } from 'elysia'
 import type { AdmittedKey } from '../access/auth-plugin'

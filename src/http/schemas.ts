@@ -1,7 +1,7 @@
 /** Schemas shared by every module: the error envelope and common field shapes. */
 import { t, type TSchema } from 'elysia'
 import { MODES } from '../access/modes'
-import { ERROR_CODES, type ErrorCode } from '../errors'
+import { ERROR_CODES, type ErrorCode, validationError } from '../errors'
 import { named, sendsHeaders } from './openapi-annotations'
 
 // A union of literals rather than t.UnionEnum: UnionEnum carries a default (its first value),
@@ -59,24 +59,49 @@ export const TooLarge = errorResponse('Body over 64 KiB. A body that declares (C
 /** The 403 of routes outside key management. */
 export const Forbidden = errorResponse("The key's mode, its limits or its user's role fall short.", 'Insufficient permissions for this operation', 'insufficient_permissions')
 
-/** `?limit=` and `?page=` of every list: 1–1000 per page (default 100), pages from 0. */
+/**
+ * `?limit=`, and `?page=` or `?after=`, of every list, newest first: 1–1000 per page (default
+ * 100), pages from 0, or the page after the last id of the previous one (keyset: its cost does
+ * not grow with its depth, where a page's does). `page` has no schema default, so that a page
+ * given with `after` can be told from none (`pageStart`).
+ */
 export const pageFields = {
   limit: t.Optional(
     t.Integer({
-      minimum: 1, maximum: 1000, default: 100, description: 'Page size, 1–1000.',
+      minimum: 1, maximum: 1000, default: 100, description: 'Page size, 1–1000 (default 100).',
       // Elysia cannot name a coerced query field in its error, so the schema carries the message.
       error: "Invalid query field 'limit': expected an integer from 1 to 1000",
     }),
   ),
   page: t.Optional(
-    t.Integer({ minimum: 0, default: 0, description: '0-based page number.', error: "Invalid query field 'page': expected an integer from 0" }),
+    t.Integer({
+      minimum: 0, description: '0-based page number (default 0). Deep pages cost more the deeper they are: prefer `after`. Not with `after`.',
+      error: "Invalid query field 'page': expected an integer from 0",
+    }),
+  ),
+  // A string of digits rather than an integer: Elysia documents a coerced integer with a default
+  // of 0, which Swagger UI's "Try it out" would send, and `page=0&after=0` is a 400.
+  after: t.Optional(
+    t.String({
+      pattern: '^[1-9][0-9]{0,14}$',
+      description: 'Keyset paging: only items with an id below this one, i.e. the page after the one whose last item has this id. Costs the same at any depth. Not with `page`.',
+      error: "Invalid query field 'after': expected the id of the last item of the previous page (a positive integer)",
+    }),
   ),
 }
+
+/** Where a page starts: after `after` (an id, keyset), else at `page` (0-based), 400 when both are given. */
+export function pageStart(query: { page?: number; after?: string }): { after: number } | { page: number } {
+  if (query.after === undefined) return { page: query.page ?? 0 }
+  if (query.page !== undefined) throw validationError("Invalid query: give either 'page' or 'after', not both")
+  return { after: Number(query.after) }
+}
+
 
 /**
  * Response schemas document the API (OpenAPI) but are not checked again at run time: views
  * are built field by field (toApiKeyView…) and the tests pin their exact shapes, while
- * checking and encoding every response cost about a third of a request (bench/RESULTS.md).
+ * checking and encoding every response cost about a third of a request (docs/performance.md).
  */
 export function responses<T extends Record<number, TSchema>>(schemas: T): T {
   for (const schema of Object.values(schemas)) t.NoValidate(schema)

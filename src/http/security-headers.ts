@@ -2,7 +2,7 @@
 
 /**
  * API answers are data: nothing in them may run, be framed, be sniffed or be cached (the
- * OWASP REST set). Each header costs on every response (bench/RESULTS.md), so there are no
+ * OWASP REST set). Each header costs on every response (docs/performance.md, "Hot path"), so there are no
  * others: the document-only ones (referrer, opener and resource policies) go on the docs.
  */
 export const API_HEADERS = {

@@ -574,3 +574,44 @@ describe('binary: last use', () => {
     expect(await server.stop()).toBe(0)
   })
 })
+
+describe('binary: database work off the event loop', () => {
+  /** A metric's value from /metrics. */
+  const metric = async (server: RunningServer, name: string) => {
+    const text = await (await fetch(`${server.url}/metrics`)).text()
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1])
+  }
+
+  test('a Worker inside the binary checkpoints the WAL and counts keys; the server stops cleanly', async () => {
+    const dir = freshDir()
+    const admin = createUser(dir, 'worker@example.com').apikey
+    const server = await serve(dir, ['--metrics'])
+    for (let i = 0; i < 20; i++) expect((await call(server, 'POST', '/apikey/', admin.key, { name: `k${i}`, mode: 'read' })).status).toBe(201)
+    let checkpoints = 0
+    let keys = 0
+    const deadline = Date.now() + 5000
+    while ((checkpoints === 0 || keys !== 21) && Date.now() < deadline) {
+      checkpoints = await metric(server, 'codepushgo_wal_checkpoints_total')
+      keys = await metric(server, 'codepushgo_api_keys')
+      await Bun.sleep(50)
+    }
+    expect(checkpoints).toBeGreaterThan(0)
+    expect(keys).toBe(21)
+    expect(await metric(server, 'codepushgo_event_loop_delay_max_seconds')).toBeGreaterThanOrEqual(0)
+    expect(await server.stop()).toBe(0)
+    expect(server.output()).not.toContain('"level":"error"')
+  })
+
+  test('--audit-retention-days deletes older events from the start, and keeps the rest', async () => {
+    const dir = freshDir()
+    const admin = createUser(dir, 'retention@example.com').apikey
+    runSql(dir, "UPDATE audit_events SET at = '2000-01-01T00:00:00.000Z'")
+    const server = await serve(dir, ['--audit-retention-days', '30'])
+    expect((await call(server, 'POST', '/apikey/', admin.key, { name: 'kept', mode: 'read' })).status).toBe(201)
+    const events = async () => ((await call(server, 'GET', '/audit/', admin.key)).json.data as { details: { name?: string } }[]).map((e) => e.details.name)
+    const deadline = Date.now() + 5000
+    while ((await events()).length > 1 && Date.now() < deadline) await Bun.sleep(20)
+    expect(await events()).toEqual(['kept'])
+    expect(await server.stop()).toBe(0)
+  })
+})

@@ -2,12 +2,13 @@
 import { createApp } from '../../src/app'
 import type { Clock } from '../../src/clock'
 import type { GateLimits } from '../../src/access/gate'
-import type { Core, KeyPolicy } from '../../src/core'
-import { UsageTracker } from '../../src/modules/apikey/usage'
+import type { KeyPolicy } from '../../src/core'
+import { createCore } from '../../src/create-core'
 import { openDatabase } from '../../src/db/database'
 import { migrate } from '../../src/db/migrate'
 import { jsonLogger } from '../../src/http/logger'
-import { createStore } from '../../src/store'
+import { EVERYTHING } from '../../src/read-model/changes'
+import type { SQLQueryBindings } from 'bun:sqlite'
 import { conform, type Exchange } from './openapi-contract'
 
 /** A clock tests move by hand. */
@@ -27,17 +28,12 @@ export function conformsToDocument(app: { handle(request: Request): Promise<Resp
   return conform(exchange, async () => (await app.handle(new Request('http://localhost/swagger/json'))).json())
 }
 
-export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Partial<GateLimits>; metrics?: boolean } = {}) {
+export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Partial<GateLimits>; metrics?: boolean; cacheMb?: number } = {}) {
   const db = openDatabase(null)
   migrate(db)
   const clock = manualClock()
   const logs: string[] = []
-  const core: Core = {
-    store: createStore(db),
-    clock,
-    policy: { maxKeyLifetimeDays: null, keyRateLimit: null, ...options.policy },
-    usage: new UsageTracker(db, clock),
-  }
+  const core = createCore(db, { clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null, ...options.policy }, cacheMb: options.cacheMb })
   const app = createApp({ ...core, log: jsonLogger((line) => logs.push(line)), version: 'test', limits: options.limits, metrics: options.metrics })
 
   /** Sends a request; `body` objects are sent as JSON, strings as they are. */
@@ -62,5 +58,13 @@ export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Part
     await conformsToDocument(app, { method, path, status: response.status, headers: response.headers, text })
     return { status: response.status, headers: response.headers, text, json }
   }
-  return { db, core, clock, app, logs, request }
+  /**
+   * Runs SQL straight on the database, as another process would, and lets the read model
+   * notice it as it would within FOREIGN_COMMITS_POLL_MS.
+   */
+  function writeBehind(sql: string, ...params: SQLQueryBindings[]) {
+    db.run(sql, params)
+    core.readModel.apply([EVERYTHING])
+  }
+  return { db, core, clock, app, logs, request, writeBehind }
 }

@@ -2,14 +2,12 @@
 import { operatorGranter, type KeyTerms } from '../../access/grant'
 import type { Mode } from '../../access/modes'
 import type { Actor, Core } from '../../core'
-import { inTransaction } from '../../db/database'
 import { notFound } from '../../errors'
 import { normalizeName } from '../../validation'
 import { recordAudit } from '../audit/service'
 import type { ApiKeyView } from './model'
 import { newKeyPolicyEnd } from './policies'
-import { checkWrite, issueKey } from './service'
-import { toApiKeyView } from './view'
+import { checkWrite, issueKey, view } from './service'
 
 /** What the CLI writes in the audit log as the actor: the operator, with no key. */
 export const operatorOf = (userId: string): Actor => ({ userId, keyId: null, ip: null, userAgent: 'codepushgo-cli' })
@@ -25,10 +23,10 @@ export function operatorKey(core: Core, userId: string, input: { name: string; m
     mode: input.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: newKeyPolicyEnd(core), rate_limit: null, enabled: true,
     created_at: core.clock.now().toISOString(),
   }
-  checkWrite(core, operatorGranter(core.store.orgs.membershipsOf(userId)), terms)
+  checkWrite(core, operatorGranter(core.readModel.memberships(userId)), terms)
   const { record, key } = issueKey(core, userId, { name, ...terms })
   recordAudit(core, operatorOf(userId), 'apikey.create', { type: 'apikey', id: record.id }, { name, mode: terms.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: terms.expires_at })
-  return toApiKeyView(core, record, key)
+  return view(core, record, key)
 }
 
 /**
@@ -36,17 +34,17 @@ export function operatorKey(core: Core, userId: string, input: { name: string; m
  * or all expired under --max-key-lifetime-days, since a key can hand out none that outlives it).
  */
 export function issueKeyFor(core: Core, userId: string, input: { name: string; mode: Mode }): ApiKeyView {
-  return inTransaction(core.store.db, () => operatorKey(core, userId, input))
+  return core.store.write(() => operatorKey(core, userId, input))
 }
 
 /** A user's keys, masked, newest first. */
 export function listKeysOfUser(core: Core, userId: string): ApiKeyView[] {
-  return core.store.apikeys.listByUser(userId).map((key) => toApiKeyView(core, key))
+  return core.store.apikeys.listByUser(userId).map((key) => view(core, key))
 }
 
 /** Deletes a key; audited in the owner's log, with no actor key. */
 export function revokeKey(core: Core, id: number): void {
-  inTransaction(core.store.db, () => {
+  core.store.write(() => {
     const record = core.store.apikeys.findById(id)
     if (!record) throw notFound()
     core.store.apikeys.delete(id)

@@ -18,7 +18,6 @@ import { createApiKey, deleteApiKey, getApiKey, rotateApiKey, updateApiKey } fro
 import { keyUsage, totalUsage } from './usage-service'
 import { parseKeyId } from './validate'
 import { refuseRepeatedParameters, verifyAccess } from './verify'
-import { verifiedViewJson } from './view'
 
 /**
  * POST accepts its fields as query parameters too (the documentation calls them so). Arrays
@@ -63,7 +62,8 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
           summary: 'List API keys',
           description:
             'Retrieve all API keys associated with your account that the calling key can reach, newest first. ' +
-            'Keys are masked (`ak_XXXXX...`). Needs an `all` key.',
+            'Keys are masked (`ak_XXXXX...`). Page with `?limit=` and either `?page=` or `?after=<the last id of the ' +
+            'previous page>` (keyset paging, the same cost at any depth); both at once is a 400. Needs an `all` key.',
         },
       },
     )
@@ -105,11 +105,10 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       ({ principal, query, request, set }) => {
         refuseRepeatedParameters(request.url)
         const mode = verifyAccess(core, principal, query)
-        const { record } = principal
-        set.headers['x-codepushgo-user-id'] = record.user_id
-        set.headers['x-codepushgo-key-id'] = String(record.id)
+        set.headers['x-codepushgo-user-id'] = principal.userId
+        set.headers['x-codepushgo-key-id'] = String(principal.keyId)
         set.headers['x-codepushgo-key-mode'] = mode
-        return new AnswerText<Verified>(`{"valid":true,"apikey":${verifiedViewJson(core, record, mode)}}`)
+        return new AnswerText<Verified>(principal.verifiedJson(mode))
       },
       {
         access: 'read',

@@ -2,7 +2,8 @@
 import type { Database } from 'bun:sqlite'
 import type { Mode } from '../../access/modes'
 import type { RateLimit } from '../../access/rate-limit'
-import type { ReadCache } from '../../db/read-cache'
+import type { Transactions } from '../../db/transactions'
+import type { UsedKey } from './usage'
 
 /** A stored key as the core sees it. It holds the hash only for lookup; views never carry it. */
 export interface ApiKeyRecord {
@@ -37,7 +38,7 @@ interface ApiKeyRow extends Omit<ApiKeyRecord, 'limited_to_apps' | 'limited_to_o
   rate_limit: string | null
 }
 
-/** What the read cache knows a key by. */
+/** What the read model knows a key by. */
 interface KeyIdentity {
   key_hash: string
   user_id: string
@@ -45,10 +46,6 @@ interface KeyIdentity {
 
 const COLUMNS = `id, user_id, name, mode, limited_to_apps, limited_to_orgs, key_start, created_at, updated_at,
   expires_at, enabled, last_used_at, last_used_ip, rotated_from, successor_id, rate_limit`
-
-/** Where the read cache keeps what the gate made of the key with a hash (see `cachedByHash`). */
-const keyCacheKey = (hash: string) => `key:${hash}`
-const keysOfCacheKey = (userId: string) => `keys-of:${userId}`
 
 function toRecord(row: ApiKeyRow | null): ApiKeyRecord | null {
   if (!row) return null
@@ -61,7 +58,7 @@ function toRecord(row: ApiKeyRow | null): ApiKeyRecord | null {
   }
 }
 
-export function apiKeyRepository(db: Database, cache: ReadCache) {
+export function apiKeyRepository(db: Database, transactions: Transactions) {
   const insert = db.prepare<ApiKeyRow, Record<string, string | number | null>>(
     `INSERT INTO apikeys (user_id, name, mode, limited_to_apps, limited_to_orgs, key_hash, key_start, created_at,
        updated_at, expires_at, enabled, rotated_from, rate_limit)
@@ -69,7 +66,7 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
        $updated_at, $expires_at, $enabled, $rotated_from, $rate_limit)
      RETURNING ${COLUMNS}`,
   )
-  // Key writes return what the cache knows the key by (its hash, its user), to forget it.
+  // Key writes return what the read model knows the key by (its hash, its user).
   const update = db.prepare<KeyIdentity, Record<string, string | number | null>>(
     `UPDATE apikeys SET name = $name, mode = $mode, limited_to_apps = $limited_to_apps, limited_to_orgs = $limited_to_orgs,
        expires_at = $expires_at, enabled = $enabled, rate_limit = $rate_limit, updated_at = $updated_at
@@ -84,26 +81,17 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
   const byUser = db.prepare<ApiKeyRow, [string]>(`SELECT ${COLUMNS} FROM apikeys WHERE user_id = ? ORDER BY id DESC`)
   const countByUser = db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM apikeys WHERE user_id = ?')
   const remove = db.prepare<KeyIdentity, [number]>('DELETE FROM apikeys WHERE id = ? RETURNING key_hash, user_id')
+  const lastUse = db.prepare<never, [string, string | null, number]>('UPDATE apikeys SET last_used_at = ?, last_used_ip = ? WHERE id = ?')
 
-  /**
-   * Every write below changes one key of one user, and nothing else that is cached: it forgets
-   * that key and the user's key list, and the other cached keys stay (a write emptied the
-   * whole cache before: 10,000 keys reloaded after each key created, bench/RESULTS.md).
-   * Reads inside the write's transaction bypass the cache, so forgetting after the statement
-   * is the same as before it.
-   */
-  const forgetKeyOf = (hash: string, userId: string) => {
-    cache.forget(keyCacheKey(hash))
-    cache.forget(keysOfCacheKey(userId))
-  }
-  const forgetKey = (written: KeyIdentity | null) => {
-    if (written) forgetKeyOf(written.key_hash, written.user_id)
+  /** Every write below changes one key of one user, and nothing else the read model holds. */
+  const noteKey = (written: KeyIdentity | null) => {
+    if (written) transactions.note({ kind: 'key', hash: written.key_hash, userId: written.user_id })
   }
 
   return {
     /** Stores a new key and returns it as stored. */
     insert(key: NewApiKey): ApiKeyRecord {
-      forgetKeyOf(key.key_hash, key.user_id)
+      noteKey(key)
       return toRecord(insert.get({
         ...key,
         limited_to_apps: JSON.stringify(key.limited_to_apps),
@@ -121,7 +109,7 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
         enabled: changes.enabled ? 1 : 0,
         rate_limit: changes.rate_limit === null ? null : JSON.stringify(changes.rate_limit),
       })
-      forgetKey(written)
+      noteKey(written)
     },
     /**
      * Records that `successorId` replaced the key, which now stops at `expiresAt` (the end of the
@@ -129,21 +117,21 @@ export function apiKeyRepository(db: Database, cache: ReadCache) {
      */
     markRotated(id: number, successorId: number, expiresAt: string | null, at: string): boolean {
       const written = rotated.get(successorId, expiresAt, at, id)
-      forgetKey(written)
+      noteKey(written)
       return written !== null
     },
     findByHash: (hash: string) => toRecord(byHash.get(hash)),
-    /**
-     * What `load` makes of the key with this hash (the gate's principal), or that there is no
-     * such key, kept in the read cache until a write of that key forgets it (see above).
-     */
-    cachedByHash: <T>(hash: string, load: () => T): T => cache.get(keyCacheKey(hash), load, true),
     findById: (id: number) => toRecord(byId.get(id)),
-    /** The user's keys, newest first (cached; read-only). */
-    listByUser: (userId: string) => cache.get(keysOfCacheKey(userId), () => byUser.all(userId).map((row) => toRecord(row)!)),
+    /** The user's keys, newest first. */
+    listByUser: (userId: string) => byUser.all(userId).map((row) => toRecord(row)!),
     countByUser: (userId: string) => countByUser.get(userId)!.n,
     delete(id: number): void {
-      forgetKey(remove.get(id))
+      noteKey(remove.get(id))
+    },
+    /** Writes when and from where the key was last used (a key deleted since matches no row). */
+    writeLastUse(key: UsedKey, at: string, ip: string | null): void {
+      lastUse.run(at, ip, key.keyId)
+      transactions.note({ kind: 'last-use', hash: key.hash, keyId: key.keyId, userId: key.userId, at, ip })
     },
   }
 }

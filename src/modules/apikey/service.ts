@@ -11,8 +11,10 @@ import type { Actor, Core } from '../../core'
 import { alreadyRotated, conflict, notFound, validationError } from '../../errors'
 import { normalizeName, parseFutureInstant, unique } from '../../validation'
 import { recordAudit } from '../audit/service'
+import { pageStart } from '../../http/schemas'
+import type { KeyListRow } from '../../read-model/entries'
 import type { ApiKeyCreateInput, ApiKeyListFilters, ApiKeyUpdateInput, ApiKeyView, Rotated } from './model'
-import { grantFacts, keyExpiry } from './policies'
+import { grantFacts } from './policies'
 import type { ApiKeyRecord } from './repository'
 import { toApiKeyView } from './view'
 
@@ -21,8 +23,8 @@ export const MAX_KEYS_PER_USER = 1000
 /**
  * The transaction of a key write: a savepoint in the transaction that the key writes arriving
  * together share (src/db/group-commit.ts); it settles once that has committed. The key
- * repository forgets the cached entries each write changes (that key, its user's key list);
- * every other cached key stays.
+ * repository notes what each write changes (that key, hence its user's key list) for the read
+ * model; every other cached key stays.
  *
  * The write runs a turn or more after its caller's key was admitted: first the key is read
  * again, so that a key revoked, disabled or narrowed meanwhile (and answered so) writes
@@ -41,16 +43,16 @@ const keyWrite = <T>(core: Core, principal: Principal, work: () => T): Promise<T
  */
 function stillAdmitted(core: Core, principal: Principal): void {
   const now = core.store.apikeys.findById(principal.keyId)
-  const life = now && keyExpiry(core, now)
+  const life = now && core.readModel.keyExpiry(now)
   checkStanding(core, now && { enabled: now.enabled, expiresAtMs: expiryMs(life) })
   // Gone, checkStanding has thrown.
   const { mode, limited_to_apps, limited_to_orgs, rate_limit } = now!
-  const then = principal.record
   const same =
-    mode === then.mode &&
+    mode === principal.mode &&
     life === principal.expiresAt &&
-    JSON.stringify([limited_to_apps, limited_to_orgs, rate_limit]) === JSON.stringify([then.limited_to_apps, then.limited_to_orgs, then.rate_limit]) &&
-    sameRoles(core.store.orgs.membershipsOf(principal.userId), principal.memberships)
+    JSON.stringify([limited_to_apps, limited_to_orgs, rate_limit]) ===
+      JSON.stringify([principal.limits.limited_to_apps, principal.limits.limited_to_orgs, principal.ownRateLimit]) &&
+    sameRoles(core.readModel.memberships(principal.userId), principal.memberships)
   if (!same) throw conflict('The calling API key was changed while this request waited; send it again')
 }
 
@@ -100,17 +102,40 @@ export function keysWithinReach(core: Core, principal: Principal): ApiKeyRecord[
   return core.store.apikeys.listByUser(principal.userId).filter((key) => isAllowed(principal, { mode: 'all', on: 'key', key }))
 }
 
-/** The caller's keys within its reach, newest first, filtered and paginated. */
-export function listApiKeys(core: Core, principal: Principal, filters: ApiKeyListFilters): ApiKeyRecord[] {
-  const { limit = 100, page = 0, mode, app_id, org_id } = filters
-  const visible = keysWithinReach(core, principal)
-    .filter(
-      (key) =>
-        (mode === undefined || key.mode === mode) &&
-        (app_id === undefined || key.limited_to_apps.includes(app_id)) &&
-        (org_id === undefined || key.limited_to_orgs.includes(org_id)),
-    )
-  return visible.slice(page * limit, page * limit + limit)
+/**
+ * The caller's keys within its reach, newest first, filtered and paginated: `after` (keyset:
+ * keys with a lower id, found by binary search) or `page`, from the user's key list in the
+ * read model.
+ */
+export function listApiKeys(rows: readonly KeyListRow[], principal: Principal, filters: ApiKeyListFilters): KeyListRow[] {
+  const { limit = 100, mode, app_id, org_id } = filters
+  const start = pageStart(filters)
+  const after = 'after' in start ? start.after : undefined
+  const shown = (key: KeyListRow) =>
+    isAllowed(principal, { mode: 'all', on: 'key', key }) &&
+    (mode === undefined || key.mode === mode) &&
+    (app_id === undefined || key.limited_to_apps.includes(app_id)) &&
+    (org_id === undefined || key.limited_to_orgs.includes(org_id))
+  let skip = 'page' in start ? start.page * limit : 0
+  const out: KeyListRow[] = []
+  for (let i = after === undefined ? 0 : firstBelow(rows, after); i < rows.length && out.length < limit; i++) {
+    if (!shown(rows[i]!)) continue
+    if (skip > 0) skip--
+    else out.push(rows[i]!)
+  }
+  return out
+}
+
+/** The index of the first row (ids descending) whose id is below `id`. */
+function firstBelow(rows: readonly { id: number }[], id: number): number {
+  let low = 0
+  let high = rows.length
+  while (low < high) {
+    const middle = (low + high) >> 1
+    if (rows[middle]!.id < id) high = middle
+    else low = middle + 1
+  }
+  return low
 }
 
 /** A key of the caller's within its reach, else 404 as if it did not exist. */
@@ -122,7 +147,12 @@ export function reachKey(core: Core, principal: Principal, id: number): ApiKeyRe
 }
 
 export function getApiKey(core: Core, principal: Principal, id: number): ApiKeyView {
-  return toApiKeyView(core, reachKey(core, principal, id))
+  return view(core, reachKey(core, principal, id))
+}
+
+/** A key's view, with its effective expiry (`fullKey`: the response that creates it). */
+export function view(core: Core, record: ApiKeyRecord, fullKey?: string): ApiKeyView {
+  return toApiKeyView(record, { expiresAt: core.readModel.keyExpiry(record), fullKey })
 }
 
 /**
@@ -154,7 +184,7 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
       limited_to_apps: unique(input.limited_to_apps ?? principal.limits.limited_to_apps),
       limited_to_orgs: unique(input.limited_to_orgs ?? principal.limits.limited_to_orgs),
       expires_at,
-      rate_limit: input.rate_limit === undefined ? principal.record.rate_limit : input.rate_limit,
+      rate_limit: input.rate_limit === undefined ? principal.ownRateLimit : input.rate_limit,
       enabled: true,
       created_at: core.clock.now().toISOString(),
     }
@@ -162,7 +192,7 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
     const settings = { name, ...terms }
     const { record, key } = issueKey(core, principal.userId, settings)
     recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, { name, mode: terms.mode, limited_to_apps: terms.limited_to_apps, limited_to_orgs: terms.limited_to_orgs, expires_at, rate_limit: terms.rate_limit })
-    return toApiKeyView(core, record, key)
+    return view(core, record, key)
   })
 }
 
@@ -193,7 +223,7 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
     }
     core.store.apikeys.update(id, changes)
     recordAudit(core, actor, 'apikey.update', { type: 'apikey', id }, { changed: Object.keys(input), ...changes })
-    return toApiKeyView(core, core.store.apikeys.findById(id)!)
+    return view(core, core.store.apikeys.findById(id)!)
   })
 }
 
@@ -227,7 +257,7 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
     // Two rotations that raced: the second finds the first's successor (src/db/group-commit.ts runs them one after the other).
     if (!core.store.apikeys.markRotated(id, successor.id, oldExpiry, now.toISOString())) throw alreadyRotated(null)
     recordAudit(core, actor, 'apikey.rotate', { type: 'apikey', id }, { new_id: successor.id, grace_period_seconds: graceSeconds, previous_expires_at: oldExpiry })
-    return { apikey: toApiKeyView(core, successor, key), previous: { id, expires_at: oldExpiry } }
+    return { apikey: view(core, successor, key), previous: { id, expires_at: oldExpiry } }
   })
 }
 

@@ -8,9 +8,8 @@
  * in its key's usage at once. A deleted key's rows go with it (ON DELETE CASCADE); its counts
  * not written yet are dropped when they would be.
  */
-import type { Database } from 'bun:sqlite'
 import type { Clock } from '../../clock'
-import { inTransactionKeepingCaches } from '../../db/database'
+import type { Store } from '../../store'
 
 /** What became of an authentication with a known key; the index of its count. */
 export const Outcome = {
@@ -70,10 +69,12 @@ export class UsageCounts {
   private readonly sums
   private readonly pruneSlice
 
-  constructor(
-    private readonly db: Database,
-    private readonly clock: Clock,
-  ) {
+  private readonly write: Store['write']
+
+  constructor(store: Pick<Store, 'db' | 'write'>, private readonly clock: Clock) {
+    const { db } = store
+    // Counts change nothing the read model holds: their transactions note nothing.
+    this.write = store.write
     // A key deleted since its counts came in matches no row, and its counts are dropped.
     this.upsert = db.prepare<never, [number, number, number, number, number, number]>(
       `INSERT INTO key_usage_hourly (key_id, hour, allowed, forbidden, rate_limited, rejected)
@@ -149,7 +150,7 @@ export class UsageCounts {
     const from = this.roundAt
     const to = Math.min(this.round.length, from + limit)
     try {
-      inTransactionKeepingCaches(this.db, () => {
+      this.write(() => {
         for (let i = from; i < to; i++) {
           const { keyId, hour, counts } = this.round[i]!
           this.upsert.run(keyId, hour * 3600, counts[0]!, counts[1]!, counts[2]!, counts[3]!)
@@ -199,7 +200,7 @@ export class UsageCounts {
   prune(retentionDays: number, limit: number): number {
     const before = (Math.floor(this.clock.nowMs() / HOUR_MS) - retentionDays * 24) * 3600
     if (before <= this.prunedBefore) return 0
-    const deleted = inTransactionKeepingCaches(this.db, () => this.pruneSlice.run(before, limit).changes)
+    const deleted = this.write(() => this.pruneSlice.run(before, limit).changes)
     if (deleted < limit) this.prunedBefore = before
     return deleted
   }

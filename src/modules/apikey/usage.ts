@@ -1,128 +1,198 @@
 /**
  * `last_used_at` / `last_used_ip`, recorded in memory on every authenticated request and
  * written in batches (SPEC §9): at most one UPDATE per key per flush, however busy the key.
+ * Each write tells the read model, which updates the cached key's answer in place: a flush
+ * reloads nothing (docs/performance.md, "Last use").
  *
- * A flush does not empty the read cache: with thousands of keys in use, reloading every one of
- * them after each flush cost about a tenth of the server's time (bench/RESULTS.md). Cached key
- * records keep the last use they were loaded with, and views take the newer one this tracker
- * wrote (`lastWritten`), so the API shows what the database holds, as before.
+ * A key's unwritten use hangs on the key itself (`UsedKey.unwritten`), and the keys with one
+ * wait in a list of small chunks: no map of every key in use. JSC's young collections scan
+ * again, whole, every old object written since the last one; a map of 100,000 keys written on
+ * every request cost each of them about a millisecond (docs/performance.md, "Garbage collection").
  */
-import type { Database } from 'bun:sqlite'
 import type { Clock } from '../../clock'
-import { inTransaction, inTransactionKeepingCaches } from '../../db/database'
+import type { Store } from '../../store'
 import { UsageCounts } from './usage-counts'
 
-/** A last use as stored: ISO time and client address. */
-export interface LastUse {
-  at: string
-  ip: string | null
-}
-
-interface Use {
+/** A use not written yet: when, and from where (looked up at most once a second). */
+export interface Use {
   at: number
   ip: string | null
   ipAt: number
+  readonly key: UsedKey
 }
 
-/** Past this many remembered writes (keys deleted since keep theirs) the caches are reloaded instead. */
-const MAX_WRITTEN = 100_000
+/** The key a use is recorded for: its id to write, its user and hash for the read model. */
+export interface UsedKey {
+  readonly keyId: number
+  readonly userId: string
+  readonly hash: string
+  /** Its use not written yet, kept here by the tracker (null or absent: none). */
+  unwritten?: Use | null
+}
+
+const CHUNK = 1024
+
+/** A list that only grows at its end, in chunks of CHUNK: appending writes to the last chunk alone. */
+class ChunkedList<T> {
+  chunks: T[][] = [[]]
+  length = 0
+
+  push(item: T): void {
+    let last = this.chunks[this.chunks.length - 1]!
+    if (last.length === CHUNK) this.chunks.push((last = []))
+    last.push(item)
+    this.length++
+  }
+
+  at(index: number): T {
+    return this.chunks[Math.floor(index / CHUNK)]![index % CHUNK]!
+  }
+}
+
+/**
+ * The uses of a round in the order to write them: by key id (keys with neighbouring ids share
+ * pages), each a number packing the id with the use's index in the round's list, sorted as a
+ * Float64Array (100,000 in about 1.5 ms with the packing: sorting the uses themselves with a
+ * comparator took 18 ms, and mapping the sorted numbers back to a list of uses 3 ms more).
+ * Ids too large to pack with the indices are written in the order of first use.
+ */
+class Round {
+  private readonly order: Float64Array
+  private readonly scale: number
+  private at = 0
+
+  constructor(private readonly uses: ChunkedList<Use>) {
+    this.scale = 2 ** Math.max(1, Math.ceil(Math.log2(uses.length + 1)))
+    this.order = new Float64Array(uses.length)
+    let index = 0
+    let fits = true
+    for (const chunk of uses.chunks) {
+      for (const use of chunk) {
+        const packed = use.key.keyId * this.scale + index
+        if (packed > Number.MAX_SAFE_INTEGER) fits = false
+        this.order[index] = packed
+        index++
+      }
+    }
+    if (fits) this.order.sort()
+    else for (let i = 0; i < index; i++) this.order[i] = i
+  }
+
+  get left(): number {
+    return this.order.length - this.at
+  }
+
+  private use(position: number): Use {
+    return this.uses.at(this.order[position]! % this.scale)
+  }
+
+  /**
+   * The next `limit` uses, and any more of the last one's key: two cached copies of one key
+   * (evicted and loaded again) each have a use, and the latest must be written last.
+   */
+  take(limit: number): Use[] {
+    const batch: Use[] = []
+    while (this.at < this.order.length && (batch.length < limit || this.use(this.at).key.keyId === batch[batch.length - 1]!.key.keyId)) {
+      batch.push(this.use(this.at++))
+    }
+    for (let i = 1; i < batch.length; i++) {
+      for (let j = i; j > 0 && batch[j]!.key.keyId === batch[j - 1]!.key.keyId && batch[j]!.at < batch[j - 1]!.at; j--) {
+        ;[batch[j], batch[j - 1]] = [batch[j - 1]!, batch[j]!]
+      }
+    }
+    return batch
+  }
+
+  /** Every use not taken yet. */
+  rest(): Use[] {
+    const rest: Use[] = []
+    while (this.at < this.order.length) rest.push(this.use(this.at++))
+    return rest
+  }
+}
 
 export class UsageTracker {
-  private pending = new Map<number, Use>()
-  private written = new Map<number, LastUse>()
-  /** The keys of the current round of `flush(limit)`, by id, and how far it got. */
-  private round: number[] = []
-  private roundAt = 0
-  /** Rows written so far (for tests and metrics). */
+  private pending = new ChunkedList<Use>()
+  /** The current round of `flush(limit)` calls. */
+  private round: Round | null = null
+  /** Rows written so far (tests, metrics). */
   writes = 0
   /** Authentications per key per hour by outcome, flushed beside the last uses. */
   readonly counts: UsageCounts
-  private readonly update
 
   constructor(
-    private readonly db: Database,
+    private readonly store: Pick<Store, 'db' | 'write' | 'apikeys'>,
     private readonly clock: Clock,
   ) {
-    this.counts = new UsageCounts(db, clock)
-    this.update = db.prepare<never, [string, string | null, number]>('UPDATE apikeys SET last_used_at = ?, last_used_ip = ? WHERE id = ?')
+    this.counts = new UsageCounts(store, clock)
   }
 
   /**
    * Notes a use of the key; nothing is written until the next flush. The client address is
    * looked up at most once a second per key: it costs more than the rest of this.
    */
-  record(keyId: number, ip: () => string | null): void {
+  record(key: UsedKey, ip: () => string | null): void {
     const at = this.clock.nowMs()
-    const previous = this.pending.get(keyId)
-    if (previous && at - previous.ipAt < 1000) previous.at = at
-    else this.pending.set(keyId, { at, ip: ip(), ipAt: at })
-  }
-
-  /** The last use this process wrote for the key, if any: newer than a cached record's. */
-  lastWritten(keyId: number): LastUse | undefined {
-    return this.written.get(keyId)
+    const use = key.unwritten
+    if (use) {
+      use.at = at
+      if (at - use.ipAt >= 1000) {
+        use.ip = ip()
+        use.ipAt = at
+      }
+      return
+    }
+    const fresh: Use = { at, ip: ip(), ipAt: at, key }
+    key.unwritten = fresh
+    this.pending.push(fresh)
   }
 
   /** True while a round of `flush(limit)` calls has keys left to write. */
   get roundUnfinished(): boolean {
-    return this.roundAt < this.round.length
-  }
-
-  private endRound(): void {
-    this.round = []
-    this.roundAt = 0
+    return this.round !== null && this.round.left > 0
   }
 
   /** How many keys have a use not written yet. */
   get pendingCount(): number {
-    return this.pending.size
+    return this.pending.length + (this.round?.left ?? 0)
   }
 
   /**
    * Writes pending uses, at most `limit` keys, in one transaction; returns how many keys were
-   * written. With a limit, calls take turns through a round: the keys pending when the round
-   * began, lowest id first. Keys with neighbouring ids share a page, so a step of the round
-   * writes a few pages instead of one page per key (10,000 keys in steps of 200: 36 ms against
-   * 190 ms in first-use order, bench/RESULTS.md). A use newer than the round waits for the
-   * next one. When the write fails (a lock held too long, a full disk) the uses are kept for
-   * the next flush, unless a newer use of the same key came in meanwhile, the round ends, and
-   * the error is thrown to the caller.
+   * written. Calls take turns through a round: the keys pending when the round began, lowest
+   * id first. A use that comes in during the round is written with its key if the round has
+   * not passed it yet, else by the next round. Without a limit, everything pending is written.
+   * When the write fails (a lock held too long, a full disk) the uses are kept for the next
+   * flush, the round ends, and the error is thrown to the caller.
    */
   flush(limit = Number.POSITIVE_INFINITY): number {
-    if (this.pending.size === 0) return 0
-    let batch = this.pending
-    if (batch.size <= limit) {
-      this.pending = new Map()
-      this.endRound()
-    } else {
-      if (!this.roundUnfinished) this.round = [...this.pending.keys()].sort((a, b) => a - b)
-      batch = new Map()
-      while (batch.size < limit && this.roundAt < this.round.length) {
-        const id = this.round[this.roundAt++]!
-        const use = this.pending.get(id)
-        if (use === undefined) continue
-        batch.set(id, use)
-        this.pending.delete(id)
-      }
-      if (!this.roundUnfinished) this.endRound()
+    if (limit === Number.POSITIVE_INFINITY || !this.roundUnfinished) this.startRound()
+    const round = this.round!
+    const batch = round.take(limit)
+    if (batch.length === 0) {
+      this.round = null
+      return 0
     }
-    const uses = new Map<number, LastUse>()
-    for (const [id, use] of batch) uses.set(id, { at: new Date(use.at).toISOString(), ip: use.ip })
-    // Rarely (only when keys come and go for a long time), start over: reload every cached key.
-    const startOver = this.written.size + uses.size > MAX_WRITTEN
     try {
-      ;(startOver ? inTransaction : inTransactionKeepingCaches)(this.db, () => {
-        // A key deleted since its use simply matches no row.
-        for (const [id, use] of uses) this.update.run(use.at, use.ip, id)
+      this.store.write(() => {
+        for (const use of batch) this.store.apikeys.writeLastUse(use.key, new Date(use.at).toISOString(), use.ip)
       })
     } catch (error) {
-      for (const [id, use] of batch) if (!this.pending.has(id)) this.pending.set(id, use)
-      this.endRound()
+      // Kept as they are, with any newer use they got meanwhile: the next round writes them.
+      for (const use of [...batch, ...round.rest()]) this.pending.push(use)
+      this.round = null
       throw error
     }
-    if (startOver) this.written = new Map()
-    for (const [id, use] of uses) this.written.set(id, use)
-    this.writes += batch.size
-    return batch.size
+    for (const use of batch) if (use.key.unwritten === use) use.key.unwritten = null
+    if (round.left === 0) this.round = null
+    this.writes += batch.length
+    return batch.length
+  }
+
+  /** A round over the uses pending now, and what is left of an unfinished one. */
+  private startRound(): void {
+    if (this.round !== null) for (const use of this.round.rest()) this.pending.push(use)
+    this.round = new Round(this.pending)
+    this.pending = new ChunkedList()
   }
 }

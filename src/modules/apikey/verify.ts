@@ -56,7 +56,7 @@ export function verifyAccess(core: Core, principal: Principal, query: VerifyQuer
   let decision: Decision
   let orgId: string | undefined
   if (query.app_id !== undefined) {
-    const app = core.store.apps.findById(query.app_id)
+    const app = core.readModel.app(query.app_id)
     orgId = app?.org_id
     decision =
       app && (query.org_id === undefined || app.org_id === query.org_id)

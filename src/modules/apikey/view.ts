@@ -1,20 +1,23 @@
 import { maskKey } from '../../access/key-format'
 import type { Mode } from '../../access/modes'
-import type { Core } from '../../core'
-import { jsonArray } from '../../http/json-text'
+import type { KeyLimits } from '../../access/principal'
+import type { RateLimit } from '../../access/rate-limit'
 import type { ApiKeyView } from './model'
-import { keyExpiry } from './policies'
 import type { ApiKeyRecord } from './repository'
-import type { LastUse } from './usage'
+
+/** How a view shows a key beyond its record. */
+export interface ViewOf {
+  /** The key's effective expiry (SPEC §6a): the read model's `keyExpiry`. */
+  expiresAt: string | null
+  /** Only in the response that creates the key: the key itself, shown once. */
+  fullKey?: string
+}
 
 /**
- * The public shape of a key. `fullKey` is passed only by the response that creates the key;
- * everywhere else the key is masked. The hash never leaves the repository. `expires_at` is the
- * effective expiry (SPEC §6a); the usage tracker supplies the last use written since the
- * record was cached (see UsageTracker).
+ * The public shape of a key: masked everywhere except the response that creates it, with its
+ * effective expiry. The hash never leaves the repository.
  */
-export function toApiKeyView(core: Core, record: ApiKeyRecord, fullKey?: string): ApiKeyView {
-  const lastUse = fullKey === undefined ? core.usage.lastWritten(record.id) : undefined
+export function toApiKeyView(record: ApiKeyRecord, { expiresAt, fullKey }: ViewOf): ApiKeyView {
   return {
     id: record.id,
     key: fullKey ?? maskKey(record.key_start),
@@ -25,44 +28,59 @@ export function toApiKeyView(core: Core, record: ApiKeyRecord, fullKey?: string)
     updated_at: record.updated_at,
     limited_to_apps: record.limited_to_apps,
     limited_to_orgs: record.limited_to_orgs,
-    expires_at: keyExpiry(core, record),
+    expires_at: expiresAt,
     enabled: record.enabled,
-    last_used_at: lastUse ? lastUse.at : record.last_used_at,
-    last_used_ip: lastUse ? lastUse.ip : record.last_used_ip,
     rate_limit: record.rate_limit,
     rotated_from: record.rotated_from,
+    last_used_at: record.last_used_at,
+    last_used_ip: record.last_used_ip,
   }
 }
 
-interface WrittenView {
-  /** The last use the text shows (undefined: the record's own). */
-  lastUse: LastUse | undefined
-  text: string
+/** `toApiKeyView` as JSON text. */
+export function apiKeyViewJson(record: ApiKeyRecord, expiresAt: string | null): string {
+  return JSON.stringify(toApiKeyView(record, { expiresAt }))
 }
-
-const viewTexts = new WeakMap<ApiKeyRecord, WrittenView>()
 
 /**
- * `toApiKeyView(core, record)` as JSON text, kept with the record until the tracker writes a
- * newer last use. Records come from the read cache and are never changed, so the text stays
- * right as long as both do (verify and key lists answer from it, bench/RESULTS.md).
+ * What a key's view is made of as the read model keeps it (src/read-model/cached-key.ts):
+ * its strings already as JSON (quoted and escaped), so that the answer is put together
+ * without escaping anything; two strings that are the same are one.
  */
-export function apiKeyViewJson(core: Core, record: ApiKeyRecord): string {
-  const lastUse = core.usage.lastWritten(record.id)
-  let written = viewTexts.get(record)
-  if (written === undefined || written.lastUse !== lastUse) {
-    written = { lastUse, text: JSON.stringify(toApiKeyView(core, record)) }
-    viewTexts.set(record, written)
-  }
-  return written.text
+export interface KeyViewParts {
+  readonly keyId: number
+  /** The masked key, as JSON. */
+  readonly keyJson: string
+  readonly mode: Mode
+  readonly nameJson: string
+  readonly userIdJson: string
+  readonly createdAtJson: string
+  readonly updatedAtJson: string
+  readonly limits: KeyLimits
+  readonly expiresAt: string | null
+  readonly enabled: boolean
+  readonly ownRateLimit: RateLimit | null
+  readonly rotatedFrom: number | null
+  readonly lastUsedAt: string | null
+  readonly lastUsedIp: string | null
 }
 
-/** The view of a key as verify shows it: `mode` is the effective mode for what was asked (SPEC §7). */
-export function verifiedViewJson(core: Core, record: ApiKeyRecord, mode: Mode): string {
-  return mode === record.mode ? apiKeyViewJson(core, record) : JSON.stringify({ ...toApiKeyView(core, record), mode })
-}
+const listJson = (ids: readonly string[]) => (ids.length === 0 ? '[]' : JSON.stringify(ids))
+const textJson = (text: string | null) => (text === null ? 'null' : JSON.stringify(text))
 
-/** The records' views as a JSON array, each text kept as `apiKeyViewJson` keeps it. */
-export function apiKeyViewsJson(core: Core, records: readonly ApiKeyRecord[]): string {
-  return jsonArray(records, (record) => apiKeyViewJson(core, record))
+/**
+ * GET /apikey/verify's answer for a key, as `toApiKeyView`'s JSON would write it, `mode` the
+ * effective one for what was asked (the
+ * cache-differential test compares them). Put together per request: keeping each key's 400
+ * bytes of answer took two fifths of what a cached key costs, and this costs about 0.1 us
+ * (docs/performance.md, "Read model").
+ */
+export function verifiedJson(k: KeyViewParts, mode: Mode = k.mode): string {
+  const rate = k.ownRateLimit === null ? 'null' : JSON.stringify(k.ownRateLimit)
+  return (
+    `{"valid":true,"apikey":{"id":${k.keyId},"key":${k.keyJson},"mode":"${mode}","name":${k.nameJson},"user_id":${k.userIdJson},` +
+    `"created_at":${k.createdAtJson},"updated_at":${k.updatedAtJson},"limited_to_apps":${listJson(k.limits.limited_to_apps)},` +
+    `"limited_to_orgs":${listJson(k.limits.limited_to_orgs)},"expires_at":${textJson(k.expiresAt)},"enabled":${k.enabled},` +
+    `"rate_limit":${rate},"rotated_from":${k.rotatedFrom},"last_used_at":${textJson(k.lastUsedAt)},"last_used_ip":${textJson(k.lastUsedIp)}}}`
+  )
 }

@@ -4,7 +4,7 @@ import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import { AppCreateBody, AppIdParams, AppList, AppListQuery, AppNameBody, AppOne, appErrors as e } from './model'
 import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
-import { AnswerText, jsonArray, readOnlyJson } from '../../http/json-text'
+import { AnswerText, jsonArray } from '../../http/json-text'
 import { responses, Success } from '../../http/schemas'
 
 const tags = ['Apps']
@@ -17,7 +17,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
     .use(auth)
     .get(
       '/',
-      ({ principal, query }) => new AnswerText<AppList>(`{"data":${jsonArray(listApps(core, principal, query), readOnlyJson)}}`),
+      ({ principal, query }) => new AnswerText<AppList>(`{"data":${jsonArray(listApps(core, principal, query), (app) => app.json)}}`),
       {
         access: 'read',
         query: AppListQuery,

@@ -1,6 +1,7 @@
 /** Storage of apps. */
 import type { Database } from 'bun:sqlite'
-import type { ReadCache } from '../../db/read-cache'
+import type { Transactions } from '../../db/transactions'
+import { EVERYTHING } from '../../read-model/changes'
 
 // A type alias, not an interface: bun:sqlite binds it as named parameters.
 export type AppRecord = {
@@ -13,7 +14,8 @@ export type AppRecord = {
 
 const COLUMNS = 'app_id, org_id, name, created_at, updated_at'
 
-export function appRepository(db: Database, cache: ReadCache) {
+/** Every write here notes that everything the read model holds may have changed (apps decide app-limited keys and lists of apps). */
+export function appRepository(db: Database, transactions: Transactions) {
   const insert = db.prepare<never, AppRecord>(
     `INSERT INTO apps (app_id, org_id, name, created_at, updated_at)
      VALUES ($app_id, $org_id, $name, $created_at, $updated_at)`,
@@ -36,21 +38,28 @@ export function appRepository(db: Database, cache: ReadCache) {
   const retiredAnyCase = db.prepare<{ app_id: string }, [string]>('SELECT app_id FROM retired_app_ids WHERE app_id = ? COLLATE NOCASE LIMIT 1')
   const ofOrg = db.prepare<AppRecord, [string]>(`SELECT ${COLUMNS} FROM apps WHERE org_id = ? ORDER BY app_id`)
 
+  const changed = () => transactions.note(EVERYTHING)
+
   return {
-    insert: (app: AppRecord) => void insert.run(app),
-    /** Cached; read-only. */
-    findById: (appId: string) => cache.get(`app:${appId}`, () => byId.get(appId)),
-    /** Every app in the orgs the user belongs to (cached; read-only). */
-    listForUser: (userId: string) => cache.get(`apps-of:${userId}`, () => ofUser.all(userId)),
-    rename: (appId: string, name: string, at: string) => void rename.run(name, at, appId),
+    insert(app: AppRecord): void {
+      insert.run(app)
+      changed()
+    },
+    findById: (appId: string) => byId.get(appId),
+    /** Every app in the orgs the user belongs to. */
+    listForUser: (userId: string) => ofUser.all(userId),
+    rename(appId: string, name: string, at: string): void {
+      rename.run(name, at, appId)
+      changed()
+    },
     /** Deletes the app and retires its id for good. */
     delete(appId: string, at: string): void {
       retire.run(at, appId)
       remove.run(appId)
+      changed()
     },
-    /** The org an app belongs to, or belonged to before it was deleted (cached); null when unknown. */
-    orgOf: (appId: string): string | null =>
-      cache.get(`app-org:${appId}`, () => byId.get(appId)?.org_id ?? retiredOrg.get(appId)?.org_id ?? null) ?? null,
+    /** The org a deleted app belonged to, when known. */
+    retiredOrgOf: (appId: string): string | null => retiredOrg.get(appId)?.org_id ?? null,
     /** Retires the ids of every app of an org about to be deleted. */
     retireAppsOf: (orgId: string, at: string) => void retireOrg.run(at, orgId),
     /** The app id, in any case, that an existing app already has. */

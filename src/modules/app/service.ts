@@ -3,18 +3,18 @@ import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Actor, Core } from '../../core'
-import { derivedOnce } from '../../derived-once'
-import { inTransaction } from '../../db/database'
 import { conflict, notFound } from '../../errors'
 import { checkAppId, normalizeName } from '../../validation'
 import { recordAudit } from '../audit/service'
+import type { CachedKey } from '../../read-model/cached-key'
+import type { CachedApp } from '../../read-model/entries'
 import type { AppRecord } from './repository'
 
 /** Creates an app in an org. Call with an authorized actor (or through `createAppFor`). Named apart from the HTTP app factory `createApp`. */
 export function registerApp(core: Core, actor: Actor, input: { app_id: string; name: string; org_id: string }): AppRecord {
   checkAppId(input.app_id)
   const name = normalizeName(input.name)
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     const taken = core.store.apps.takenAnyCase(input.app_id)
     if (taken !== null) throw conflict(`App id ${input.app_id} is already taken${taken === input.app_id ? '' : ` (as ${taken})`}`)
     // Keys may still be limited to a deleted app's id: it must never name another app.
@@ -35,37 +35,23 @@ export function createAppFor(core: Core, principal: Principal, actor: Actor, inp
 }
 
 /**
- * The read-cache key of what `principal` reaches, made once per cached principal (which never
- * changes): not built again on every request (two joins and a template), and the same string
- * each time, whose hash the cache's map need not compute again.
- */
-const reachKeyOf = derivedOnce((principal: Principal) => {
-  const { limited_to_apps: apps, limited_to_orgs: orgs } = principal.limits
-  return `apps-reached:${principal.userId}:${principal.mode}:${apps.join(',')}:${orgs.join(',')}`
-})
-
-/**
  * Apps within the key's reach, optionally of one org. What a key reaches depends on its user's
- * memberships and apps, its mode and its limits, and changes only with a write, so it is kept in
- * the store's read cache (which every write but a key write empties) under exactly those: keys alike share one
- * entry (10,000 keys of 100 users made 10,000 copies, 6 MB). Each request only filters by org.
+ * memberships and apps, its mode and its limits, and changes only with a write, so the read
+ * model keeps it per user and reach: keys alike share one entry (10,000 keys of 100 users made
+ * 10,000 copies, 6 MB). Each request only filters by org.
  */
-export function listApps(core: Core, principal: Principal, filter: { org_id?: string }): AppRecord[] {
-  const reached = core.store.cache.get(reachKeyOf(principal), () => {
-    // With the memberships as they are now: the principal's were read when it was cached, and
-    // another process's commit noticed since (which emptied the cache) may have changed them.
-    // The entry outlives this request, under a key that the fresh principal shares.
-    const current: Principal = { ...principal, memberships: core.store.orgs.membershipsOf(principal.userId) }
-    return core.store.apps
-      .listForUser(principal.userId)
-      .filter((app) => isAllowed(current, { mode: 'read', on: 'app', orgId: app.org_id, appId: app.app_id }))
+export function listApps(core: Core, caller: CachedKey, filter: { org_id?: string }): readonly CachedApp[] {
+  const reached = core.readModel.appsReached(caller, (apps, memberships) => {
+    // With the memberships as they are now (the caller's may be from before another process's commit).
+    const current: Principal = { ...caller, memberships }
+    return apps.filter(({ record }) => isAllowed(current, { mode: 'read', on: 'app', orgId: record.org_id, appId: record.app_id }))
   })
-  return filter.org_id === undefined ? reached : reached.filter((app) => app.org_id === filter.org_id)
+  return filter.org_id === undefined ? reached : reached.filter(({ record }) => record.org_id === filter.org_id)
 }
 
 /** The app, once `principal` may do `mode` on it (404 when unknown or beyond reach). */
 function reachApp(core: Core, principal: Principal, appId: string, mode: Mode): AppRecord {
-  const app = core.store.apps.findById(appId)
+  const app = core.readModel.app(appId)
   if (!app) throw notFound('App not found')
   authorize(principal, { mode, on: 'app', orgId: app.org_id, appId })
   return app
@@ -77,7 +63,7 @@ export function getApp(core: Core, principal: Principal, appId: string): AppReco
 
 export function renameApp(core: Core, principal: Principal, actor: Actor, appId: string, input: { name: string }): AppRecord {
   const name = normalizeName(input.name)
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     const app = reachApp(core, principal, appId, 'write')
     const now = core.clock.now().toISOString()
     core.store.apps.rename(appId, name, now)
@@ -87,7 +73,7 @@ export function renameApp(core: Core, principal: Principal, actor: Actor, appId:
 }
 
 export function deleteApp(core: Core, principal: Principal, actor: Actor, appId: string): void {
-  inTransaction(core.store.db, () => {
+  core.store.write(() => {
     const app = reachApp(core, principal, appId, 'all')
     core.store.apps.delete(appId, core.clock.now().toISOString())
     recordAudit(core, actor, 'app.delete', { type: 'app', id: appId }, { name: app.name, org_id: app.org_id })

@@ -1,6 +1,8 @@
 import { authorize } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Actor, Core } from '../../core'
+import { validationError } from '../../errors'
+import { pageStart } from '../../http/schemas'
 import type { AuditEventView, AuditListQuery } from './model'
 import type { AuditEventRow } from './repository'
 
@@ -26,16 +28,25 @@ export function recordAudit(
 }
 
 /**
+ * The deepest a `?page=` may start: SQLite steps over every event before it, about 4 ms per
+ * 100,000 (docs/performance.md, "Paging"), and a request must not hold the server longer.
+ * `?after=` reaches any depth at the cost of the first page.
+ */
+export const MAX_AUDIT_OFFSET = 100_000
+
+/**
  * GET /audit/: the caller's user's events, newest first. Reading the whole log needs an
  * `all` key without limits: a limited key would otherwise see changes beyond its reach.
  */
 export function listAuditEvents(core: Core, principal: Principal, query: AuditListQuery): AuditEventView[] {
   authorize(principal, { mode: 'all', on: 'unlimited' })
-  const { limit = 100, page = 0, ...filters } = query
-  const offset = page * limit
-  // SQLite refuses an OFFSET beyond a 64-bit integer; no user has that many events anyway.
-  if (!Number.isSafeInteger(offset)) return []
-  return core.store.audit.listByUser(principal.userId, filters, limit, offset).map(toAuditEventView)
+  const { limit = 100, page: _, after: __, ...filters } = query
+  const start = pageStart(query)
+  if ('after' in start) return core.store.audit.listByUser(principal.userId, filters, { before: start.after, offset: 0 }, limit).map(toAuditEventView)
+  const offset = start.page * limit
+  if (offset > MAX_AUDIT_OFFSET)
+    throw validationError(`Invalid query field 'page': pages may start at most ${MAX_AUDIT_OFFSET} events deep; use 'after' (the id of the last event of the previous page) to go further`)
+  return core.store.audit.listByUser(principal.userId, filters, { before: Number.MAX_SAFE_INTEGER, offset }, limit).map(toAuditEventView)
 }
 
 function toAuditEventView(row: AuditEventRow): AuditEventView {

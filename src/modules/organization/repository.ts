@@ -1,7 +1,8 @@
 /** Storage of orgs and their members. */
 import type { Database } from 'bun:sqlite'
 import type { Mode } from '../../access/modes'
-import type { ReadCache } from '../../db/read-cache'
+import type { Transactions } from '../../db/transactions'
+import { EVERYTHING } from '../../read-model/changes'
 
 // Type aliases, not interfaces: bun:sqlite binds them as named parameters.
 export type OrgRecord = {
@@ -24,7 +25,11 @@ export type MemberView = { user_id: string; email: string; name: string; role: M
 
 const ORG_COLUMNS = 'id, name, created_by, created_at, updated_at'
 
-export function organizationRepository(db: Database, cache: ReadCache) {
+/**
+ * Every write here notes that everything the read model holds may have changed: memberships
+ * decide every key of their users, and orgs and their apps every list of apps.
+ */
+export function organizationRepository(db: Database, transactions: Transactions) {
   const insertOrg = db.prepare<never, OrgRecord>(
     `INSERT INTO orgs (id, name, created_by, created_at, updated_at)
      VALUES ($id, $name, $created_by, $created_at, $updated_at)`,
@@ -55,22 +60,41 @@ export function organizationRepository(db: Database, cache: ReadCache) {
     "SELECT count(*) AS n FROM org_members WHERE org_id = ? AND role = 'all'",
   )
 
+  const changed = () => transactions.note(EVERYTHING)
+
   return {
-    insert: (org: OrgRecord) => void insertOrg.run(org),
+    insert(org: OrgRecord): void {
+      insertOrg.run(org)
+      changed()
+    },
     findById: (id: string) => byId.get(id),
     /** The user's orgs with the user's role in each. */
     listForUser: (userId: string) => ofUser.all(userId),
-    rename: (id: string, name: string, at: string) => void rename.run(name, at, id),
+    rename(id: string, name: string, at: string): void {
+      rename.run(name, at, id)
+      changed()
+    },
     /** Deletes the org; its members and apps go with it (ON DELETE CASCADE). */
-    delete: (id: string) => void remove.run(id),
-    addMember: (record: MemberRecord) => void insertMember.run(record),
-    /** org id → role, for every org the user belongs to (cached; read-only). */
-    membershipsOf: (userId: string): ReadonlyMap<string, Mode> =>
-      cache.get(`memberships:${userId}`, () => new Map(membershipsOf.all(userId).map((m) => [m.org_id, m.role] as const))),
+    delete(id: string): void {
+      remove.run(id)
+      changed()
+    },
+    addMember(record: MemberRecord): void {
+      insertMember.run(record)
+      changed()
+    },
+    /** The orgs the user belongs to, with the user's role in each. */
+    membershipsOf: (userId: string) => membershipsOf.all(userId),
     members: (orgId: string) => members.all(orgId),
     member: (orgId: string, userId: string) => member.get(orgId, userId),
-    setRole: (orgId: string, userId: string, role: Mode) => void setRole.run(role, orgId, userId),
-    removeMember: (orgId: string, userId: string) => void removeMember.run(orgId, userId),
+    setRole(orgId: string, userId: string, role: Mode): void {
+      setRole.run(role, orgId, userId)
+      changed()
+    },
+    removeMember(orgId: string, userId: string): void {
+      removeMember.run(orgId, userId)
+      changed()
+    },
     countAllMembers: (orgId: string) => countAllMembers.get(orgId)!.n,
   }
 }

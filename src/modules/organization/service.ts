@@ -4,7 +4,6 @@ import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Actor, Core } from '../../core'
-import { inTransaction } from '../../db/database'
 import { conflict, notFound, validationError } from '../../errors'
 import { newId } from '../../ids'
 import { normalizeName } from '../../validation'
@@ -16,14 +15,14 @@ import type { MemberView, OrgRecord } from './repository'
 export type OrgView = OrgRecord & { role: Mode; key_policy: KeyPolicySettings | null }
 
 function toView(core: Core, org: OrgRecord, role: Mode): OrgView {
-  const policy = core.store.keyPolicies.current(org.id)
+  const policy = core.readModel.keyPolicy(org.id)
   return { ...org, role, key_policy: policy && policySettings(policy) }
 }
 
 /** Creates an org with `actor.userId` as its `all` member. Call with an authorized actor. */
 export function createOrganization(core: Core, actor: Actor, input: { name: string }): OrgRecord {
   const name = normalizeName(input.name)
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     const now = core.clock.now().toISOString()
     const org: OrgRecord = { id: newId('org'), name, created_by: actor.userId, created_at: now, updated_at: now }
     core.store.orgs.insert(org)
@@ -70,7 +69,7 @@ const samePolicy = (a: KeyPolicySettings | null, b: KeyPolicySettings | null) =>
 export function updateOrganization(core: Core, principal: Principal, actor: Actor, orgId: string, input: OrgUpdateBody): OrgView {
   if (input.name === undefined && input.key_policy === undefined) throw validationError('Nothing to update: send name or key_policy')
   const name = input.name === undefined ? undefined : normalizeName(input.name)
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     let org = reachOrg(core, principal, orgId, input.key_policy === undefined ? 'write' : 'all')
     const now = core.clock.now().toISOString()
     const changes: Record<string, unknown> = {}
@@ -79,7 +78,7 @@ export function updateOrganization(core: Core, principal: Principal, actor: Acto
       Object.assign(changes, { name, previous_name: org.name })
       org = { ...org, name, updated_at: now }
     }
-    const previous = core.store.keyPolicies.current(orgId)
+    const previous = core.readModel.keyPolicy(orgId)
     const previousSettings = previous && policySettings(previous)
     if (input.key_policy !== undefined && !samePolicy(input.key_policy, previousSettings)) {
       const next = input.key_policy && { maxDays: input.key_policy.max_key_lifetime_days, requireExpiry: input.key_policy.require_expiry }
@@ -93,7 +92,7 @@ export function updateOrganization(core: Core, principal: Principal, actor: Acto
 
 /** Deletes the org with its apps and memberships; each app deleted is audited too. Keys limited to it stay, powerless. */
 export function deleteOrganization(core: Core, principal: Principal, actor: Actor, orgId: string): void {
-  inTransaction(core.store.db, () => {
+  core.store.write(() => {
     const org = reachOrg(core, principal, orgId, 'all')
     for (const app of core.store.apps.listForOrg(orgId))
       recordAudit(core, actor, 'app.delete', { type: 'app', id: app.app_id }, { name: app.name, org_id: orgId, with_organization: true })
@@ -110,7 +109,7 @@ export function listMembers(core: Core, principal: Principal, orgId: string): Me
 
 /** Adds an existing user, found by email, with a role. */
 export function addMember(core: Core, principal: Principal, actor: Actor, orgId: string, input: { email: string; role: Mode }): MemberView {
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     reachOrg(core, principal, orgId, 'all')
     const user = core.store.users.findByEmail(input.email.trim())
     if (!user) throw notFound('User not found')
@@ -136,7 +135,7 @@ function assertNotLastAll(core: Core, orgId: string, member: MemberView): void {
 }
 
 export function changeMemberRole(core: Core, principal: Principal, actor: Actor, orgId: string, userId: string, input: { role: Mode }): MemberView {
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     const member = reachMember(core, principal, orgId, userId)
     if (input.role !== 'all') assertNotLastAll(core, orgId, member)
     core.store.orgs.setRole(orgId, userId, input.role)
@@ -146,7 +145,7 @@ export function changeMemberRole(core: Core, principal: Principal, actor: Actor,
 }
 
 export function removeMember(core: Core, principal: Principal, actor: Actor, orgId: string, userId: string): void {
-  inTransaction(core.store.db, () => {
+  core.store.write(() => {
     const member = reachMember(core, principal, orgId, userId)
     assertNotLastAll(core, orgId, member)
     core.store.orgs.removeMember(orgId, userId)

@@ -1,6 +1,5 @@
 /** Users, created by the operator (CLI) or at first run; there is no sign-up over HTTP. */
 import type { Core } from '../../core'
-import { inTransaction } from '../../db/database'
 import { conflict } from '../../errors'
 import { newId } from '../../ids'
 import { operatorKey, operatorOf } from '../apikey/admin'
@@ -21,7 +20,7 @@ export interface NewUserResult {
 export function createUser(core: Core, input: { email: string; name?: string; orgName?: string }): NewUserResult {
   const email = normalizeEmail(input.email)
   const name = normalizeName(input.name ?? email.split('@')[0]!)
-  return inTransaction(core.store.db, () => {
+  return core.store.write(() => {
     if (core.store.users.findByEmail(email)) throw conflict(`A user with email ${email} already exists`)
     const user: UserRecord = { id: newId('usr'), email, name, created_at: core.clock.now().toISOString() }
     core.store.users.insert(user)

@@ -1,0 +1,36 @@
+/**
+ * Work that the server does besides answering (last-use writes, audit retention), in slices:
+ * one slice per turn of the event loop, so that requests are answered between them and none
+ * waits for more than a slice (SPEC §9; docs/performance.md, "Maintenance in slices").
+ */
+
+/** When to run the next slice: by default on the next turn of the event loop. */
+export type Schedule = (next: () => void) => void
+const nextTurn: Schedule = (next) => setImmediate(next)
+
+/** Slices `ms` apart: work spread out so that it takes at most a share of the time. */
+export const apart = (ms: number): Schedule => (next) => setTimeout(next, ms)
+
+/**
+ * Runs `slice`, then again as `schedule` says (by default on the next turn of the event loop)
+ * while it returns true. A run started while the previous one is still going does nothing.
+ * `failed` hears an error, which ends the run.
+ */
+export function inSlices(slice: () => boolean, failed: (error: unknown) => void, schedule: Schedule = nextTurn): () => void {
+  let running = false
+  const next = () => {
+    let more = false
+    try {
+      more = slice()
+    } catch (error) {
+      failed(error)
+    }
+    if (more) schedule(next)
+    else running = false
+  }
+  return () => {
+    if (running) return
+    running = true
+    next()
+  }
+}
