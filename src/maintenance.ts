@@ -13,24 +13,26 @@ export const apart = (ms: number): Schedule => (next) => setTimeout(next, ms)
 
 /**
  * Runs `slice`, then again as `schedule` says (by default on the next turn of the event loop)
- * while it returns true. A run started while the previous one is still going does nothing.
- * `failed` hears an error, which ends the run.
+ * once it has settled with true. A run started while the previous one is still going does
+ * nothing. `failed` hears an error, which ends the run. The returned function resolves when
+ * the run it started (or found going) has ended.
  */
-export function inSlices(slice: () => boolean, failed: (error: unknown) => void, schedule: Schedule = nextTurn): () => void {
-  let running = false
-  const next = () => {
+export function inSlices(slice: () => Promise<boolean> | boolean, failed: (error: unknown) => void, schedule: Schedule = nextTurn): () => Promise<void> {
+  let run: Promise<void> | null = null
+  const next = async (): Promise<void> => {
     let more = false
     try {
-      more = slice()
+      more = await slice()
     } catch (error) {
       failed(error)
     }
-    if (more) schedule(next)
-    else running = false
+    if (more) await new Promise<void>((resolve) => schedule(resolve))
+    return more ? next() : undefined
   }
   return () => {
-    if (running) return
-    running = true
-    next()
+    run ??= next().finally(() => {
+      run = null
+    })
+    return run
   }
 }

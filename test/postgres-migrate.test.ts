@@ -5,10 +5,10 @@
  */
 import { SQL } from 'bun'
 import { describe, expect, test } from 'bun:test'
-import { openDatabase } from '../src/db/database'
-import { migrate, SchemaTooNewError } from '../src/db/migrate'
-import { migratePostgres, postgresSchemaVersion } from '../src/db/postgres/migrate'
-import { POSTGRES_MIGRATIONS, type PostgresMigration } from '../src/db/postgres/migrations'
+import { openDatabase } from '../src/store/sqlite/database'
+import { migrate, SchemaTooNewError } from '../src/store/sqlite/migrate'
+import { migratePostgres, postgresSchemaVersion } from '../src/store/postgres/migrate'
+import { POSTGRES_MIGRATIONS, type PostgresMigration } from '../src/store/postgres/migrations'
 import { findPostgres, usePostgresCluster } from './helpers/postgres'
 
 const bin = findPostgres()

@@ -4,8 +4,8 @@
  * query is checked without anyone remembering to list it here (the usage tracker prepares its own).
  */
 import { expect, test } from 'bun:test'
-import { openDatabase } from '../src/db/database'
-import { migrate } from '../src/db/migrate'
+import { openDatabase } from '../src/store/sqlite/database'
+import { migrate } from '../src/store/sqlite/migrate'
 import { systemClock } from '../src/clock'
 import { UsageTracker } from '../src/modules/apikey/usage'
 import { createStore } from '../src/store'

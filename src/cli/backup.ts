@@ -2,8 +2,8 @@ import { Database } from 'bun:sqlite'
 import { closeSync, existsSync, fsyncSync, openSync, realpathSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { ConfigError, resolveDir } from '../config'
-import { DATABASE_FILE } from '../db/database'
-import { DATABASE_COMPANIONS } from '../db/private-files'
+import { DATABASE_FILE } from '../store/sqlite/database'
+import { DATABASE_COMPANIONS } from '../store/sqlite/private-files'
 import { parseFlags, type Command } from './args'
 
 const help = `Usage: codepushgo backup FILE [--dir DIR]

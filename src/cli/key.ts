@@ -1,7 +1,7 @@
 import { MODES, type Mode } from '../access/modes'
 import { ConfigError, resolveDir, resolveKeyPolicy } from '../config'
 import type { Core } from '../core'
-import { closeDatabase } from '../db/database'
+import { closeDatabase } from '../store/sqlite/database'
 import { FOREIGN_COMMITS_POLL_MS } from '../read-model/changes'
 import { issueKeyFor, listKeysOfUser, revokeKey } from '../modules/apikey/admin'
 import { parseKeyId } from '../modules/apikey/validate'

@@ -1,6 +1,6 @@
 import { resolveDir } from '../config'
-import { closeDatabase, openDatabase } from '../db/database'
-import { migrate as applyMigrations, schemaVersion } from '../db/migrate'
+import { closeDatabase, openDatabase } from '../store/sqlite/database'
+import { migrate as applyMigrations, schemaVersion } from '../store/sqlite/migrate'
 import { parseFlags, type Command } from './args'
 
 const help = `Usage: codepushgo migrate [--dir DIR]

@@ -2,8 +2,8 @@
 import { systemClock } from '../clock'
 import type { Core, KeyPolicy } from '../core'
 import { createCore } from '../create-core'
-import { openDatabase } from '../db/database'
-import { migrate } from '../db/migrate'
+import { openDatabase } from '../store/sqlite/database'
+import { migrate } from '../store/sqlite/migrate'
 import { recordServerPolicy } from '../modules/apikey/policies'
 
 export interface OpenOptions {

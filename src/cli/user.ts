@@ -1,5 +1,5 @@
 import { ConfigError, resolveDir, resolveKeyPolicy } from '../config'
-import { closeDatabase } from '../db/database'
+import { closeDatabase } from '../store/sqlite/database'
 import { createUser } from '../modules/user/service'
 import { parseFlags, refuseFlagsOf, type Command } from './args'
 import { openCore } from './open'

@@ -6,7 +6,7 @@
 import type { Database } from 'bun:sqlite'
 import { Elysia } from 'elysia'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import type { Background, BackgroundStats } from '../db/background'
+import type { Background, BackgroundStats } from '../store/sqlite/background'
 import type { AppError } from '../errors'
 import type { ReadModelStats } from '../read-model/read-model'
 import { API_HEADERS } from './security-headers'

@@ -8,7 +8,7 @@ import { checkAppId, normalizeName } from '../../validation'
 import { recordAudit } from '../audit/service'
 import type { CachedKey } from '../../read-model/cached-key'
 import type { CachedApp } from '../../read-model/entries'
-import type { AppRecord } from './repository'
+import type { AppRecord } from '../../store/records'
 
 /** Creates an app in an org. Call with an authorized actor (or through `createAppFor`). Named apart from the HTTP app factory `createApp`. */
 export function registerApp(core: Core, actor: Actor, input: { app_id: string; name: string; org_id: string }): AppRecord {

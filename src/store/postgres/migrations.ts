@@ -7,7 +7,7 @@ import type { TransactionSQL } from 'bun'
 import init from '../../../migrations/postgres/0001_init.sql' with { type: 'text' }
 import policiesAndUsage from '../../../migrations/postgres/0002_key_policies_identities_usage.sql' with { type: 'text' }
 import { emailKey } from '../../validation'
-import type { Migration } from '../migrations'
+import type { Migration } from '../sqlite/migrations'
 
 /** A PostgreSQL migration: SQL, then an optional code step, in one transaction. */
 export type PostgresMigration = Pick<Migration, 'version' | 'name' | 'sql'> & { code?: (tx: TransactionSQL) => Promise<void> }
