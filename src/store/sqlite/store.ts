@@ -50,9 +50,22 @@ const readOnly = () => {
   throw new Error('a write outside store.write()')
 }
 
-/** A private directory for a database that lives as long as the process (tests): memory-backed where there is /dev/shm. */
+/**
+ * Scratch databases (tests, benchmarks): memory-backed where there is /dev/shm, removed on
+ * close, when their store is garbage-collected, or at the latest when the process exits.
+ */
+const scratchDirs = new Set<string>()
+const removeScratch = (dir: string) => {
+  scratchDirs.delete(dir)
+  rmSync(dir, { recursive: true, force: true })
+}
+const collected = new FinalizationRegistry(removeScratch)
+process.once('exit', () => scratchDirs.forEach(removeScratch))
+
 function scratchDir(): string {
-  return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'codepushgo-'))
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'codepushgo-'))
+  scratchDirs.add(dir)
+  return dir
 }
 
 /**
@@ -77,7 +90,7 @@ export function openSqliteStore(dir: string | null): SqliteStore {
   // Marks the writes under way, to refuse a write started inside another one: it would wait
   // for the transaction it is part of.
   const inWrite = new AsyncLocalStorage<true>()
-  return {
+  const store: SqliteStore = {
     backend: 'sqlite',
     db: writer,
     dir: path,
@@ -100,7 +113,9 @@ export function openSqliteStore(dir: string | null): SqliteStore {
       while (group.busy) await new Promise((resolve) => setImmediate(resolve))
       reader.close()
       closeDatabase(writer)
-      if (dir === null) rmSync(path, { recursive: true, force: true })
+      if (dir === null) removeScratch(path)
     },
   }
+  if (dir === null) collected.register(store, path)
+  return store
 }
