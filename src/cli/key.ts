@@ -1,7 +1,6 @@
 import { MODES, type Mode } from '../access/modes'
 import { ConfigError, resolveDir, resolveKeyPolicy } from '../config'
 import type { Core } from '../core'
-import { closeDatabase } from '../store/sqlite/database'
 import { FOREIGN_COMMITS_POLL_MS } from '../read-model/changes'
 import { issueKeyFor, listKeysOfUser, revokeKey } from '../modules/apikey/admin'
 import { parseKeyId } from '../modules/apikey/validate'
@@ -47,8 +46,8 @@ given a maximum of its own (the flag or CODEPUSHGO_MAX_KEY_LIFETIME_DAYS), the s
 `
 
 /** The user with this email, or the error that says there is none. */
-function userByEmail(core: Core, email: string): string {
-  const owner = core.store.users.findByEmail(email)
+async function userByEmail(core: Core, email: string): Promise<string> {
+  const owner = await core.store.users.findByEmail(email)
   if (!owner) throw notFound(`No user with email ${email}`)
   return owner.id
 }
@@ -67,21 +66,21 @@ export const key: Command = {
     const mode = values.mode ?? 'all'
     if (!(MODES as readonly string[]).includes(mode)) throw new ConfigError(`--mode must be one of: ${MODES.join(', ')}`)
     const policy = resolveKeyPolicy({ 'max-key-lifetime-days': values['max-key-lifetime-days'] })
-    const core = openCore(resolveDir(values.dir), policy)
+    const core = await openCore(resolveDir(values.dir), policy)
     try {
       if (action === 'list') {
-        process.stdout.write(`${JSON.stringify({ data: listKeysOfUser(core, userByEmail(core, values.email!)) }, null, 2)}\n`)
+        process.stdout.write(`${JSON.stringify({ data: await listKeysOfUser(core, await userByEmail(core, values.email!)) }, null, 2)}\n`)
       } else if (action === 'create') {
-        const apikey = issueKeyFor(core, userByEmail(core, values.email!), { name: values.name ?? 'CLI key', mode: mode as Mode })
+        const apikey = await issueKeyFor(core, await userByEmail(core, values.email!), { name: values.name ?? 'CLI key', mode: mode as Mode })
         process.stdout.write(`${JSON.stringify({ apikey }, null, 2)}\n`)
       } else {
-        revokeKey(core, parseKeyId(id!))
+        await revokeKey(core, parseKeyId(id!))
         await Bun.sleep(REVOCATION_SEEN_MS)
         process.stdout.write(`${JSON.stringify({ success: true, revoked: Number(id) })}\n`)
       }
       return 0
     } finally {
-      closeDatabase(core.store.db)
+      await core.store.close()
     }
   },
 }

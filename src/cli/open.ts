@@ -2,8 +2,7 @@
 import { systemClock } from '../clock'
 import type { Core, KeyPolicy } from '../core'
 import { createCore } from '../create-core'
-import { openDatabase } from '../store/sqlite/database'
-import { migrate } from '../store/sqlite/migrate'
+import { openSqliteStore } from '../store/sqlite/store'
 import { recordServerPolicy } from '../modules/apikey/policies'
 
 export interface OpenOptions {
@@ -16,10 +15,9 @@ export interface OpenOptions {
   cacheMb?: number
 }
 
-export function openCore(dir: string, policy: KeyPolicy = { maxKeyLifetimeDays: null, keyRateLimit: null }, options: OpenOptions = {}): Core {
-  const db = openDatabase(dir)
-  migrate(db)
-  const core = createCore(db, { clock: systemClock, policy, cacheMb: options.cacheMb })
-  if (options.recordPolicy) core.store.write(() => recordServerPolicy(core.store.keyPolicies, policy.maxKeyLifetimeDays, systemClock.now().toISOString()))
+export async function openCore(dir: string, policy: KeyPolicy = { maxKeyLifetimeDays: null, keyRateLimit: null }, options: OpenOptions = {}): Promise<Core> {
+  const store = openSqliteStore(dir)
+  const core = createCore(store, { clock: systemClock, policy, cacheMb: options.cacheMb })
+  if (options.recordPolicy) await store.write((tx) => recordServerPolicy(tx.keyPolicies, policy.maxKeyLifetimeDays, systemClock.now().toISOString()))
   return core
 }

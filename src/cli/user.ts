@@ -1,5 +1,4 @@
 import { ConfigError, resolveDir, resolveKeyPolicy } from '../config'
-import { closeDatabase } from '../store/sqlite/database'
 import { createUser } from '../modules/user/service'
 import { parseFlags, refuseFlagsOf, type Command } from './args'
 import { openCore } from './open'
@@ -39,16 +38,16 @@ export const user: Command = {
     if (action !== 'create' && action !== 'list') throw new ConfigError(`unknown user command "${action ?? ''}": try "codepushgo user --help"`)
     if (action === 'create' && !values.email) throw new ConfigError('user create needs --email EMAIL')
     if (action === 'list') refuseFlagsOf('user create', values, ['email', 'name', 'org', 'max-key-lifetime-days'])
-    const core = openCore(resolveDir(values.dir), resolveKeyPolicy({ 'max-key-lifetime-days': values['max-key-lifetime-days'] }))
+    const core = await openCore(resolveDir(values.dir), resolveKeyPolicy({ 'max-key-lifetime-days': values['max-key-lifetime-days'] }))
     try {
       const result =
         action === 'list'
-          ? { data: core.store.users.list() }
-          : createUser(core, { email: values.email!, name: values.name, orgName: values.org })
+          ? { data: await core.store.users.list() }
+          : await createUser(core, { email: values.email!, name: values.name, orgName: values.org })
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
       return 0
     } finally {
-      closeDatabase(core.store.db)
+      await core.store.close()
     }
   },
 }

@@ -121,7 +121,7 @@ export class UsageTracker {
   readonly counts: UsageCounts
 
   constructor(
-    private readonly store: Pick<Store, 'write'>,
+    private readonly store: Pick<Store, 'write' | 'usage'>,
     private readonly clock: Clock,
   ) {
     this.counts = new UsageCounts(store, clock)
