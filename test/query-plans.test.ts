@@ -4,11 +4,8 @@
  * query is checked without anyone remembering to list it here (the usage tracker prepares its own).
  */
 import { expect, test } from 'bun:test'
-import { openDatabase } from '../src/store/sqlite/database'
-import { migrate } from '../src/store/sqlite/migrate'
-import { systemClock } from '../src/clock'
-import { UsageTracker } from '../src/modules/apikey/usage'
-import { createStore } from '../src/store'
+import { Database } from 'bun:sqlite'
+import { openSqliteStore } from '../src/store/sqlite/store'
 
 /** Scans that are fine, and why. */
 const ALLOWED_SCANS: Record<string, string> = {
@@ -18,19 +15,20 @@ const ALLOWED_SCANS: Record<string, string> = {
     'audit retention: the first rows in rowid order, as many as the LIMIT',
 }
 
-/** The database, and every statement the store prepares, captured as it prepares them. */
+/** The database, and every statement the store prepares (on either connection), captured as it prepares them. */
 function preparedStatements() {
-  const db = openDatabase(null)
-  migrate(db)
   const statements: string[] = []
-  const prepare = db.prepare.bind(db)
-  db.prepare = ((sql: string) => {
+  const prepare = Database.prototype.prepare
+  Database.prototype.prepare = function (this: Database, sql: string) {
     statements.push(sql)
-    return prepare(sql)
-  }) as typeof db.prepare
-  const store = createStore(db)
-  // Last uses and usage counts: the batched writes, the usage answers and the retention pruning.
-  new UsageTracker(store, systemClock)
+    return prepare.call(this, sql)
+  } as typeof prepare
+  let db: Database
+  try {
+    db = openSqliteStore(null).db
+  } finally {
+    Database.prototype.prepare = prepare
+  }
   // Bind every parameter to NULL: the plan does not depend on the values.
   const plan = (sql: string) => (db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...([] as never[])) as { detail: string }[]).map((row) => row.detail)
   return { statements, plan }
