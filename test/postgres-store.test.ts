@@ -69,7 +69,7 @@ describe.skipIf(!bin)('PostgreSQL store: several instances on one database', () 
     const onB = heard(b!)
     const stored = await a!.write((tx) => tx.apikeys.insert(key('h1')))
     await a!.write((tx) => tx.apikeys.writeLastUse({ keyId: stored.id, userId: 'u1', hash: 'h1' }, NOW, '10.0.0.1'))
-    const expected = [
+    const expected: Change[][] = [
       [{ kind: 'key', hash: 'h1', userId: 'u1' }],
       [{ kind: 'last-use', hash: 'h1', keyId: stored.id, userId: 'u1', at: NOW, ip: '10.0.0.1' }],
     ]
