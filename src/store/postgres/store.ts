@@ -220,9 +220,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     async ping(): Promise<void> {
       await withDeadline(reads`SELECT 1`.then(() => {}), deadlineMs)
     },
+    /** Waits for the writes under way (at most the deadline: a server that stops answering does not hold the exit). */
     async close(): Promise<void> {
-      await feed.close()
-      await Promise.allSettled(writing)
+      await withDeadline(Promise.all([feed.close(), Promise.allSettled(writing)]), deadlineMs).catch(() => {})
       await Promise.all(pools.map((pool) => pool.close({ timeout: 1 })))
     },
   }
