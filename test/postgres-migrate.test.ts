@@ -135,7 +135,7 @@ describe.skipIf(!bin)('PostgreSQL migrations', () => {
       const pgColumns = await sql`
         SELECT table_name || '.' || column_name || CASE WHEN is_nullable = 'NO' THEN ' not null' ELSE '' END AS column
         FROM information_schema.columns
-        WHERE table_schema = 'public' AND table_name <> 'codepushgo_migrations'`
+        WHERE table_schema = 'public' AND table_name NOT LIKE 'codepushgo\_%'`
       const pgIndexes = await sql`SELECT indexname FROM pg_indexes WHERE schemaname = 'public'`
       expect(pgColumns.map((c: { column: string }) => c.column).sort()).toEqual([...sqliteColumns, 'orgs.seq not null'].sort())
       expect(pgIndexes.map((i: { indexname: string }) => i.indexname)).toEqual(expect.arrayContaining(sqliteIndexes))
