@@ -49,9 +49,9 @@ async function timePerRequest(handle: Handler, requests: Request[], cold: boolea
 
 const dir = mkdtempSync(join(tmpdir(), 'codepushgo-cold-cache-'))
 try {
-  await (await openCore(dir)).store.close() // migrated
+  await (await openCore({ kind: 'sqlite', dir })).store.close() // migrated
   const seeded = seed(dir)
-  const core = await openCore(dir)
+  const core = await openCore({ kind: 'sqlite', dir })
   const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'bench', limits: { authFailureLimit: { requests: 999_999_999, per_seconds: 1 } } })
   const url = `http://localhost/apikey/verify?mode=read&app_id=${encodeURIComponent(seeded.verifyApp)}`
   const requests = () => Array.from({ length: REQUESTS }, (_, i) => new Request(url, { headers: { authorization: seeded.verifyKeys[i % seeded.verifyKeys.length]! } }))

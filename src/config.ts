@@ -36,8 +36,6 @@ export type DatabaseLocation = { kind: 'sqlite'; dir: string } | { kind: 'postgr
 export interface ServeConfig {
   http: ListenAddress
   database: DatabaseLocation
-  /** The data directory (SQLite's database; unused with PostgreSQL). */
-  dir: string
   policy: KeyPolicy
   limits: GateLimits
   /** How often pending last-use times and usage counts are written. */
@@ -143,7 +141,6 @@ export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): S
   return {
     http: parseListenAddress(flags.http ?? env.CODEPUSHGO_HTTP ?? DEFAULT_HTTP),
     database: resolveDatabase(flags, env),
-    dir: resolveDir(flags.dir, env),
     policy: resolveKeyPolicy(flags, env),
     limits: {
       authFailureLimit: authFailures === undefined ? DEFAULT_AUTH_FAILURE_LIMIT : rateLimit(authFailures, '--auth-failure-limit'),

@@ -255,7 +255,7 @@ describe('GET /audit/ in the OpenAPI document', () => {
     expect(op.summary).toBeString()
     expect(op.description).toContain('without')
     expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['query:action', 'query:actor_key_id', 'query:after', 'query:limit', 'query:page', 'query:target_id', 'query:target_type'])
-    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '429'])
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '429', '503'])
     const example = op.responses['200'].content['application/json'].schema.examples[0].data[0]
     expect(Object.keys(example).sort()).toEqual(
       ['action', 'actor_key_id', 'at', 'details', 'id', 'ip', 'target_id', 'target_type', 'user_agent', 'user_id'],

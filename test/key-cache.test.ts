@@ -145,7 +145,7 @@ describe('key cache invalidation: the very next request sees the change', () => 
 
   test('`key revoke` (the offline CLI) answers only once a running server refuses the key', async () => {
     const dir = tempDir()
-    const core = await openCore(dir)
+    const core = await openCore({ kind: 'sqlite', dir })
     // When the revocation committed, and when the command answered.
     let committedAt = Number.NaN
     let answeredAt = Number.NaN

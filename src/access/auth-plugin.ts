@@ -127,7 +127,9 @@ export function authPlugin(gate: Gate, clientAddress: ClientAddress, { waits }: 
             }
           : (ctx) => {
               if ((ctx as WithAdmission)[ADMITTED] !== undefined) return
-              const admitted = admit(ctx.request, ctx.set) as Admitted
+              const admitted = admit(ctx.request, ctx.set)
+              // Fails closed should a store that was to answer at once ever wait.
+              if (admitted instanceof Promise) throw new Error('admission waited on a store that answers at once')
               ;(ctx as WithAdmission)[ADMITTED] = admitted
               ;(ctx as AdmittedKey).admittedKeyId = admitted.principal.keyId
             },

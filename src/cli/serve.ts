@@ -12,9 +12,9 @@ import { pruneAuditSlice } from '../modules/audit/retention'
 import { createUser } from '../modules/user/service'
 import { VERSION } from '../version'
 import { parseFlags, type Command } from './args'
-import { openCore } from './open'
+import { describeLocation, openCore } from './open'
 
-const help = `Usage: codepushgo serve [--http HOST:PORT] [--dir DIR] [options]
+const help = `Usage: codepushgo serve [--http HOST:PORT] [--dir DIR | --database-url URL] [options]
 
 Migrates the database, creates a first user if there is none, and serves the API.
 
@@ -23,6 +23,10 @@ Options (each also as an environment variable):
                                  (CODEPUSHGO_HTTP, default 127.0.0.1:8090)
   --dir DIR                      data directory (CODEPUSHGO_DIR, default ./codepushgo_data);
                                  created 0700, its database files 0600
+  --database-url URL             PostgreSQL instead of SQLite, for several instances on one
+                                 database (CODEPUSHGO_DATABASE_URL): postgres://USER:PASSWORD@
+                                 HOST:PORT/DATABASE, or postgres://USER@/DATABASE?host=/run/
+                                 postgresql over a unix socket
   --max-key-lifetime-days N      every key must expire within N days
                                  (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: no limit)
   --key-rate-limit N/S           at most N requests per S seconds for keys without a
@@ -114,6 +118,7 @@ export const serve: Command = {
     const { values } = parseFlags(argv, {
       http: { type: 'string' },
       dir: { type: 'string' },
+      'database-url': { type: 'string' },
       'max-key-lifetime-days': { type: 'string' },
       'key-rate-limit': { type: 'string' },
       'auth-failure-limit': { type: 'string' },
@@ -125,12 +130,13 @@ export const serve: Command = {
       'trusted-proxies': { type: 'string' },
     })
     const config = resolveServeConfig(values)
-    const core = await openCore(config.dir, config.policy, { recordPolicy: true, cacheMb: config.cacheMb })
+    const core = await openCore(config.database, config.policy, { recordPolicy: true, cacheMb: config.cacheMb })
     const log = jsonLogger()
     const store = core.store
+    const { database } = config
     const background =
-      store.backend === 'sqlite'
-        ? startBackground((store as SqliteStore).db, join(config.dir, DATABASE_FILE), (error) => log.error({ msg: 'background database work failed', error }))
+      database.kind === 'sqlite'
+        ? startBackground((store as SqliteStore).db, join(database.dir, DATABASE_FILE), (error) => log.error({ msg: 'background database work failed', error }))
         : null
     let stopping = false
     const activity = { answered: 0 }
@@ -190,7 +196,7 @@ export const serve: Command = {
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
     const url = `http://${browsable}:${server.port}`
     await bootstrap(core, url)
-    log.info({ msg: 'listening', url, dir: config.dir, version: VERSION })
+    log.info({ msg: 'listening', url, database: describeLocation(config.database), version: VERSION })
     log.flush() // whoever started the server may be waiting for this line
 
     return new Promise<number>((resolveExit) => {

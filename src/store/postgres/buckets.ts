@@ -31,8 +31,12 @@ function decision(tokens: number, limit: RateLimit, allowed: boolean): RateDecis
 export function postgresBuckets(sql: SQL): PostgresBuckets {
   let nextPrune = -Infinity
   const prune = async (nowMs: number): Promise<number> => {
+    // The condition again outside the subquery: a take that commits while the DELETE waits for
+    // its row leaves a new version, which PostgreSQL checks against the outer condition only; a
+    // bucket just taken from must not be reset to full.
     const result = await sql`DELETE FROM codepushgo_rate_buckets WHERE id IN
-      (SELECT id FROM codepushgo_rate_buckets WHERE tokens + (${nowMs}::float8 - at_ms) * rate >= capacity LIMIT ${PRUNE_SLICE})`
+      (SELECT id FROM codepushgo_rate_buckets WHERE tokens + (${nowMs}::float8 - at_ms) * rate >= capacity LIMIT ${PRUNE_SLICE})
+      AND tokens + (${nowMs}::float8 - at_ms) * rate >= capacity`
     return result.count
   }
   return {
