@@ -1,5 +1,5 @@
 /** The documented API key endpoints, through app.handle (SPEC §4–8, seed documentation). */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, spyOn, test } from 'bun:test'
 import { hashKey, KEY_PATTERN } from '../src/access/key-format'
 import { seededWorld } from './helpers/world'
 
@@ -153,10 +153,10 @@ describe('authentication', () => {
     ['garbage', () => 'hello', 'invalid_api_key'],
     ['right shape, wrong checksum', () => 'ak_' + 'A'.repeat(36), 'invalid_api_key'],
     // A valid checksum that was never issued: its row is gone without a trace.
-    ['well-formed but unknown', spoiled((w, k) => w.db.run('DELETE FROM apikeys WHERE id = ?', [k.id])), 'invalid_api_key'],
+    ['well-formed but unknown', spoiled((w, k) => w.query('DELETE FROM apikeys WHERE id = ?', k.id)), 'invalid_api_key'],
     ['deleted', spoiled((w, k) => w.request('DELETE', `/apikey/${k.id}`, { key: w.alice.key })), 'invalid_api_key'],
-    ['disabled', spoiled((w, k) => w.db.run('UPDATE apikeys SET enabled = 0 WHERE id = ?', [k.id])), 'api_key_disabled'],
-    ['expired', spoiled((w, k) => w.db.run("UPDATE apikeys SET expires_at = '2025-12-31T23:59:59.999Z' WHERE id = ?", [k.id])), 'api_key_expired'],
+    ['disabled', spoiled((w, k) => w.query('UPDATE apikeys SET enabled = false WHERE id = ?', k.id)), 'api_key_disabled'],
+    ['expired', spoiled((w, k) => w.query("UPDATE apikeys SET expires_at = '2025-12-31T23:59:59.999Z' WHERE id = ?", k.id)), 'api_key_expired'],
   ] as const)('%s → 401 %s', async (_, makeKey, code) => {
     const w = await seededWorld()
     const key = await makeKey(w)
@@ -193,13 +193,13 @@ describe('key modes: only `all` manages keys', () => {
   for (const mode of ['read', 'upload', 'write'] as const) {
     test.each(routes)(`a ${mode} key: %s %s → 403`, async (method, path, body) => {
       const w = await seededWorld()
-      const before = w.snapshot()
+      const before = (await w.snapshot())
       const k = await w.aliceKey({ mode })
-      const snapshotAfterCreate = w.snapshot()
+      const snapshotAfterCreate = (await w.snapshot())
       const res = await w.request(method, path, { key: k.key, body })
       expect(res.status).toBe(403)
       expect(res.json).toEqual({ error: DOC_ERRORS.denied, status: 'KO', code: 'insufficient_permissions' })
-      expect(w.snapshot()).toBe(snapshotAfterCreate)
+      expect((await w.snapshot())).toBe(snapshotAfterCreate)
       expect(before).not.toBe(snapshotAfterCreate)
     })
   }
@@ -208,11 +208,11 @@ describe('key modes: only `all` manages keys', () => {
 describe('ids', () => {
   test.each(['abc', '0', '-1', '1.5', '1e3', '99999999999999999999', '%20', '1;DROP TABLE apikeys'])('DELETE /apikey/%s/ → 400 invalid_id', async (id) => {
     const w = await seededWorld()
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request('DELETE', `/apikey/${encodeURIComponent(id)}/`, { key: w.alice.key })
     expect(res.status).toBe(400)
     expect(res.json).toEqual({ error: 'API key id must be a positive integer', status: 'KO', code: 'invalid_id' })
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test("another user's key id is 404, exactly like an unknown id", async () => {
@@ -234,8 +234,8 @@ describe('ids', () => {
       const after = await w.request('GET', '/apikey/verify', { key: k.key })
       expect(after.status).toBe(401)
       expect(after.json.code).toBe('invalid_api_key')
-      const audited = w.db.query("SELECT actor_key_id FROM audit_events WHERE action = 'apikey.delete' AND target_id = ?").get(String(k.id))
-      expect(audited).toEqual({ actor_key_id: k.id })
+      const audited = await w.query("SELECT CAST(actor_key_id AS integer) AS actor_key_id FROM audit_events WHERE action = 'apikey.delete' AND target_id = ?", String(k.id))
+      expect(audited).toEqual([{ actor_key_id: k.id }])
     }
   })
 
@@ -243,7 +243,7 @@ describe('ids', () => {
     const w = await seededWorld()
     const k = await w.aliceKey({ mode })
     const sibling = await w.aliceKey({ mode: 'read' })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const answers = []
     for (const id of [sibling.id, w.alice.keyId, w.bob.keyId, 424242]) {
       const res = await w.request('DELETE', `/apikey/${id}`, { key: k.key })
@@ -253,18 +253,19 @@ describe('ids', () => {
     // The same answer for every id: a key that may not manage keys learns nothing of other keys.
     expect(new Set(answers).size).toBe(1)
     expect(JSON.parse(answers[0]!)).toEqual({ error: 'Insufficient permissions to manage API keys', status: 'KO', code: 'insufficient_permissions' })
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('a key below `all` is refused before the write transaction: a leaked read key cannot make the server take its write lock', async () => {
     const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
-    const commits = w.store.commits
+    const writes = spyOn(w.store, 'write')
     for (const id of [w.alice.keyId, 424242]) expect((await w.request('DELETE', `/apikey/${id}`, { key: k.key })).status).toBe(403)
-    expect(w.store.commits).toBe(commits)
+    expect(writes).not.toHaveBeenCalled()
     // Deleting itself is a write like any other.
     expect((await w.request('DELETE', `/apikey/${k.id}`, { key: k.key })).status).toBe(200)
-    expect(w.store.commits).toBe(commits + 1)
+    expect(writes).toHaveBeenCalledTimes(1)
+    writes.mockRestore()
   })
 
   test('ids are never reused', async () => {
@@ -325,7 +326,7 @@ describe('attenuation: limited keys hand out and touch only what they have', () 
     const inherited = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'sub', mode: 'read' } })
     expect(inherited.json.apikey.limited_to_apps).toEqual([w.apps.aliceOne])
 
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const otherApp = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'x', mode: 'read', limited_to_apps: [w.apps.aliceTwo] } })
     expect(otherApp.status).toBe(400)
     expect(otherApp.json).toMatchObject({ code: 'invalid_limited_to_apps', status: 'KO' })
@@ -333,7 +334,7 @@ describe('attenuation: limited keys hand out and touch only what they have', () 
     const unlimited = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'x', mode: 'read', limited_to_apps: [] } })
     expect(unlimited.status).toBe(403)
     expect(unlimited.json.error).toBe(DOC_ERRORS.denied)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('an app-limited key lists and deletes only keys within its reach (404 beyond)', async () => {
@@ -378,14 +379,14 @@ describe('attenuation: limited keys hand out and touch only what they have', () 
       [{ limited_to_orgs: [w.orgs.bobMain] }, 'invalid_limited_to_orgs', w.orgs.bobMain],
       [{ limited_to_orgs: [w.orgs.aliceMain], limited_to_apps: [w.apps.aliceSide] }, 'invalid_limited_to_apps', w.apps.aliceSide],
     ] as const
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     for (const [limits, code, named] of cases) {
       const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'x', mode: 'read', ...limits } })
       expect(res.status).toBe(400)
       expect(res.json.code).toBe(code)
       expect(res.json.error).toContain(named)
     }
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('duplicates in limits are removed', async () => {
@@ -430,7 +431,7 @@ describe('secrets never leak', () => {
     }
     bodies.push((await w.request('DELETE', `/apikey/${created[1]!.id}`, { key: w.alice.key })).text)
     bodies.push((await w.request('GET', '/apikey/', { key: created[1]!.key })).text)
-    const audit = JSON.stringify(w.db.query('SELECT * FROM audit_events').all())
+    const audit = JSON.stringify(await w.query('SELECT * FROM audit_events'))
     const haystacks = [...bodies, ...w.logs, audit]
     for (const secret of [...secrets, ...secrets.map(hashKey)]) {
       for (const text of haystacks) expect(text).not.toContain(secret)
@@ -462,10 +463,10 @@ describe('secrets never leak', () => {
   test('the database holds only the hash and the first 8 characters', async () => {
     const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
-    const row = w.db.query('SELECT * FROM apikeys WHERE id = ?').get(k.id) as Record<string, unknown>
-    expect(row.key_hash).toBe(hashKey(k.key))
-    expect(row.key_start).toBe(k.key.slice(0, 8))
-    expect(JSON.stringify(w.db.query('SELECT * FROM apikeys').all())).not.toContain(k.key)
+    const [row] = await w.query('SELECT * FROM apikeys WHERE id = ?', k.id)
+    expect(row!.key_hash).toBe(hashKey(k.key))
+    expect(row!.key_start).toBe(k.key.slice(0, 8))
+    expect(JSON.stringify(await w.query('SELECT * FROM apikeys'))).not.toContain(k.key)
   })
 })
 
@@ -474,7 +475,7 @@ describe('audit', () => {
     const w = await seededWorld()
     const k = await w.aliceKey({ name: 'audited', mode: 'read' })
     await w.request('DELETE', `/apikey/${k.id}`, { key: w.alice.key, headers: { 'user-agent': 'audit-test' } })
-    const events = w.db.query("SELECT action, actor_key_id, target_id, user_agent FROM audit_events WHERE target_type = 'apikey' AND target_id = ? ORDER BY id").all(String(k.id))
+    const events = await w.query("SELECT action, CAST(actor_key_id AS integer) AS actor_key_id, target_id, user_agent FROM audit_events WHERE target_type = 'apikey' AND target_id = ? ORDER BY id", String(k.id))
     expect(events).toEqual([
       { action: 'apikey.create', actor_key_id: w.alice.keyId, target_id: String(k.id), user_agent: null },
       { action: 'apikey.delete', actor_key_id: w.alice.keyId, target_id: String(k.id), user_agent: 'audit-test' },
@@ -483,10 +484,9 @@ describe('audit', () => {
 
   test('at most 1000 keys per user: the 1001st is 409', async () => {
     const w = await seededWorld()
-    const insert = w.db.prepare("INSERT INTO apikeys (user_id, name, mode, key_hash, key_start, created_at, updated_at) VALUES (?, 'bulk', 'read', ?, 'ak_xxxxx', '', '')")
-    w.db.transaction(() => {
-      for (let i = 1; i < 1000; i++) insert.run(w.alice.user.id, `hash-${i}`)
-    })()
+    await w.query(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 999)
+      INSERT INTO apikeys (user_id, name, mode, key_hash, key_start, created_at, updated_at)
+      SELECT ?, 'bulk', 'read', 'hash-' || i, 'ak_xxxxx', '', '' FROM n`, w.alice.user.id)
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'one too many', mode: 'read' } })
     expect(res.status).toBe(409)
     expect(res.json.code).toBe('conflict')

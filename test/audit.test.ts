@@ -117,11 +117,11 @@ describe('GET /audit/', () => {
     ['limit=0'], ['limit=1001'], ['limit=-1'], ['page=-1'], ['limit=abc'], ['limit=1.5'], ['page=x'], ['page='],
   ])('?%s → 400 validation_error envelope', async (query) => {
     const w = await seededWorld()
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request('GET', `/audit/?${query}`, { key: w.alice.key })
     expect(res.status).toBe(400)
     expect(res.json).toEqual({ error: expect.any(String), status: 'KO', code: 'validation_error' })
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('filters by action, target and actor key, each exact, with paging over what matches', async () => {
@@ -235,13 +235,13 @@ describe('who may read the audit log', () => {
 
   test('reading the audit log writes nothing', async () => {
     const w = await seededWorld()
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     await w.request('GET', '/audit/', { key: w.alice.key, headers: UA })
     await w.request('GET', '/audit/', { key: (await w.aliceKey({ mode: 'read' })).key })
-    const afterKey = w.snapshot()
+    const afterKey = (await w.snapshot())
     expect(afterKey).not.toBe(before) // the key creation itself is audited
     await w.request('GET', '/audit/?limit=1000', { key: w.alice.key })
-    expect(w.snapshot()).toBe(afterKey)
+    expect((await w.snapshot())).toBe(afterKey)
   })
 })
 
@@ -267,13 +267,13 @@ describe('GET /audit/ in the OpenAPI document', () => {
 describe('retention (--audit-retention-days)', () => {
   const DAY = 24 * 60 * 60 * 1000
   /** Alice's events' actions, newest first. */
-  const actions = (w: Awaited<ReturnType<typeof seededWorld>>) =>
-    (w.db.query('SELECT action FROM audit_events WHERE user_id = ? ORDER BY id DESC').all(w.alice.user.id) as { action: string }[]).map((e) => e.action)
+  const actions = async (w: Awaited<ReturnType<typeof seededWorld>>) =>
+    (await w.query('SELECT action FROM audit_events WHERE user_id = ? ORDER BY id DESC', w.alice.user.id)).map((e) => e.action)
   const actor = (w: Awaited<ReturnType<typeof seededWorld>>) => ({ userId: w.alice.user.id, keyId: w.alice.keyId, ip: null, userAgent: 'test' })
 
   test('deletes the events older than N days by the clock, oldest first, and keeps the rest', async () => {
     const w = await seededWorld()
-    const seeded = actions(w).length
+    const seeded = (await actions(w)).length
     w.clock.advance(3 * DAY)
     await written(w.core, async (tx) => recordAudit(w.core, tx, actor(w), 'test.old', { type: 'test', id: 1 }))
     w.clock.advance(5 * DAY)
@@ -281,10 +281,10 @@ describe('retention (--audit-retention-days)', () => {
     w.clock.advance(2 * DAY) // now: seeded events 10 days old, test.old 7 days, test.new 2 days
     expect(await pruneAuditSlice(w.core, 7)).toBe(false)
     // Exactly 7 days old is not older than 7 days.
-    expect(actions(w)).toEqual(['test.new', 'test.old'])
+    expect(await actions(w)).toEqual(['test.new', 'test.old'])
     expect(seeded).toBeGreaterThan(0)
     expect(await pruneAuditSlice(w.core, 1)).toBe(false)
-    expect(actions(w)).toEqual([])
+    expect(await actions(w)).toEqual([])
   })
 
   test(`deletes at most ${PRUNE_SLICE} events per slice, and says when there may be more`, async () => {
@@ -292,13 +292,13 @@ describe('retention (--audit-retention-days)', () => {
     await written(w.core, async (tx) => {
       for (let i = 0; i < PRUNE_SLICE + 10; i++) await recordAudit(w.core, tx, actor(w), 'test.bulk', { type: 'test', id: i })
     })
-    const count = () => (w.db.query('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n
-    const before = count()
+    const count = async () => (await w.query('SELECT CAST(count(*) AS integer) AS n FROM audit_events'))[0]!.n as number
+    const before = await count()
     w.clock.advance(31 * DAY)
     expect(await pruneAuditSlice(w.core, 30)).toBe(true)
-    expect(count()).toBe(before - PRUNE_SLICE)
+    expect(await count()).toBe(before - PRUNE_SLICE)
     expect(await pruneAuditSlice(w.core, 30)).toBe(false)
-    expect(count()).toBe(0)
+    expect(await count()).toBe(0)
   })
 
 })

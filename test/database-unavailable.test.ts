@@ -1,6 +1,6 @@
 /** A database that cannot be used is a 503 `database_unavailable`, not a crash or a 500 (SPEC §11). */
 import { describe, expect, spyOn, test } from 'bun:test'
-import { DatabaseDeadlineError } from '../src/store/unavailable'
+import { DatabaseDeadlineError } from '../src/store/database-errors'
 import { seededWorld } from './helpers/world'
 
 /** A store call failing as PostgreSQL's do when the server is away (SQLite's reads answer at once: so do their failures). */
@@ -12,7 +12,7 @@ const goneAtOnce = () => {
 describe('while the database cannot be used', () => {
   test('/health says so with 503; every request the store fails is a 503 in the envelope, logged once a second', async () => {
     const w = await seededWorld()
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const spies = [
       spyOn(w.store, 'ping').mockImplementation(gone),
       spyOn(w.store, 'write').mockImplementation(gone),
@@ -40,7 +40,7 @@ describe('while the database cannot be used', () => {
       for (const spy of spies) spy.mockRestore()
     }
     // Back: the same requests work, and nothing was changed meanwhile.
-    expect(w.snapshot()).toEqual(before)
+    expect((await w.snapshot())).toEqual(before)
     expect((await w.request('GET', '/health')).status).toBe(200)
     expect((await w.request('GET', '/apikey/', { key: w.bob.key })).status).toBe(200)
   })

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DATABASE_FILE, openDatabase } from '../src/store/sqlite/database'
 import { GroupCommit, MAX_GROUP } from '../src/store/sqlite/group-commit'
+import type { SqliteStore } from '../src/store/sqlite/store'
 import { seededWorld } from './helpers/world'
 
 const dirs: string[] = []
@@ -163,7 +164,7 @@ describe('key writes arriving together', () => {
     const w = await seededWorld()
     const auditRows = () => (w.db.query('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n
     const auditBefore = auditRows()
-    const commitsBefore = w.store.commits
+    const commitsBefore = (w.store as SqliteStore).commits
     const created = await Promise.all(
       Array.from({ length: 12 }, (_, i) => w.request('POST', '/apikey/', { key: w.alice.key, body: { name: `together ${i}`, mode: 'read' } })),
     )
@@ -185,6 +186,6 @@ describe('key writes arriving together', () => {
 
     expect(auditRows() - auditBefore).toBe(24)
     // Shared: far fewer commits than the 24 writes that succeeded.
-    expect(w.store.commits - commitsBefore).toBeLessThan(6)
+    expect((w.store as SqliteStore).commits - commitsBefore).toBeLessThan(6)
   })
 })

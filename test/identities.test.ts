@@ -75,10 +75,10 @@ describe('app ids', () => {
   test('the id of a deleted app cannot come back in another case', async () => {
     const w = await seededWorld()
     await w.request('DELETE', `/app/${w.apps.aliceTwo}`, { key: w.alice.key })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: 'Com.Alice.TWO', name: 'A', org_id: w.orgs.aliceMain } })
     expect(res.status).toBe(409)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 })
 

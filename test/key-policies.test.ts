@@ -65,10 +65,10 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
     const w = await seededWorld()
     const org = `/organization/${w.orgs.aliceMain}`
     const write = await w.aliceKey({ mode: 'write' })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const refused = await w.request('PUT', org, { key: write.key, body: { key_policy: policy } })
     expect(refused.status).toBe(403)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     const set = await w.request('PUT', org, { key: w.alice.key, body: { key_policy: policy } })
     expect(set.status).toBe(200)
     expect(set.json.organization.key_policy).toEqual(policy)
@@ -93,10 +93,10 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
     [{}],
   ])('key_policy %j → 400, nothing changes', async (bad) => {
     const w = await seededWorld()
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: bad } })
     expect(res.status).toBe(400)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('every write path refuses a key that would outlive the policy, naming it; keys beyond the org are not governed', async () => {
@@ -118,11 +118,11 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
     expect((await create({})).status).toBe(201)
     // Re-scoping a key into the org is a write under the policy too.
     const free = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceSide] })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const rescoped = await w.request('PUT', `/apikey/${free.id}`, { key: w.alice.key, body: { limited_to_orgs: [w.orgs.aliceMain] } })
     expect(rescoped.status).toBe(400)
     expect(rescoped.json.error).toContain(named)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     const within = await w.request('PUT', `/apikey/${free.id}`, { key: w.alice.key, body: { limited_to_orgs: [w.orgs.aliceMain], expires_at: '2026-01-05T00:00:00Z' } })
     expect(within.status).toBe(200)
   })
@@ -185,12 +185,12 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
     const dying = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain, w.orgs.aliceSide] })
     const hourLeft = await w.aliceKey({ mode: 'all', expires_at: '2026-01-01T01:00:00Z' })
     await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: { max_key_lifetime_days: 1, require_expiry: true } } })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     // Narrowed out of the policy, the key would live for ever: a grant the short-lived caller cannot make.
     const escaped = await w.request('PUT', `/apikey/${wide.id}`, { key: hourLeft.key, body: { limited_to_orgs: [w.orgs.aliceSide] } })
     expect(escaped.status).toBe(400)
     expect(escaped.json.code).toBe('invalid_expires_at')
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     // Once the policy has ended a key, narrowing it out does not bring it back, whoever asks.
     w.clock.advance(2 * DAY)
     const revived = await w.request('PUT', `/apikey/${dying.id}`, { key: w.alice.key, body: { limited_to_orgs: [w.orgs.aliceSide] } })
@@ -242,11 +242,11 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
     const w = await seededWorld()
     const forever = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain] })
     await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: { max_key_lifetime_days: null, require_expiry: true } } })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const refused = await w.request('POST', `/apikey/${forever.id}/rotate`, { key: w.alice.key })
     expect(refused.status).toBe(400)
     expect(refused.json.error).toContain('required by the key policy of organization')
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: policy } })
     const rotated = await w.request('POST', `/apikey/${forever.id}/rotate`, { key: w.alice.key })
     expect(rotated.status).toBe(201)

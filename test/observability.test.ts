@@ -29,7 +29,7 @@ describe('GET /metrics', () => {
     expect(text).toContain('codepushgo_auth_failures_total{reason="missing_api_key"} 1')
     expect(text).toMatch(/codepushgo_http_request_duration_seconds_bucket\{le="\+Inf"\} 6\n/)
     expect(text).toContain('codepushgo_http_request_duration_seconds_count 6')
-    const keys = (w.db.query('SELECT count(*) AS n FROM apikeys').get() as { n: number }).n
+    const keys = (await w.query('SELECT CAST(count(*) AS integer) AS n FROM apikeys'))[0]!.n
     expect(text).toContain(`codepushgo_api_keys ${keys}\n`)
     // The read model: alice's key was looked up three times, found in memory twice (a malformed key is looked up nowhere).
     expect(text).toContain('codepushgo_read_model_key_lookups_total{result="hit"} 2\n')

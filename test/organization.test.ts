@@ -96,20 +96,20 @@ describe('members', () => {
     ['an extra field', { email: 'bob@example.com', role: 'read', admin: true }, 400],
   ])('adding %s → %i', async (_, body, status) => {
     const w = await seededWorld()
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body })
     expect(res.status).toBe(status)
     expect(res.json.status).toBe('KO')
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('the last all member can be neither removed nor demoted', async () => {
     const w = await seededWorld()
     const base = `/organization/${w.orgs.aliceMain}/members/${w.alice.user.id}`
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     expect((await w.request('DELETE', base, { key: w.alice.key })).status).toBe(409)
     expect((await w.request('PUT', base, { key: w.alice.key, body: { role: 'write' } })).status).toBe(409)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     // With a second all member, the first may step down.
     await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'all' } })
     expect((await w.request('PUT', base, { key: w.alice.key, body: { role: 'write' } })).status).toBe(200)
@@ -140,10 +140,10 @@ describe('apps', () => {
     ['taken by alice', 'com.alice.one', 409],
   ])('app_id with %s → %i', async (_, app_id, status) => {
     const w = await seededWorld()
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id, name: 'x', org_id: w.orgs.aliceMain } })
     expect(res.status).toBe(status)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('an app in an org the user is not in → 404', async () => {
@@ -166,11 +166,11 @@ describe('two users in separate orgs', () => {
       ['POST', '/app/', { app_id: 'com.bob.inalice', name: 'x', org_id: w.orgs.aliceMain }],
       ['DELETE', `/apikey/${w.alice.keyId}`],
     ] as const
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     for (const mode of ['read', 'upload', 'write', 'all'] as const) {
       const res = await w.request('POST', '/apikey/', { key: w.bob.key, body: { name: mode, mode } })
       const bobKey = res.json.apikey.key
-      const afterCreate = w.snapshot()
+      const afterCreate = (await w.snapshot())
       for (const [method, path, body] of aliceTargets) {
         const r = await w.request(method, path, { key: bobKey, body })
         expect([403, 404]).toContain(r.status)
@@ -183,9 +183,9 @@ describe('two users in separate orgs', () => {
       }
       const verify = await w.request('GET', `/apikey/verify?app_id=${w.apps.aliceOne}`, { key: bobKey })
       expect(verify.status).toBe(403)
-      expect(w.snapshot()).toBe(afterCreate)
+      expect((await w.snapshot())).toBe(afterCreate)
     }
-    expect(before).not.toBe(w.snapshot())
+    expect(before).not.toBe((await w.snapshot()))
   })
 })
 
@@ -202,7 +202,7 @@ describe('audit', () => {
     await w.request('PUT', '/app/com.audit.app', { ...h, body: { name: 'b' } })
     await w.request('DELETE', '/app/com.audit.app', h)
     await w.request('DELETE', `/organization/${org}`, h)
-    const events = w.db.query("SELECT action, actor_key_id, user_agent, details FROM audit_events WHERE user_agent = 'audit-agent/1.0' ORDER BY id").all() as { action: string; actor_key_id: number }[]
+    const events = await w.query("SELECT action, CAST(actor_key_id AS integer) AS actor_key_id, user_agent, details FROM audit_events WHERE user_agent = 'audit-agent/1.0' ORDER BY id")
     expect(events.map((e) => e.action)).toEqual([
       'organization.create', 'organization.update', 'member.add', 'member.update', 'member.remove',
       'app.create', 'app.update', 'app.delete', 'organization.delete',

@@ -90,11 +90,11 @@ for (const [name, list] of Object.entries(lists)) {
       'page=0&after=5', 'page=1&after=5', 'limit=0&after=5',
     ])('?%s → 400 validation_error, and nothing changes', async (query) => {
       const { w, get } = await setup()
-      const before = w.snapshot()
+      const before = (await w.snapshot())
       const res = await get(query)
       expect(res.status).toBe(400)
       expect(res.json).toMatchObject({ status: 'KO', code: 'validation_error' })
-      expect(w.snapshot()).toBe(before)
+      expect((await w.snapshot())).toBe(before)
     })
   })
 }

@@ -1,5 +1,5 @@
 /** Holes found by review, each pinned by a test that failed before its fix. */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, spyOn, test } from 'bun:test'
 import { hashKey } from '../src/access/key-format'
 import { UsageTracker } from '../src/modules/apikey/usage'
 import { seededWorld } from './helpers/world'
@@ -8,14 +8,14 @@ describe('rate limits are attenuated like every other limit', () => {
   test('a rate-limited key cannot lift its own limit nor hand out a looser one', async () => {
     const w = await seededWorld()
     const limited = await w.aliceKey({ mode: 'all', rate_limit: { requests: 100, per_seconds: 60 } })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const raise = await w.request('PUT', `/apikey/${limited.id}`, { key: limited.key, body: { rate_limit: { requests: 1_000_000, per_seconds: 1 } } })
     expect(raise.status).toBe(403)
     const unlimited = await w.request('PUT', `/apikey/${limited.id}`, { key: limited.key, body: { rate_limit: null } })
     expect(unlimited.status).toBe(403)
     const looser = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'n', mode: 'read', rate_limit: { requests: 100, per_seconds: 30 } } })
     expect(looser.status).toBe(403)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     const inherited = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'n', mode: 'read' } })
     expect(inherited.json.apikey.rate_limit).toEqual({ requests: 100, per_seconds: 60 })
     const tighter = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'n', mode: 'read', rate_limit: { requests: 10, per_seconds: 60 } } })
@@ -29,14 +29,14 @@ describe('rate limits are attenuated like every other limit', () => {
     const limited = await w.aliceKey({ mode: 'all', rate_limit: { requests: 5, per_seconds: 3600 } })
     const unlimited = await w.aliceKey({ mode: 'read' })
     const looser = await w.aliceKey({ mode: 'read', rate_limit: { requests: 6, per_seconds: 3600 } })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     for (const target of [unlimited, looser]) {
       const res = await w.request('POST', `/apikey/${target.id}/rotate`, { key: limited.key })
       expect(res.status).toBe(403)
       expect(res.json).toEqual({ error: 'Insufficient permissions to manage API keys', status: 'KO', code: 'insufficient_permissions' })
       expect(res.text).not.toMatch(/ak_[A-Za-z0-9]{36}/)
     }
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     expect((await w.request('GET', '/apikey/verify', { key: unlimited.key })).status).toBe(200)
     // As tight as the caller, or tighter: rotated as before.
     const same = await w.aliceKey({ mode: 'read', rate_limit: { requests: 5, per_seconds: 3600 } })
@@ -49,10 +49,10 @@ describe('rate limits are attenuated like every other limit', () => {
     const w = await seededWorld({ policy: { keyRateLimit: { requests: 20, per_seconds: 3600 } } })
     const loose = await w.aliceKey({ mode: 'read' })
     // A key from before the default, with a looser limit of its own.
-    w.writeBehind(`UPDATE apikeys SET rate_limit = '{"requests":1000,"per_seconds":1}' WHERE id = ?`, loose.id)
-    const before = w.snapshot()
+    await w.writeBehind(`UPDATE apikeys SET rate_limit = '{"requests":1000,"per_seconds":1}' WHERE id = ?`, loose.id)
+    const before = (await w.snapshot())
     expect((await w.request('POST', `/apikey/${loose.id}/rotate`, { key: w.alice.key })).status).toBe(403)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     const plain = await w.aliceKey({ mode: 'read' })
     expect((await w.request('POST', `/apikey/${plain.id}/rotate`, { key: w.alice.key })).status).toBe(201)
   })
@@ -68,10 +68,10 @@ describe('rotation', () => {
   test.each([['[]'], ['"x"'], ['1'], ['true']])('body %s → 400, and the old key lives on', async (body) => {
     const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key, body })
     expect(res.status).toBe(400)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
   })
 
@@ -101,10 +101,10 @@ describe('input', () => {
   ])("%s …/%s %j → 400 naming the field, inside a union when the value is of a branch's type", async (method, action, body, error) => {
     const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request(method, `/apikey/${k.id}/${action}`, { key: w.alice.key, body })
     expect(res.json).toEqual({ error, status: 'KO', code: 'validation_error' })
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test.each([
@@ -116,11 +116,11 @@ describe('input', () => {
     ['DELETE', '/app/%ZZ', 'validation_error', "Invalid path parameter 'app_id': not valid percent-encoding"],
   ])('%s %s (bad percent-encoding) → 400 %s, nothing changes', async (method, path, code, error) => {
     const w = await seededWorld()
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request(method, path, { key: w.alice.key, body: method === 'PUT' ? { name: 'x' } : undefined })
     expect(res.status).toBe(400)
     expect(res.json).toEqual({ error, status: 'KO', code })
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test.each(['2026-02-30T00:00:00Z', '2026-04-31T00:00:00Z', '2026-00-10T00:00:00Z'])('expires_at %s (no such day) → 400', async (expires_at) => {
@@ -172,9 +172,9 @@ describe('last-use flush', () => {
     const w = await seededWorld()
     const tracker = new UsageTracker(w.core.store, w.clock)
     tracker.record({ keyId: w.alice.keyId, userId: w.alice.user.id, hash: hashKey(w.alice.key) }, () => '10.0.0.1')
-    w.db.run('CREATE TRIGGER fail_once BEFORE UPDATE OF last_used_at ON apikeys BEGIN SELECT RAISE(ABORT, \'disk full\'); END')
+    const failing = spyOn(w.store, 'write').mockImplementationOnce(() => Promise.reject(new Error('disk full')))
     await expect(tracker.flush()).rejects.toThrow('disk full')
-    w.db.run('DROP TRIGGER fail_once')
+    failing.mockRestore()
     expect(await tracker.flush()).toBe(1)
     expect((await w.core.store.apikeys.findById(w.alice.keyId))!.last_used_ip).toBe('10.0.0.1')
   })

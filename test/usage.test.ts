@@ -3,7 +3,7 @@
  * batches, pruned past the retention window, and read through GET /apikey/:id/usage and
  * GET /apikey/usage within the caller's reach.
  */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, spyOn, test } from 'bun:test'
 import { seededWorld } from './helpers/world'
 
 const HOUR = 60 * 60 * 1000
@@ -71,22 +71,22 @@ describe('usage counts per outcome', () => {
     const w = await seededWorld()
     for (const key of [null, 'nope', `ak_${'A'.repeat(36)}`]) expect((await w.request('GET', '/apikey/verify', { key })).status).toBe(401)
     await w.core.usage.counts.flush()
-    expect(w.db.query('SELECT count(*) AS n FROM key_usage_hourly').get()).toEqual({ n: 0 })
+    expect(await w.query('SELECT CAST(count(*) AS integer) AS n FROM key_usage_hourly')).toEqual([{ n: 0 }])
   })
 
   test('counting writes nothing; a flush writes one row per key and hour, and answers add what is not written yet', async () => {
     const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     for (let i = 0; i < 50; i++) await w.request('GET', '/apikey/verify', { key: k.key })
-    const rows = () => w.db.query('SELECT key_id, allowed FROM key_usage_hourly WHERE key_id = ?').all(k.id)
-    expect(rows()).toEqual([])
+    const rows = () => w.query('SELECT CAST(key_id AS integer) AS key_id, CAST(allowed AS integer) AS allowed FROM key_usage_hourly WHERE key_id = ?', k.id)
+    expect(await rows()).toEqual([])
     expect((await totalsOf(w, k.id)).allowed).toBe(50)
     await w.core.usage.counts.flush()
-    expect(rows()).toEqual([{ key_id: k.id, allowed: 50 }])
+    expect(await rows()).toEqual([{ key_id: k.id, allowed: 50 }])
     await w.request('GET', '/apikey/verify', { key: k.key })
     expect((await totalsOf(w, k.id)).allowed).toBe(51)
     await w.core.usage.counts.flush()
-    expect(rows()).toEqual([{ key_id: k.id, allowed: 51 }])
+    expect(await rows()).toEqual([{ key_id: k.id, allowed: 51 }])
   })
 
   test('a flush in steps writes a round of rows a step at a time; counts in between wait for the next round', async () => {
@@ -230,7 +230,7 @@ describe('deleted keys and retention', () => {
     await w.request('GET', '/apikey/verify', { key: pending.key })
     for (const k of [written, pending]) expect((await w.request('DELETE', `/apikey/${k.id}`, { key: w.alice.key })).status).toBe(200)
     expect(await w.core.usage.counts.flush()).toBeGreaterThan(0)
-    expect(w.db.query('SELECT count(*) AS n FROM key_usage_hourly WHERE key_id IN (?, ?)').get(written.id, pending.id)).toEqual({ n: 0 })
+    expect(await w.query('SELECT CAST(count(*) AS integer) AS n FROM key_usage_hourly WHERE key_id IN (?, ?)', written.id, pending.id)).toEqual([{ n: 0 }])
     expect((await w.request('GET', `/apikey/${written.id}/usage`, { key: w.alice.key })).status).toBe(404)
   })
 
@@ -246,25 +246,25 @@ describe('deleted keys and retention', () => {
     await w.request('GET', '/apikey/verify', { key: k.key })
     const { counts } = w.core.usage
     await counts.flush()
-    const rows = () =>
-      (w.db.query('SELECT key_id, hour FROM key_usage_hourly ORDER BY hour, key_id').all() as { key_id: number; hour: number }[]).map(
+    const rows = async () =>
+      ((await w.query('SELECT CAST(key_id AS integer) AS key_id, CAST(hour AS integer) AS hour FROM key_usage_hourly ORDER BY hour, key_id')) as { key_id: number; hour: number }[]).map(
         (r) => `${r.key_id === k.id ? 'k' : 'admin'} ${new Date(r.hour * 1000).toISOString()}`,
       )
     // The admin key's hour (it created k) and k's six.
-    expect(rows()).toHaveLength(7)
+    expect(await rows()).toHaveLength(7)
     // Now 2026-01-11T05:00; a 10-day window starts at 2026-01-01T05:00: six rows are past it.
     expect(await counts.prune(10, 2)).toBe(2)
-    expect(rows()[0]).toBe('k 2026-01-01T01:00:00.000Z')
+    expect((await rows())[0]).toBe('k 2026-01-01T01:00:00.000Z')
     expect(await counts.prune(10, 2)).toBe(2)
     expect(await counts.prune(10, 2)).toBe(2)
     expect(await counts.prune(10, 2)).toBe(0)
-    expect(rows()).toEqual(['k 2026-01-11T05:00:00.000Z'])
+    expect(await rows()).toEqual(['k 2026-01-11T05:00:00.000Z'])
     // As the window moves on, what falls out of it goes too (an hour exactly 10 days old is still in).
     w.clock.advance(10 * DAY)
     expect(await counts.prune(10, 2)).toBe(0)
     w.clock.advance(HOUR)
     expect(await counts.prune(10, 2)).toBe(1)
-    expect(rows()).toEqual([])
+    expect(await rows()).toEqual([])
     expect(busy(await usageOf(w, k.id, '?from=2026-01-01T00:00:00Z&to=2026-01-12T00:00:00Z'))).toEqual([])
   })
 
@@ -272,12 +272,12 @@ describe('deleted keys and retention', () => {
     const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     await w.request('GET', '/apikey/verify', { key: k.key })
-    w.db.run('CREATE TRIGGER fail_usage BEFORE INSERT ON key_usage_hourly BEGIN SELECT RAISE(ABORT, \'disk full\'); END')
+    const failing = spyOn(w.store, 'write').mockImplementationOnce(() => Promise.reject(new Error('disk full')))
     await expect(w.core.usage.counts.flush()).rejects.toThrow('disk full')
     expect((await totalsOf(w, k.id)).allowed).toBe(1)
-    w.db.run('DROP TRIGGER fail_usage')
+    failing.mockRestore()
     await w.core.usage.counts.flush()
-    expect(w.db.query('SELECT allowed FROM key_usage_hourly WHERE key_id = ?').get(k.id)).toEqual({ allowed: 1 })
+    expect(await w.query('SELECT CAST(allowed AS integer) AS allowed FROM key_usage_hourly WHERE key_id = ?', k.id)).toEqual([{ allowed: 1 }])
   })
 })
 

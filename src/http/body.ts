@@ -52,8 +52,11 @@ function nestingDepth(text: string): number {
  * break code that turns values into text (Elysia's own validation messages among it).
  */
 const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype))
+/** Also refuses NUL characters in keys and strings: no field takes them, and PostgreSQL's text cannot hold them. */
 function refuseReservedKeys(this: unknown, key: string, value: unknown): unknown {
   if (RESERVED_KEYS.has(key) && !Array.isArray(this)) throw validationError(`Invalid body field '${key}': Unexpected property`)
+  if (key.includes('\0') || (typeof value === 'string' && value.includes('\0')))
+    throw validationError(`Invalid body field '${key.replaceAll('\0', '\\u0000')}': must not contain NUL characters`)
   return value
 }
 

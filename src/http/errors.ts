@@ -5,7 +5,7 @@
 import { Elysia, ValidationError } from 'elysia'
 import { derivedOnce } from '../derived-once'
 import { AppError, databaseUnavailable, internalError, invalidJson, invalidMode, validationError } from '../errors'
-import { isDatabaseUnavailable } from '../store/unavailable'
+import { isDatabaseUnavailable, refusedValue } from '../store/database-errors'
 import { JsonText } from './json-text'
 import type { Logger } from './logger'
 import type { Metrics } from './metrics'
@@ -83,6 +83,8 @@ export function toAppError(code: string | number, error: unknown): AppError | nu
     return cause === undefined || cause instanceof SyntaxError ? invalidJson() : null
   }
   if (isDatabaseUnavailable(error)) return databaseUnavailable()
+  const refused = refusedValue(error)
+  if (refused !== null) return validationError(refused)
   if (code === 'NOT_FOUND') return new AppError(404, 'not_found', 'Route not found')
   return null
 }

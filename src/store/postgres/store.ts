@@ -18,7 +18,7 @@
 import { SQL } from 'bun'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { conflict } from '../../errors'
-import { DatabaseDeadlineError } from '../unavailable'
+import { DatabaseDeadlineError } from '../database-errors'
 import type { Change } from '../../read-model/changes'
 import type { Repos, Store } from '../types'
 import { apiKeyRepository } from './apikeys'

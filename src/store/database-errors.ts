@@ -1,6 +1,6 @@
 /**
- * The errors that mean the database cannot be used right now, whichever backend: the HTTP
- * layer answers them with 503 `database_unavailable` (SPEC §11) instead of a 500.
+ * Database errors the HTTP layer answers as the client's: a database that cannot be used right
+ * now (503 `database_unavailable`, SPEC §11), and a value the database cannot hold (400).
  */
 import { SQL } from 'bun'
 
@@ -22,6 +22,18 @@ const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300'])
  * connection timeouts), the server's connection exceptions (SQLSTATE class 08), shutdown and
  * startup (57P01-57P03), too many connections (53300), and a missed deadline.
  */
+/**
+ * A value PostgreSQL refuses as such: a NUL character in text (22021, 22P05), a number out of
+ * range (22003). Inputs are checked before they reach the store; this is the backstop for a
+ * path parameter or query value that is only looked up.
+ */
+export function refusedValue(error: unknown): string | null {
+  if (!(error instanceof SQL.PostgresError)) return null
+  if (error.errno === '22021' || error.errno === '22P05') return 'Text must not contain NUL characters'
+  if (error.errno === '22003') return 'A number is out of range'
+  return null
+}
+
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof DatabaseDeadlineError) return true
   if (!(error instanceof SQL.PostgresError)) return false
