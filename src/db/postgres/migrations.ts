@@ -6,6 +6,7 @@
 import type { TransactionSQL } from 'bun'
 import init from '../../../migrations/postgres/0001_init.sql' with { type: 'text' }
 import policiesAndUsage from '../../../migrations/postgres/0002_key_policies_identities_usage.sql' with { type: 'text' }
+import auditFilterIndexes from '../../../migrations/postgres/0003_audit_filter_indexes.sql' with { type: 'text' }
 import { emailKey } from '../../validation'
 import type { Migration } from '../migrations'
 
@@ -27,4 +28,5 @@ async function foldEmails(tx: TransactionSQL): Promise<void> {
 export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   { version: 1, name: '0001_init', sql: init },
   { version: 2, name: '0002_key_policies_identities_usage', sql: policiesAndUsage, code: foldEmails },
+  { version: 3, name: '0003_audit_filter_indexes', sql: auditFilterIndexes },
 ]
