@@ -401,6 +401,73 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     watch.expectClean()
   }, TEST_TIMEOUT)
 
+  test('editing a key sends only the limits changed, keeps ids the pickers do not list, and asks before lifting a limit', async () => {
+    const orgs = (await call('GET', '/organization/', adminKey)).json.data as { id: string; name: string }[]
+    const defaultOrg = orgs.find((org) => org.name === 'Default')!.id
+    const goneOrg = (await call('POST', '/organization/', adminKey, { name: 'Gone org' })).json.organization.id as string
+    for (const app_id of ['com.edit.kept', 'com.edit.gone']) expect((await call('POST', '/app/', adminKey, { app_id, name: app_id, org_id: defaultOrg })).status).toBe(201)
+    // Limits in an order of their own, each naming something deleted since.
+    const byApps = (await call('POST', '/apikey/', adminKey, { name: 'Edit by apps', mode: 'read', limited_to_apps: ['com.edit.gone', 'com.edit.kept'] })).json.apikey
+    const byOrgs = (await call('POST', '/apikey/', adminKey, { name: 'Edit by orgs', mode: 'read', limited_to_orgs: [goneOrg, defaultOrg] })).json.apikey
+    expect((await call('DELETE', '/app/com.edit.gone/', adminKey)).status).toBe(200)
+    expect((await call('DELETE', `/organization/${goneOrg}/`, adminKey)).status).toBe(200)
+
+    const edit = page.getByRole('form', { name: 'Edit key' })
+    /** Saves the edit form; the body of the PUT it sent. */
+    const save = async () => {
+      const [request] = await Promise.all([
+        page.waitForRequest((request) => request.method() === 'PUT'),
+        edit.getByRole('button', { name: 'Save changes' }).click(),
+      ])
+      return request.postDataJSON() as Record<string, unknown>
+    }
+    for (const [key, deleted, name] of [[byApps, 'com.edit.gone', 'Edit by apps, renamed'], [byOrgs, goneOrg, 'Edit by orgs, renamed']] as const) {
+      await page.goto(url(`#/keys/${key.id}`))
+      await heading(key.name)
+      // The box of what was deleted since is there, checked.
+      const box = edit.getByRole('checkbox', { name: new RegExp(`^${deleted.replace(/\./g, '\\.')}\\b`) })
+      expect(await box.isChecked()).toBe(true)
+      if (key === byOrgs) await photograph('edit-unlisted')
+      await edit.getByRole('textbox', { name: 'Name', exact: true }).fill(name)
+      expect(await save()).toEqual({ name })
+      await heading(name)
+      const after = (await call('GET', `/apikey/${key.id}/`, adminKey)).json.apikey
+      expect({ apps: after.limited_to_apps, orgs: after.limited_to_orgs }).toEqual({ apps: key.limited_to_apps, orgs: key.limited_to_orgs })
+      // Saying why the pickers do not list it.
+      expect(await box.locator('xpath=..').innerText()).toBe(`${deleted} · not listed: deleted, or out of reach`)
+    }
+
+    // Unchecking every app would make the key reach all apps: the console asks first.
+    await page.goto(url(`#/keys/${byApps.id}`))
+    await heading('Edit by apps, renamed')
+    const checked = edit.getByRole('group', { name: 'Limit to apps' }).getByRole('checkbox', { checked: true })
+    while ((await checked.count()) > 0) await checked.first().uncheck()
+    const puts: string[] = []
+    const onRequest = (request: Request) => void (request.method() === 'PUT' && puts.push(request.postData() ?? ''))
+    page.on('request', onRequest)
+    await edit.getByRole('button', { name: 'Save changes' }).click()
+    const ask = page.getByRole('dialog', { name: 'Remove the limit to apps?' })
+    await ask.getByText('now limited to com.edit.gone, com.edit.kept, would reach all the apps its user can').waitFor()
+    await scan('edit-unlimit')
+    await photograph('edit-unlimit')
+    await ask.getByRole('button', { name: 'Cancel' }).click()
+    await ask.waitFor({ state: 'detached' })
+    page.off('request', onRequest)
+    expect(puts).toEqual([])
+    expect((await call('GET', `/apikey/${byApps.id}/`, adminKey)).json.apikey.limited_to_apps).toEqual(['com.edit.gone', 'com.edit.kept'])
+    // Confirmed, the empty list is sent: the key is limited to apps no more.
+    const [confirmed] = await Promise.all([
+      page.waitForRequest((request) => request.method() === 'PUT'),
+      (async () => {
+        await edit.getByRole('button', { name: 'Save changes' }).click()
+        await ask.getByRole('button', { name: 'Save without the limit' }).click()
+      })(),
+    ])
+    expect(confirmed.postDataJSON()).toEqual({ limited_to_apps: [] })
+    await page.locator('.facts').getByText('none (all it can reach)').waitFor()
+    watch.expectClean()
+  }, TEST_TIMEOUT)
+
   test('rotate with a grace period: the new key is shown once, the old one works until the grace ends', async () => {
     await page.goto(url(`#/keys/${limited.id}`))
     await heading('Console limited')
