@@ -633,6 +633,8 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await expiringPage.goto(url('#/keys/new'))
     await heading('Create a key', expiringPage)
     const capped = expiringPage.getByLabel('Expires', { exact: true })
+    // The heading comes first, the form once the pickers are loaded.
+    await capped.waitFor()
     expect(await enabledOptions(capped)).toEqual(['default', '7', 'date'])
     expect(await capped.locator('option[value=default]').innerText()).toMatch(/^When the signed-in key expires/)
     await other.close()
