@@ -11,7 +11,7 @@ import { MAX_BODY_BYTES } from '../src/http/body'
 import { seededWorld } from './helpers/world'
 
 // Failed authentications are many here, all from one (unknown) address: no throttle.
-const world = seededWorld({ limits: { authFailureLimit: { requests: 1_000_000, per_seconds: 1 } } })
+const world = await seededWorld({ limits: { authFailureLimit: { requests: 1_000_000, per_seconds: 1 } } })
 const { alice, orgs, apps } = world
 const userOf = (key: string) => world.db.query<{ user_id: string }, [string]>('SELECT user_id FROM apikeys WHERE key_start = ?').get(key.slice(0, 8))!.user_id
 

@@ -19,7 +19,7 @@ import { generateKey } from '../src/access/key-format'
 import { conformsToDocument } from './helpers/app'
 import { seededWorld } from './helpers/world'
 
-type World = ReturnType<typeof seededWorld>
+type World = Awaited<ReturnType<typeof seededWorld>>
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300)
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined
@@ -46,7 +46,7 @@ interface Route {
 }
 
 async function routesFromOpenApi(): Promise<Route[]> {
-  const w = seededWorld()
+  const w = await seededWorld()
   const res = await w.request('GET', '/swagger/json')
   if (res.status !== 200) throw new Error(`GET /swagger/json: ${res.status}`)
   const routes: Route[] = []
@@ -528,15 +528,15 @@ const LEAKS: [string, RegExp][] = [
  * so the failed-authentication throttle (100 a minute) refills as it would for a fresh world.
  */
 let reusable: World | null = null
-function world(): World {
-  if (!reusable) return (reusable = seededWorld())
+async function world(): Promise<World> {
+  if (!reusable) return (reusable = await seededWorld())
   reusable.clock.advance(1000)
   return reusable
 }
 
 /** Sends one fuzzed request and checks every invariant; throws a readable error. */
 async function check(f: Fuzzed): Promise<void> {
-  const w = world()
+  const w = await world()
   // Until this run proves harmless, nobody else gets this world.
   reusable = null
   const sent = build(w, f)
@@ -633,7 +633,7 @@ describe('fuzz: counterexamples found so far', () => {
   // with a template literal (`found: ${value}`), which throws for an object whose toString is
   // not a function, so these were 500s. The JSON parser now refuses such keys outright.
   test('a string field given {"toString": null} (or [{"toString": 0}]) → 400, not 500', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const cases: [string, string, unknown][] = [
       ['POST', '/organization/', { name: { toString: null } }],
       ['PUT', `/organization/${w.orgs.aliceMain}`, { name: { toString: 1 } }],

@@ -52,7 +52,7 @@ const cases: [string, unknown, number, string][] = [
 
 describe('POST /apikey/ with bad input', () => {
   test.each(cases)('%s → %i %s, nothing changes', async (_, body, status, code) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const before = w.snapshot()
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body })
     expect(res.status).toBe(status)
@@ -62,7 +62,7 @@ describe('POST /apikey/ with bad input', () => {
   })
 
   test('invalid UTF-8 in the body → 400 invalid_json', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const before = w.snapshot()
     const body = new Uint8Array([0x7b, 0x22, 0x6e, 0xff, 0xfe, 0x22, 0x7d])
     const res = await w.app.handle(
@@ -74,7 +74,7 @@ describe('POST /apikey/ with bad input', () => {
   })
 
   test('a body over 64 KiB without a content-length (streamed) → 413', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.app.handle(
       new Request('http://localhost/apikey/', { method: 'POST', body: oversizedStream(), headers: { authorization: w.alice.key, 'content-type': 'application/json' } }),
     )
@@ -83,7 +83,7 @@ describe('POST /apikey/ with bad input', () => {
   })
 
   test('a body longer than its declared length, and over 64 KiB → 413', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const before = w.snapshot()
     const res = await w.app.handle(
       new Request('http://localhost/apikey/', {
@@ -97,14 +97,14 @@ describe('POST /apikey/ with bad input', () => {
   })
 
   test('a name is trimmed; 100 characters after trimming is fine', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: `  ${'n'.repeat(100)}  `, mode: 'read' } })
     expect(res.status).toBe(201)
     expect(res.json.apikey.name).toBe('n'.repeat(100))
   })
 
   test('brackets inside strings are not nesting', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const name = `${'[{'.repeat(40)}"\\`
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name, mode: 'read' } })
     expect(res.status).toBe(201)
@@ -112,7 +112,7 @@ describe('POST /apikey/ with bad input', () => {
   })
 
   test('unicode names are kept', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'Clé de déploiement 🚀', mode: 'read' } })
     expect(res.json.apikey.name).toBe('Clé de déploiement 🚀')
   })
@@ -125,15 +125,15 @@ describe('headers', () => {
     ['Bearer with nothing after it', 'Bearer '],
     ['a key followed by junk', 'KEY junk'],
   ])('%s → 401, no 5xx', async (_, header) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('GET', '/apikey/', { headers: { authorization: header.replace('KEY', w.alice.key) } })
     expect(res.status).toBe(401)
     expect(res.json.status).toBe('KO')
   })
 })
 
-describe('every route that takes a body reads it with the 64 KiB JSON parser', () => {
-  const w = seededWorld()
+describe('every route that takes a body reads it with the 64 KiB JSON parser', async () => {
+  const w = await seededWorld()
   const withBody = w.app.routes.filter((route) => route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH')
   const concrete = (path: string) => path.replace(':id', '1').replace(':app_id', 'com.alice.one').replace(':user_id', 'usr_x')
 
@@ -153,8 +153,8 @@ describe('every route that takes a body reads it with the 64 KiB JSON parser', (
   })
 })
 
-describe('every route with an id in its path refuses an over-long one with a 400', () => {
-  const w = seededWorld()
+describe('every route with an id in its path refuses an over-long one with a 400', async () => {
+  const w = await seededWorld()
   // The console's files answer 404 for any name they do not have (console.test.ts).
   const withId = w.app.routes.filter((route) => route.path.includes('/:') && !route.path.startsWith('/console'))
   const tooLong = (path: string) => path.replace(/:[a-z_]+/g, 'x'.repeat(201))

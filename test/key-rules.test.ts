@@ -13,7 +13,7 @@ const CALLER_EXPIRY = '2026-02-01T00:00:00.000Z'
 const CALLER_RATE = { requests: 10, per_seconds: 60 }
 
 async function bounded() {
-  const w = seededWorld()
+  const w = await seededWorld()
   const scope = { limited_to_orgs: [w.orgs.aliceMain], limited_to_apps: [w.apps.aliceOne] }
   const caller = await w.aliceKey({ mode: 'all', ...scope, expires_at: CALLER_EXPIRY, rate_limit: CALLER_RATE })
   const target = (settings: Record<string, unknown>) => w.aliceKey({ mode: 'read', ...scope, expires_at: '2026-01-15T00:00:00Z', rate_limit: { requests: 5, per_seconds: 60 }, ...settings })
@@ -105,7 +105,7 @@ describe('a key hands out only what it has: {POST, PUT, rotate} × {orgs, apps, 
 
 describe('limits are judged when a write names them, not when it keeps them', () => {
   test('a key limited to a deleted app keeps its limits through a PUT and a rotation; a new key may not name the app', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne, w.apps.aliceTwo] })
     await w.request('DELETE', `/app/${w.apps.aliceTwo}`, { key: w.alice.key })
     const inheriting = await w.request('POST', '/apikey/', { key: k.key, body: { name: 'n', mode: 'read' } })

@@ -202,7 +202,7 @@ describe('the OpenAPI document', () => {
   })
 
   test('every documented path is served with and without its trailing slash', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const ids: Record<string, string> = { '{id}': '', '{app_id}': w.apps.aliceOne, '{user_id}': w.bob.user.id }
     let checked = 0
     for (const [path, item] of Object.entries<Json>(document.paths)) {
@@ -290,8 +290,8 @@ describe('OpenAPI', () => {
   })
 
   test('GET /health is 503 when the database is unusable', async () => {
-    const { request, db } = testServer()
-    db.close()
+    const { request, store } = testServer()
+    await store.close()
     const res = await request('GET', '/health')
     expect(res.status).toBe(503)
     expect(res.json).toMatchObject({ status: 'error', db: 'error' })

@@ -5,10 +5,10 @@
  */
 import { SQL } from 'bun'
 import { describe, expect, test } from 'bun:test'
-import { openDatabase } from '../src/db/database'
-import { migrate, SchemaTooNewError } from '../src/db/migrate'
-import { migratePostgres, postgresSchemaVersion } from '../src/db/postgres/migrate'
-import { POSTGRES_MIGRATIONS, type PostgresMigration } from '../src/db/postgres/migrations'
+import { openDatabase } from '../src/store/sqlite/database'
+import { migrate, SchemaTooNewError } from '../src/store/sqlite/migrate'
+import { migratePostgres, postgresSchemaVersion } from '../src/store/postgres/migrate'
+import { POSTGRES_MIGRATIONS, type PostgresMigration } from '../src/store/postgres/migrations'
 import { findPostgres, usePostgresCluster } from './helpers/postgres'
 
 const bin = findPostgres()
@@ -136,7 +136,7 @@ describe.skipIf(!bin)('PostgreSQL migrations', () => {
       const pgColumns = await sql`
         SELECT table_name || '.' || column_name || CASE WHEN is_nullable = 'NO' THEN ' not null' ELSE '' END AS column
         FROM information_schema.columns
-        WHERE table_schema = 'public' AND table_name <> 'codepushgo_migrations'`
+        WHERE table_schema = 'public' AND table_name NOT LIKE 'codepushgo\_%'`
       const pgIndexes = await sql`SELECT indexname, tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'`
       expect(pgColumns.map((c: { column: string }) => c.column).sort()).toEqual([...sqliteColumns, 'orgs.seq not null'].sort())
       // lower(app_id) on PostgreSQL is SQLite's app_id COLLATE NOCASE.

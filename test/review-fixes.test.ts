@@ -6,7 +6,7 @@ import { seededWorld } from './helpers/world'
 
 describe('rate limits are attenuated like every other limit', () => {
   test('a rate-limited key cannot lift its own limit nor hand out a looser one', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const limited = await w.aliceKey({ mode: 'all', rate_limit: { requests: 100, per_seconds: 60 } })
     const before = w.snapshot()
     const raise = await w.request('PUT', `/apikey/${limited.id}`, { key: limited.key, body: { rate_limit: { requests: 1_000_000, per_seconds: 1 } } })
@@ -25,7 +25,7 @@ describe('rate limits are attenuated like every other limit', () => {
   })
 
   test('a rate-limited key cannot rotate a looser key: the new secret would be a grant past its own limit', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const limited = await w.aliceKey({ mode: 'all', rate_limit: { requests: 5, per_seconds: 3600 } })
     const unlimited = await w.aliceKey({ mode: 'read' })
     const looser = await w.aliceKey({ mode: 'read', rate_limit: { requests: 6, per_seconds: 3600 } })
@@ -46,7 +46,7 @@ describe('rate limits are attenuated like every other limit', () => {
   })
 
   test('under a server default, a key without its own limit cannot rotate a key with a looser one', async () => {
-    const w = seededWorld({ policy: { keyRateLimit: { requests: 20, per_seconds: 3600 } } })
+    const w = await seededWorld({ policy: { keyRateLimit: { requests: 20, per_seconds: 3600 } } })
     const loose = await w.aliceKey({ mode: 'read' })
     // A key from before the default, with a looser limit of its own.
     w.writeBehind(`UPDATE apikeys SET rate_limit = '{"requests":1000,"per_seconds":1}' WHERE id = ?`, loose.id)
@@ -58,7 +58,7 @@ describe('rate limits are attenuated like every other limit', () => {
   })
 
   test('under a server default, a key without its own limit cannot hand out more than the default', async () => {
-    const w = seededWorld({ policy: { keyRateLimit: { requests: 3, per_seconds: 3600 } } })
+    const w = await seededWorld({ policy: { keyRateLimit: { requests: 3, per_seconds: 3600 } } })
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', rate_limit: { requests: 1_000_000, per_seconds: 1 } } })
     expect(res.status).toBe(403)
   })
@@ -66,7 +66,7 @@ describe('rate limits are attenuated like every other limit', () => {
 
 describe('rotation', () => {
   test.each([['[]'], ['"x"'], ['1'], ['true']])('body %s → 400, and the old key lives on', async (body) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     const before = w.snapshot()
     const res = await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key, body })
@@ -76,7 +76,7 @@ describe('rotation', () => {
   })
 
   test('an expired key cannot be rotated (409): its successor would be born dead', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key })
     w.clock.advance(1000)
@@ -99,7 +99,7 @@ describe('input', () => {
     ['PUT', '', { rate_limit: { requests: 0, per_seconds: 0 } }, "Invalid body field 'rate_limit.requests': Expected integer to be greater or equal to 1"],
     ['PUT', '', { rate_limit: { requests: 5, per_seconds: 'often' } }, "Invalid body field 'rate_limit.per_seconds': Expected string to match 'integer' format"],
   ])("%s …/%s %j → 400 naming the field, inside a union when the value is of a branch's type", async (method, action, body, error) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     const before = w.snapshot()
     const res = await w.request(method, `/apikey/${k.id}/${action}`, { key: w.alice.key, body })
@@ -115,7 +115,7 @@ describe('input', () => {
     ['GET', '/organization/%ZZ/', 'validation_error', "Invalid path parameter 'id': not valid percent-encoding"],
     ['DELETE', '/app/%ZZ', 'validation_error', "Invalid path parameter 'app_id': not valid percent-encoding"],
   ])('%s %s (bad percent-encoding) → 400 %s, nothing changes', async (method, path, code, error) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const before = w.snapshot()
     const res = await w.request(method, path, { key: w.alice.key, body: method === 'PUT' ? { name: 'x' } : undefined })
     expect(res.status).toBe(400)
@@ -124,20 +124,20 @@ describe('input', () => {
   })
 
   test.each(['2026-02-30T00:00:00Z', '2026-04-31T00:00:00Z', '2026-00-10T00:00:00Z'])('expires_at %s (no such day) → 400', async (expires_at) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', expires_at } })
     expect(res.status).toBe(400)
     expect(res.json.code).toBe('invalid_expires_at')
   })
 
   test('a name with a lone surrogate → 400', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: '{"name":"a\\ud800b","mode":"read"}' })
     expect(res.status).toBe(400)
   })
 
   test('verify refuses a parameter given twice', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const read = await w.aliceKey({ mode: 'read' })
     for (const q of ['mode=all&mode=read', `app_id=x&app_id=${w.apps.aliceOne}`, 'org_id=a&org_id=b', 'mode=read&mod%65=all', 'mode&mode=read']) {
       const res = await w.request('GET', `/apikey/verify?${q}`, { key: read.key })
@@ -151,7 +151,7 @@ describe('input', () => {
 
 describe('app ids are never reused', () => {
   test('a deleted app\'s id cannot be taken again, so keys limited to it stay powerless', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] })
     await w.request('DELETE', `/app/${w.apps.aliceOne}`, { key: w.alice.key })
     const again = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: w.apps.aliceOne, name: 'again', org_id: w.orgs.aliceSide } })
@@ -160,7 +160,7 @@ describe('app ids are never reused', () => {
   })
 
   test('nor can the ids of the apps of a deleted org', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     await w.request('DELETE', `/organization/${w.orgs.aliceSide}`, { key: w.alice.key })
     const again = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: w.apps.aliceSide, name: 'again', org_id: w.orgs.aliceMain } })
     expect(again.status).toBe(409)
@@ -168,14 +168,14 @@ describe('app ids are never reused', () => {
 })
 
 describe('last-use flush', () => {
-  test('a failed write keeps the uses for the next flush', () => {
-    const w = seededWorld()
+  test('a failed write keeps the uses for the next flush', async () => {
+    const w = await seededWorld()
     const tracker = new UsageTracker(w.core.store, w.clock)
     tracker.record({ keyId: w.alice.keyId, userId: w.alice.user.id, hash: hashKey(w.alice.key) }, () => '10.0.0.1')
     w.db.run('CREATE TRIGGER fail_once BEFORE UPDATE OF last_used_at ON apikeys BEGIN SELECT RAISE(ABORT, \'disk full\'); END')
-    expect(() => tracker.flush()).toThrow('disk full')
+    await expect(tracker.flush()).rejects.toThrow('disk full')
     w.db.run('DROP TRIGGER fail_once')
-    expect(tracker.flush()).toBe(1)
-    expect(w.core.store.apikeys.findById(w.alice.keyId)!.last_used_ip).toBe('10.0.0.1')
+    expect(await tracker.flush()).toBe(1)
+    expect((await w.core.store.apikeys.findById(w.alice.keyId))!.last_used_ip).toBe('10.0.0.1')
   })
 })

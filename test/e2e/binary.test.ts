@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import pkg from '../../package.json'
-import { MIGRATIONS } from '../../src/db/migrations'
+import { MIGRATIONS } from '../../src/store/sqlite/migrations'
 import { BINARY, fetchChecked, Resources, runCli, serveExpectingExit, type RunningServer } from '../helpers/binary'
 import { waitFor } from '../helpers/wait'
 

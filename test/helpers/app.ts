@@ -4,8 +4,7 @@ import type { Clock } from '../../src/clock'
 import type { GateLimits } from '../../src/access/gate'
 import type { KeyPolicy } from '../../src/core'
 import { createCore } from '../../src/create-core'
-import { openDatabase } from '../../src/db/database'
-import { migrate } from '../../src/db/migrate'
+import { openSqliteStore } from '../../src/store/sqlite/store'
 import { jsonLogger } from '../../src/http/logger'
 import { EVERYTHING } from '../../src/read-model/changes'
 import type { SQLQueryBindings } from 'bun:sqlite'
@@ -29,11 +28,11 @@ export function conformsToDocument(app: { handle(request: Request): Promise<Resp
 }
 
 export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Partial<GateLimits>; metrics?: boolean; cacheMb?: number } = {}) {
-  const db = openDatabase(null)
-  migrate(db)
+  const store = openSqliteStore(null)
+  const db = store.db
   const clock = manualClock()
   const logs: string[] = []
-  const core = createCore(db, { clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null, ...options.policy }, cacheMb: options.cacheMb })
+  const core = createCore(store, { clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null, ...options.policy }, cacheMb: options.cacheMb })
   const app = createApp({ ...core, log: jsonLogger((line) => logs.push(line)), version: 'test', limits: options.limits, metrics: options.metrics })
 
   /** Sends a request; `body` objects are sent as JSON, strings as they are. */
@@ -66,5 +65,5 @@ export function testServer(options: { policy?: Partial<KeyPolicy>; limits?: Part
     db.run(sql, params)
     core.readModel.apply([EVERYTHING])
   }
-  return { db, core, clock, app, logs, request, writeBehind }
+  return { db, store, core, clock, app, logs, request, writeBehind }
 }

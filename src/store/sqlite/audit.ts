@@ -1,29 +1,7 @@
-/** Storage of audit events. */
+/** Audit events on SQLite. */
 import type { Database } from 'bun:sqlite'
-
-export interface NewAuditEvent {
-  at: string
-  user_id: string
-  actor_key_id: number | null
-  action: string
-  target_type: string
-  target_id: string
-  ip: string | null
-  user_agent: string | null
-  /** Never a secret: callers pass ids, names and modes, not keys or hashes. */
-  details: Record<string, unknown>
-}
-
-/** Which events to list; an absent field matches every event. */
-export interface AuditFilters {
-  action?: string
-  target_type?: string
-  target_id?: string
-  actor_key_id?: number
-}
-
-/** An event as stored: `details` is its JSON text. */
-export type AuditEventRow = Omit<NewAuditEvent, 'details'> & { id: number; details: string }
+import type { AuditEventRow, AuditFilters, NewAuditEvent } from '../records'
+import type { AuditRepo } from '../types'
 
 type ListParameters = [string, number, string | null, string | null, string | null, number | null, number, number]
 
@@ -47,7 +25,7 @@ function listSql(lead: readonly (keyof AuditFilters)[]): string {
      ORDER BY id DESC LIMIT ?7 OFFSET ?8`
 }
 
-export function auditRepository(db: Database) {
+export function auditRepository(db: Database): AuditRepo {
   const insert = db.prepare<never, Record<string, string | number | null>>(
     `INSERT INTO audit_events (at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details)
      VALUES ($at, $user_id, $actor_key_id, $action, $target_type, $target_id, $ip, $user_agent, $details)`,
@@ -79,4 +57,3 @@ export function auditRepository(db: Database) {
   }
 }
 
-export type AuditRepository = ReturnType<typeof auditRepository>

@@ -9,7 +9,7 @@
  * checkpoint by another connection does not move it (src/db/checkpointer.ts).
  */
 import type { Database } from 'bun:sqlite'
-import type { ChangeFeed } from '../read-model/changes'
+import type { ChangeFeed } from '../../read-model/changes'
 
 export function sqliteChangeFeed(db: Database): ChangeFeed {
   const dataVersion = db.prepare<{ data_version: number }, []>('PRAGMA data_version')
@@ -21,6 +21,5 @@ export function sqliteChangeFeed(db: Database): ChangeFeed {
       seen = now
       return moved
     },
-    inTransaction: () => db.inTransaction,
   }
 }

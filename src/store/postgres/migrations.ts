@@ -6,9 +6,11 @@
 import type { TransactionSQL } from 'bun'
 import init from '../../../migrations/postgres/0001_init.sql' with { type: 'text' }
 import policiesAndUsage from '../../../migrations/postgres/0002_key_policies_identities_usage.sql' with { type: 'text' }
-import auditFilterIndexes from '../../../migrations/postgres/0003_audit_filter_indexes.sql' with { type: 'text' }
+import commitCounter from '../../../migrations/postgres/0003_commit_counter.sql' with { type: 'text' }
+import rateBuckets from '../../../migrations/postgres/0004_rate_buckets.sql' with { type: 'text' }
+import auditFilterIndexes from '../../../migrations/postgres/0005_audit_filter_indexes.sql' with { type: 'text' }
 import { emailKey } from '../../validation'
-import type { Migration } from '../migrations'
+import type { Migration } from '../sqlite/migrations'
 
 /** A PostgreSQL migration: SQL, then an optional code step, in one transaction. */
 export type PostgresMigration = Pick<Migration, 'version' | 'name' | 'sql'> & { code?: (tx: TransactionSQL) => Promise<void> }
@@ -28,5 +30,7 @@ async function foldEmails(tx: TransactionSQL): Promise<void> {
 export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   { version: 1, name: '0001_init', sql: init },
   { version: 2, name: '0002_key_policies_identities_usage', sql: policiesAndUsage, code: foldEmails },
-  { version: 3, name: '0003_audit_filter_indexes', sql: auditFilterIndexes },
+  { version: 3, name: '0003_commit_counter', sql: commitCounter },
+  { version: 4, name: '0004_rate_buckets', sql: rateBuckets },
+  { version: 5, name: '0005_audit_filter_indexes', sql: auditFilterIndexes },
 ]
