@@ -1,6 +1,6 @@
 /**
  * The numbered PostgreSQL migrations, embedded in the binary as text. Append-only, like
- * SQLite's (src/db/migrations.ts): a shipped file is never edited; a change to the schema is a
+ * SQLite's (src/store/sqlite/migrations.ts): a shipped file is never edited; a change to the schema is a
  * new file here and one in SQLite's list, so that both backends keep the same data model.
  */
 import type { TransactionSQL } from 'bun'
@@ -15,7 +15,7 @@ import type { Migration } from '../sqlite/migrations'
 /** A PostgreSQL migration: SQL, then an optional code step, in one transaction. */
 export type PostgresMigration = Pick<Migration, 'version' | 'name' | 'sql'> & { code?: (tx: TransactionSQL) => Promise<void> }
 
-/** Fills `users.email_key` as SQLite's migration 0004 does (src/db/migrations.ts), and makes it unique. */
+/** Fills `users.email_key` as SQLite's migration 0004 does (src/store/sqlite/migrations.ts), and makes it unique. */
 async function foldEmails(tx: TransactionSQL): Promise<void> {
   const users: { id: string; email: string }[] = await tx`SELECT id, email FROM users ORDER BY created_at, id`
   const taken = new Set<string>()
