@@ -237,6 +237,14 @@ describe('OpenAPI', () => {
     expect(css.headers.get('content-type')).toContain('text/css')
   })
 
+  test('the Swagger page keeps the pasted key out of localStorage: persistAuthorization is false', async () => {
+    const { request } = testServer()
+    const page = await request('GET', '/swagger')
+    const config = /SwaggerUIBundle\((\{.*\})\);/.exec(page.text)
+    expect(config).not.toBeNull()
+    expect(JSON.parse(config![1]!)).toMatchObject({ url: '/swagger/json', persistAuthorization: false })
+  })
+
   test('the document says which routes need a key: all but /health', async () => {
     const { request } = testServer()
     const { json: doc } = await request('GET', '/swagger/json')

@@ -282,6 +282,12 @@ const behaviours: Behaviour[] = [
       expect(ids(await store.audit.listByUser('u1', { actor_key_id: 7 }, first, 10))).toEqual(['3', '2', '1'])
       expect(ids(await store.audit.listByUser('u1', { target_type: 'apikey', target_id: '5' }, first, 10))).toEqual(['5'])
       expect(ids(await store.audit.listByUser('u1', { target_type: 'app' }, first, 10))).toEqual([])
+      // Several filters: each holds, whichever one the page is looked up by.
+      expect(ids(await store.audit.listByUser('u1', { action: 'apikey.delete', actor_key_id: 7 }, first, 10))).toEqual(['2'])
+      expect(ids(await store.audit.listByUser('u1', { action: 'apikey.create', target_type: 'apikey', target_id: '3', actor_key_id: 7 }, first, 10))).toEqual(['3'])
+      expect(ids(await store.audit.listByUser('u1', { action: 'apikey.delete', target_type: 'apikey', target_id: '3' }, first, 10))).toEqual([])
+      expect(ids(await store.audit.listByUser('u1', { target_id: '5' }, first, 10))).toEqual(['5'])
+      expect(ids(await store.audit.listByUser('u1', { action: 'apikey.delete' }, { before: all[1]!.id, offset: 0 }, 10))).toEqual(['4', '2'])
       expect(ids(await store.audit.listByUser('u1', {}, { before: all[1]!.id, offset: 0 }, 2))).toEqual(['4', '3'])
       expect(ids(await store.audit.listByUser('u1', { action: 'apikey.create' }, { before: Number.MAX_SAFE_INTEGER, offset: 1 }, 1))).toEqual(['3'])
       // The 4 oldest events hold 3 older than at(3.5): those go; the next slice reaches what stays.

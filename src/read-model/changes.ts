@@ -1,7 +1,7 @@
 /**
  * The one way the read model hears that what it holds may be out of date. A backend feeds it:
  * - its own commits: each write notes what it changed (`Change`), and the notes of a
- *   transaction are applied once it has committed (src/db/transactions.ts);
+ *   transaction are applied once it has committed (src/store/sqlite/store.ts);
  * - commits by others, through `ChangeFeed.foreignCommits`, which the read model asks at most
  *   every FOREIGN_COMMITS_POLL_MS: on SQLite, `PRAGMA data_version` (the offline CLI);
  *   on PostgreSQL nothing to poll: the store pushes other instances' changes (NOTIFY) to its
