@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { ConfigError, parseListenAddress, resolveServeConfig } from '../src/config'
+import { describeLocation } from '../src/cli/open'
 
 describe('configuration: flags > environment > defaults', () => {
   test('defaults', () => {
@@ -100,5 +101,14 @@ describe('configuration: flags > environment > defaults', () => {
   test('listen addresses', () => {
     expect(parseListenAddress('localhost:0')).toEqual({ hostname: 'localhost', port: 0 })
     expect(parseListenAddress('[::]:8090')).toEqual({ hostname: '::', port: 8090 })
+  })
+})
+
+describe('the database named in logs and messages', () => {
+  test.each([
+    ['postgres://keys:s3cret@db:5432/keys', 'postgres://keys:***@db:5432/keys'],
+    ['postgres://keys@db/keys?password=s3cret&sslmode=require', 'postgres://keys@db/keys?password=***&sslmode=require'],
+  ])('%s is shown without its password', (url, shown) => {
+    expect(describeLocation({ kind: 'postgres', url })).toBe(shown)
   })
 })

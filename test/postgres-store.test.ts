@@ -200,6 +200,27 @@ describe.skipIf(!bin)('PostgreSQL store: several instances on one database', () 
     expect(await a!.users.count()).toBe(1)
   })
 
+  test('a write that runs into the deadline rolls back on the server, not after its 503; what is cached goes', async () => {
+    const { stores: [a], raw } = await instances(1, { deadlineMs: 300 })
+    const onA = heard(a!)
+    // Another session holds the commit counter's row past the deadline.
+    const holder = await raw.reserve()
+    await holder`BEGIN`
+    await holder`UPDATE codepushgo_commits SET n = n`
+    try {
+      const error = await failure(a!.write((tx) => tx.users.insert({ id: 'u2', email: 'u2@example.com', name: 'u2', created_at: NOW })))
+      expect(isDatabaseUnavailable(error)).toBe(true)
+      // Unsure whether it committed, the writer forgets what it cached.
+      expect(clears(onA)).toBe(1)
+    } finally {
+      await holder`COMMIT`
+      holder.release()
+    }
+    // The lock is free now; a write the client gave up on must not go through after all.
+    await a!.write((tx) => tx.users.count())
+    expect(await a!.users.count()).toBe(1)
+  })
+
   test('isDatabaseUnavailable: connection failures and deadlines, not the client\'s own errors', async () => {
     const { raw } = await instances(1)
     expect(isDatabaseUnavailable(new DatabaseDeadlineError(5))).toBe(true)

@@ -34,6 +34,7 @@ export function describeLocation(location: DatabaseLocation): string {
   try {
     const url = new URL(location.url)
     if (url.password) url.password = '***'
+    if (url.searchParams.has('password')) url.searchParams.set('password', '***')
     return url.toString()
   } catch {
     return 'postgres://…'

@@ -13,8 +13,11 @@ export class DatabaseDeadlineError extends Error {
   }
 }
 
-/** SQLSTATEs of a server that is going away, starting, or full: retry later. */
-const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300'])
+/**
+ * SQLSTATEs of a server that is going away, starting, or full, and of a statement or lock wait
+ * that ran into the deadline (statement_timeout, lock_timeout): retry later.
+ */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '55P03'])
 
 /**
  * True for the errors of a database that cannot be used right now (the server maps them to

@@ -18,7 +18,8 @@
 import { SQL } from 'bun'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { conflict } from '../../errors'
-import { DatabaseDeadlineError } from '../database-errors'
+import { EVERYTHING } from '../../read-model/changes'
+import { DatabaseDeadlineError, isDatabaseUnavailable } from '../database-errors'
 import type { Change } from '../../read-model/changes'
 import type { Repos, Store } from '../types'
 import { apiKeyRepository } from './apikeys'
@@ -52,6 +53,9 @@ export interface PostgresStoreOptions {
   /** `application_name` of the sessions (pg_stat_activity). */
   applicationName?: string
 }
+
+/** How long after the server's own deadline (statement_timeout) a write stops waiting for it. */
+const CLIENT_DEADLINE_GRACE_MS = 1_000
 
 /** A PostgreSQL store, with what only it has. */
 export interface PostgresStore extends Store {
@@ -119,13 +123,17 @@ const refuseWrite = () => {
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   const deadlineMs = options.deadlineMs ?? 5_000
-  const client = (max: number, readOnly: boolean) =>
+  // The server gives up on a statement, or a wait for a lock, at the deadline: a write that
+  // outlives it rolls back there, and is not left to commit after its 503. The client's own
+  // deadline comes a moment later, for a server that does not answer at all.
+  const client = (max: number, readOnly: boolean, bounded = true) =>
     new SQL(url, {
       max,
       connectionTimeout: options.connectionTimeout ?? 5,
       connection: {
         application_name: options.applicationName ?? 'codepushgo',
         ...(readOnly ? { default_transaction_read_only: 'on' } : {}),
+        ...(bounded ? { statement_timeout: String(deadlineMs), lock_timeout: String(deadlineMs) } : {}),
       },
     })
   const reads = client(options.readConnections ?? 8, true)
@@ -147,7 +155,13 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     }
   }, { pollMs: options.pollMs ?? 50, graceMs: options.graceMs ?? 20 })
   try {
-    await withDeadline(migratePostgres(writes), Math.max(deadlineMs, 60_000))
+    // Migrations may take long on a large database: their own session, without the deadline.
+    const migrator = client(1, false, false)
+    try {
+      await migratePostgres(migrator)
+    } finally {
+      await migrator.close({ timeout: 1 })
+    }
     await withDeadline(feed.start(), deadlineMs)
   } catch (error) {
     await feed.close()
@@ -181,12 +195,15 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
             return value
           },
           (error) => {
+            // Lost on the way (connection, deadline): it may have committed all the same, its
+            // acknowledgement lost, so nothing cached stays.
+            if (isDatabaseUnavailable(error)) deliver([EVERYTHING])
             throw asConflict(error)
           },
         )
       writing.add(committed)
       committed.catch(() => {}).finally(() => writing.delete(committed))
-      return withDeadline(committed, deadlineMs)
+      return withDeadline(committed, deadlineMs + CLIENT_DEADLINE_GRACE_MS)
     },
     onCommit: (listener) => void listeners.push(listener),
     feed: { foreignCommits: () => false },
