@@ -147,8 +147,8 @@ export class Resources {
     return dir
   }
 
-  async serve(dir: string, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
-    const server = await startServer(dir, extraArgs, umask)
+  async serve(location: DataLocation, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
+    const server = await startServer(location, extraArgs, umask)
     this.servers.push(server)
     return server
   }

@@ -11,6 +11,7 @@ const BOTH_BACKENDS = [
   'test/fuzz.test.ts', 'test/identities.test.ts', 'test/input.test.ts', 'test/key-policies.test.ts', 'test/key-rules.test.ts',
   'test/lifecycle.test.ts', 'test/observability.test.ts', 'test/organization.test.ts', 'test/paging.test.ts',
   'test/permissions.test.ts', 'test/request-path.test.ts', 'test/review-fixes.test.ts', 'test/usage.test.ts', 'test/verify.test.ts',
+  'test/e2e/binary.test.ts', 'test/e2e/nginx.test.ts',
 ]
 
 /** Debian's server programs (test/helpers/postgres.ts finds them the same way), or initdb on PATH. */
