@@ -106,3 +106,21 @@ describe('deleting an org', () => {
     expect(appDeletes).toHaveLength(2)
   })
 })
+
+describe('app ids are never reused', () => {
+  test('a deleted app\'s id cannot be taken again, so keys limited to it stay powerless', async () => {
+    const w = await seededWorld()
+    const k = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] })
+    await w.request('DELETE', `/app/${w.apps.aliceOne}`, { key: w.alice.key })
+    const again = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: w.apps.aliceOne, name: 'again', org_id: w.orgs.aliceSide } })
+    expect(again.status).toBe(409)
+    expect((await w.request('GET', `/app/${w.apps.aliceOne}`, { key: k.key })).status).toBe(404)
+  })
+
+  test('nor can the ids of the apps of a deleted org', async () => {
+    const w = await seededWorld()
+    await w.request('DELETE', `/organization/${w.orgs.aliceSide}`, { key: w.alice.key })
+    const again = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: w.apps.aliceSide, name: 'again', org_id: w.orgs.aliceMain } })
+    expect(again.status).toBe(409)
+  })
+})

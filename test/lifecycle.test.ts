@@ -1,6 +1,7 @@
 /** The key lifecycle (issue #4, SPEC §4–8): get, update, rotate, expiry, disable, last use, limits. */
 import { describe, expect, spyOn, test } from 'bun:test'
 import { hashKey, KEY_PATTERN } from '../src/access/key-format'
+import { UsageTracker } from '../src/modules/apikey/usage'
 import { seededWorld } from './helpers/world'
 
 const HOUR = 60 * 60 * 1000
@@ -358,5 +359,39 @@ describe('last use: flushing in steps', () => {
     failing.mockRestore()
     expect(await w.core.usage.flush()).toBe(3)
     expect(await lastUsed(w, keys.map((k) => k.id))).toEqual([true, true, true])
+  })
+})
+
+describe('rotation', () => {
+  test.each([['[]'], ['"x"'], ['1'], ['true']])('body %s → 400, and the old key lives on', async (body) => {
+    const w = await seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const before = (await w.snapshot())
+    const res = await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key, body })
+    expect(res.status).toBe(400)
+    expect((await w.snapshot())).toBe(before)
+    expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+  })
+
+  test('an expired key cannot be rotated (409): its successor would be born dead', async () => {
+    const w = await seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key })
+    w.clock.advance(1000)
+    const again = await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key })
+    expect(again.status).toBe(409)
+  })
+})
+
+describe('last-use flush', () => {
+  test('a failed write keeps the uses for the next flush', async () => {
+    const w = await seededWorld()
+    const tracker = new UsageTracker(w.core.store, w.clock)
+    tracker.record({ keyId: w.alice.keyId, userId: w.alice.user.id, hash: hashKey(w.alice.key) }, () => '10.0.0.1')
+    const failing = spyOn(w.store, 'write').mockImplementationOnce(() => Promise.reject(new Error('disk full')))
+    await expect(tracker.flush()).rejects.toThrow('disk full')
+    failing.mockRestore()
+    expect(await tracker.flush()).toBe(1)
+    expect((await w.core.store.apikeys.findById(w.alice.keyId))!.last_used_ip).toBe('10.0.0.1')
   })
 })
