@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp } from '../src/app'
 import { openCore } from '../src/cli/open'
-import { closeDatabase } from '../src/db/database'
 import { jsonLogger } from '../src/http/logger'
 import { asRecorded, replaying } from './answer'
 import { median } from './report'
@@ -50,9 +49,9 @@ async function timePerRequest(handle: Handler, requests: Request[], cold: boolea
 
 const dir = mkdtempSync(join(tmpdir(), 'codepushgo-cold-cache-'))
 try {
-  closeDatabase(openCore(dir).store.db) // migrated
+  await (await openCore({ kind: 'sqlite', dir })).store.close() // migrated
   const seeded = seed(dir)
-  const core = openCore(dir)
+  const core = await openCore({ kind: 'sqlite', dir })
   const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'bench', limits: { authFailureLimit: { requests: 999_999_999, per_seconds: 1 } } })
   const url = `http://localhost/apikey/verify?mode=read&app_id=${encodeURIComponent(seeded.verifyApp)}`
   const requests = () => Array.from({ length: REQUESTS }, (_, i) => new Request(url, { headers: { authorization: seeded.verifyKeys[i % seeded.verifyKeys.length]! } }))
@@ -74,7 +73,7 @@ try {
   for (const [label, values] of times) {
     console.log(`${label}: ${median(values).toFixed(1)} µs per request (rounds: ${values.map((v) => v.toFixed(1)).join(', ')})`)
   }
-  closeDatabase(core.store.db)
+  await core.store.close()
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -11,7 +11,10 @@
  *    or one of 16 rows last, the poll itself, how late the cumulative statistics show a commit
  *    and whether pg_current_snapshot() moves on writes elsewhere in the cluster;
  * 3. a cross-instance rate limit: the token bucket of src/access/rate-limit.ts as one upsert per
- *    request (same key and distinct keys; logged and UNLOGGED table), against the local bucket.
+ *    request (same key and distinct keys; logged and UNLOGGED table), against the local bucket;
+ * 4. the stores themselves (src/store/): a write transaction that inserts a key and
+ *    `apikeys.findByHash`, PostgreSQL's store (unix socket) against SQLite's (a file in the
+ *    temporary directory, WAL with synchronous=NORMAL: no disk flush per commit) in the same run.
  *
  * Environment: BENCH_PG_SECONDS (per round, default 1), BENCH_PG_ROUNDS (default 3; each number
  * is the median of the rounds), BENCH_PG_FSYNC=off (commits cost CPU and locks only, no disk). About two minutes. Everything it starts is stopped and its
@@ -23,9 +26,13 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { TokenBuckets } from '../src/access/rate-limit'
 import { systemClock } from '../src/clock'
-import { openDatabase } from '../src/db/database'
-import { migrate } from '../src/db/migrate'
-import { migratePostgres } from '../src/db/postgres/migrate'
+import { openDatabase } from '../src/store/sqlite/database'
+import { migrate } from '../src/store/sqlite/migrate'
+import { openSqliteStore } from '../src/store/sqlite/store'
+import { migratePostgres } from '../src/store/postgres/migrate'
+import { openPostgresStore } from '../src/store/postgres/store'
+import type { NewApiKey } from '../src/store/records'
+import type { Store } from '../src/store/types'
 import { findPostgres, PostgresCluster } from '../test/helpers/postgres'
 import { bumpShardedCounter, bumpWriteCounter, createCandidateTables, readShardedCounter, readWriteCounter, SHARDS, takeToken } from './postgres-candidates'
 
@@ -139,6 +146,23 @@ async function snapshotMovesOnOtherDatabases(sql: SQL, other: SQL): Promise<bool
   return (await xmax()) !== before
 }
 
+/** Section 4: one store's write transaction (a new key) and point read (findByHash), `baseline` the SQLite store's. */
+async function measureStore(what: string, store: Store, baseline?: { write: Measured; read: Measured }): Promise<{ write: Measured; read: Measured }> {
+  const now = new Date().toISOString()
+  await store.write((tx) => tx.users.insert({ id: 'usr_bench', email: 'bench@example.com', name: 'bench', created_at: now }))
+  let keys = 0
+  const newKey = (): NewApiKey => ({
+    user_id: 'usr_bench', name: 'bench', mode: 'read', limited_to_apps: ['com.demo.app'], limited_to_orgs: [], key_hash: `hash-${keys++}`,
+    key_start: 'ak_XXXXX', created_at: now, updated_at: now, expires_at: null, enabled: true, rotated_from: null, rate_limit: null,
+  })
+  const write = await measure(1, () => store.write((tx) => tx.apikeys.insert(newKey())))
+  report(`${what}: write transaction inserting a key, 1 at once`, write, baseline?.write)
+  report(`${what}: … 10 at once`, await measure(10, () => store.write((tx) => tx.apikeys.insert(newKey()))), baseline?.write)
+  const read = await measure(1, () => store.apikeys.findByHash(`hash-${Math.floor(Math.random() * keys)}`))
+  report(`${what}: apikeys.findByHash among ${keys.toLocaleString('en')} keys`, read, baseline?.read)
+  return { write, read }
+}
+
 async function main() {
   const bin = findPostgres()
   if (!bin) throw new Error('PostgreSQL is not installed (apt-get install postgresql)')
@@ -213,8 +237,19 @@ async function main() {
     const strict = { requests: 10, per_seconds: 3600 }
     const decisions = await Promise.all(Array.from({ length: 25 }, () => takeToken(socket, 'rate_buckets_unlogged', 'key:strict', strict, Date.now())))
     const admitted = decisions.filter((decision) => decision.allowed).length
-    console.log(`\n25 requests at once on a limit of 10/hour: ${admitted} admitted`)
+    console.log(`\n25 requests at once on a limit of 10/hour: ${admitted} admitted\n`)
     sqlite.close()
+
+    // 4. The stores.
+    console.log('| store | ops/s | p50 µs | p99 µs | vs SQLite store |\n|---|---|---|---|---|')
+    const sqliteStore = openSqliteStore(join(sqliteDir, 'store'))
+    const postgresStore = await openPostgresStore(cluster.socketUrl((await cluster.createDatabase()).split('/').pop()!))
+    try {
+      const baseline = await measureStore('SQLite store (baseline)', sqliteStore)
+      await measureStore('PostgreSQL store', postgresStore, baseline)
+    } finally {
+      await Promise.all([sqliteStore.close(), postgresStore.close()])
+    }
   } finally {
     await Promise.all(clients.map((sql) => sql.close({ timeout: 0 })))
     await cluster.destroy()

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hashKey, keyStart, keyWithBody } from '../src/access/key-format'
 import { MODES, type Mode } from '../src/access/modes'
-import { DATABASE_FILE } from '../src/db/database'
+import { DATABASE_FILE } from '../src/store/sqlite/database'
 import { prng } from './seed'
 
 export const WIDE_KEYS = 1_000_000

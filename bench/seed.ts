@@ -6,7 +6,7 @@
 import { Database } from 'bun:sqlite'
 import { join } from 'node:path'
 import { generateKey, hashKey, keyStart } from '../src/access/key-format'
-import { DATABASE_FILE } from '../src/db/database'
+import { DATABASE_FILE } from '../src/store/sqlite/database'
 
 export const USERS = 100
 export const ORGS = 10

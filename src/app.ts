@@ -33,7 +33,7 @@ export interface AppDeps extends Core {
   activity?: Activity
   /** Proxies believed about the client they forward for (X-Forwarded-For); none by default. */
   trustedProxies?: TrustedProxies | null
-  /** The background Worker (serve's; src/db/background.ts), for /metrics. */
+  /** The background Worker (serve's; src/store/sqlite/background.ts), for /metrics. */
   background?: MetricsBackground | null
 }
 
@@ -46,8 +46,10 @@ export function createApp(deps: AppDeps) {
   const app = new Elysia({ normalize: false, handler: { standardHostname: false } }).wrap(withAbsoluteUrl)
   // The server exists once `serve` has called listen(); `app.handle` in tests has none.
   const trusted = deps.trustedProxies ?? null
-  const auth = authPlugin(gate, (request) =>
-    clientAddressOf(app.server?.requestIP(receivedRequest(request))?.address ?? null, () => request.headers.get('x-forwarded-for'), trusted),
+  const auth = authPlugin(
+    gate,
+    (request) => clientAddressOf(app.server?.requestIP(receivedRequest(request))?.address ?? null, () => request.headers.get('x-forwarded-for'), trusted),
+    { waits: deps.store.backend !== 'sqlite' },
   )
   return app
     .use(respond({ log: deps.log, metrics, draining: deps.draining, activity: deps.activity, keyUsage: deps.usage.counts }))
@@ -55,7 +57,7 @@ export function createApp(deps: AppDeps) {
     .use(openapiPlugin(deps.version))
     .use(consolePlugin())
     .use(healthModule(deps, deps.version))
-    .use(metrics ? metricsRoute(metrics, deps.store.db, () => deps.readModel.stats(), deps.background ?? null) : new Elysia())
+    .use(metrics ? metricsRoute(metrics, deps.store.apikeys, () => deps.readModel.stats(), deps.background ?? null) : new Elysia())
     .use(apikeyModule(deps, auth))
     .use(organizationModule(deps, auth))
     .use(appModule(deps, auth))

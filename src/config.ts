@@ -30,9 +30,12 @@ export function parseListenAddress(value: string): ListenAddress {
   return { hostname: (match[1] ?? match[2])!, port }
 }
 
+/** Where the data lives: SQLite in a directory (the default), or a PostgreSQL database. */
+export type DatabaseLocation = { kind: 'sqlite'; dir: string } | { kind: 'postgres'; url: string }
+
 export interface ServeConfig {
   http: ListenAddress
-  dir: string
+  database: DatabaseLocation
   policy: KeyPolicy
   limits: GateLimits
   /** How often pending last-use times and usage counts are written. */
@@ -53,6 +56,7 @@ export interface ServeConfig {
 export interface ServeFlags {
   http?: string
   dir?: string
+  'database-url'?: string
   'max-key-lifetime-days'?: string
   'key-rate-limit'?: string
   'auth-failure-limit'?: string
@@ -71,6 +75,20 @@ export function resolveDir(flag: string | undefined, env: Env = process.env): st
   const dir = flag ?? env.CODEPUSHGO_DIR ?? DEFAULT_DIR
   if (dir.trim() === '') throw new ConfigError('the data directory (--dir / CODEPUSHGO_DIR) must not be empty')
   return resolve(dir)
+}
+
+/**
+ * The database: `--database-url` (or CODEPUSHGO_DATABASE_URL) selects PostgreSQL, e.g.
+ * `postgres://user:password@host:5432/db` or, over a unix socket,
+ * `postgres://user@/db?host=/run/postgresql`; without it, SQLite in the data directory.
+ */
+export function resolveDatabase(flags: { dir?: string; 'database-url'?: string }, env: Env = process.env): DatabaseLocation {
+  const url = flags['database-url'] ?? env.CODEPUSHGO_DATABASE_URL
+  if (url === undefined || (flags['database-url'] === undefined && url.trim() === '')) return { kind: 'sqlite', dir: resolveDir(flags.dir, env) }
+  if (!/^postgres(ql)?:\/\/\S*$/.test(url.trim()))
+    throw new ConfigError('invalid --database-url: expected postgres://USER:PASSWORD@HOST:PORT/DATABASE (or postgres://USER@/DATABASE?host=/socket/dir)')
+  if (flags.dir !== undefined) throw new ConfigError('--dir and --database-url exclude each other: the data is in one or the other')
+  return { kind: 'postgres', url: url.trim() }
 }
 
 /** A whole number in [min, max] from a flag or its environment variable. */
@@ -122,7 +140,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Env = process.env): S
   const auditRetention = flags['audit-retention-days'] ?? env.CODEPUSHGO_AUDIT_RETENTION_DAYS
   return {
     http: parseListenAddress(flags.http ?? env.CODEPUSHGO_HTTP ?? DEFAULT_HTTP),
-    dir: resolveDir(flags.dir, env),
+    database: resolveDatabase(flags, env),
     policy: resolveKeyPolicy(flags, env),
     limits: {
       authFailureLimit: authFailures === undefined ? DEFAULT_AUTH_FAILURE_LIMIT : rateLimit(authFailures, '--auth-failure-limit'),

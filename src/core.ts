@@ -3,7 +3,7 @@ import type { RateLimit } from './access/rate-limit'
 import type { Clock } from './clock'
 import type { UsageTracker } from './modules/apikey/usage'
 import type { ReadModel } from './read-model/read-model'
-import type { Store } from './store'
+import type { Store } from './store/types'
 
 /** Server-wide rules for keys, from the configuration. */
 export interface KeyPolicy {

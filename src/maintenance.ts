@@ -13,24 +13,38 @@ export const apart = (ms: number): Schedule => (next) => setTimeout(next, ms)
 
 /**
  * Runs `slice`, then again as `schedule` says (by default on the next turn of the event loop)
- * while it returns true. A run started while the previous one is still going does nothing.
- * `failed` hears an error, which ends the run.
+ * once it has settled with true: at once when it answers a plain boolean, once its promise
+ * settles otherwise. A run started while the previous one is still going does nothing.
+ * `failed` hears an error, which ends the run. The returned function resolves when the run it
+ * started (or found going) has ended.
  */
-export function inSlices(slice: () => boolean, failed: (error: unknown) => void, schedule: Schedule = nextTurn): () => void {
-  let running = false
-  const next = () => {
-    let more = false
+export function inSlices(slice: () => Promise<boolean> | boolean, failed: (error: unknown) => void, schedule: Schedule = nextTurn): () => Promise<void> {
+  let run: { ended: Promise<void>; end: () => void } | null = null
+  const end = () => {
+    const ending = run!
+    run = null
+    ending.end()
+  }
+  const fail = (error: unknown) => {
+    failed(error)
+    end()
+  }
+  const after = (more: boolean) => (more ? schedule(step) : end())
+  function step(): void {
+    let outcome: Promise<boolean> | boolean
     try {
-      more = slice()
+      outcome = slice()
     } catch (error) {
-      failed(error)
+      return fail(error)
     }
-    if (more) schedule(next)
-    else running = false
+    if (outcome instanceof Promise) outcome.then(after, fail)
+    else after(outcome)
   }
   return () => {
-    if (running) return
-    running = true
-    next()
+    if (run !== null) return run.ended
+    const { promise, resolve } = Promise.withResolvers<void>()
+    run = { ended: promise, end: resolve }
+    step()
+    return promise
   }
 }

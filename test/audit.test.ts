@@ -4,14 +4,14 @@ import { hashKey } from '../src/access/key-format'
 import type { AuditEventView } from '../src/modules/audit/model'
 import { PRUNE_SLICE, pruneAuditSlice } from '../src/modules/audit/retention'
 import { recordAudit } from '../src/modules/audit/service'
-import { seededWorld } from './helpers/world'
+import { seededWorld, written } from './helpers/world'
 
 type Event = AuditEventView
 
 const UA = { 'user-agent': 'audit-test/1.0' }
 
 /** Alice's events made through the API with her admin key and the test user agent, oldest first. */
-async function aliceChanges(w: ReturnType<typeof seededWorld>) {
+async function aliceChanges(w: Awaited<ReturnType<typeof seededWorld>>) {
   const h = { key: w.alice.key, headers: UA }
   const created = await w.request('POST', '/apikey/', { ...h, body: { name: 'Deploy', mode: 'upload', limited_to_apps: [w.apps.aliceOne] } })
   expect(created.status).toBe(201)
@@ -27,7 +27,7 @@ async function aliceChanges(w: ReturnType<typeof seededWorld>) {
 
 describe('GET /audit/', () => {
   test("lists the user's events newest first, with actor key, user agent and details", async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const { keyId, org } = await aliceChanges(w)
     const res = await w.request('GET', '/audit/', { key: w.alice.key })
     expect(res.status).toBe(200)
@@ -70,7 +70,7 @@ describe('GET /audit/', () => {
   })
 
   test('works with and without the trailing slash; 401 without a key', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const a = await w.request('GET', '/audit/', { key: w.alice.key })
     const b = await w.request('GET', '/audit', { key: w.alice.key })
     expect(a.status).toBe(200)
@@ -84,7 +84,7 @@ describe('GET /audit/', () => {
   })
 
   test('paginates with ?limit= and 0-based ?page=; default 100, at most 1000', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     await aliceChanges(w)
     const all = (await w.request('GET', '/audit/?limit=1000', { key: w.alice.key })).json.data as Event[]
     expect(all.length).toBeGreaterThan(6)
@@ -101,7 +101,9 @@ describe('GET /audit/', () => {
 
     // Past 100 events: the default page holds 100, ?limit=1000 holds them all.
     const actor = { userId: w.alice.user.id, keyId: w.alice.keyId, ip: null, userAgent: 'bulk' }
-    for (let i = 0; i < 150; i++) recordAudit(w.core, actor, 'test.bulk', { type: 'test', id: i }, { i })
+    await written(w.core, async (tx) => {
+      for (let i = 0; i < 150; i++) await recordAudit(w.core, tx, actor, 'test.bulk', { type: 'test', id: i }, { i })
+    })
     const first = await w.request('GET', '/audit/', { key: w.alice.key })
     expect(first.json.data).toHaveLength(100)
     expect(first.json.data[0]).toMatchObject({ action: 'test.bulk', details: { i: 149 } })
@@ -114,16 +116,16 @@ describe('GET /audit/', () => {
   test.each([
     ['limit=0'], ['limit=1001'], ['limit=-1'], ['page=-1'], ['limit=abc'], ['limit=1.5'], ['page=x'], ['page='],
   ])('?%s → 400 validation_error envelope', async (query) => {
-    const w = seededWorld()
-    const before = w.snapshot()
+    const w = await seededWorld()
+    const before = (await w.snapshot())
     const res = await w.request('GET', `/audit/?${query}`, { key: w.alice.key })
     expect(res.status).toBe(400)
     expect(res.json).toEqual({ error: expect.any(String), status: 'KO', code: 'validation_error' })
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('filters by action, target and actor key, each exact, with paging over what matches', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const { keyId, org } = await aliceChanges(w)
     const all = (await w.request('GET', '/audit/?limit=1000', { key: w.alice.key })).json.data as Event[]
     const list = async (query: string) => (await w.request('GET', `/audit/?${query}`, { key: w.alice.key })).json.data as Event[]
@@ -149,7 +151,7 @@ describe('GET /audit/', () => {
   })
 
   test('the limit bounds themselves are accepted', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     expect((await w.request('GET', '/audit/?limit=1', { key: w.alice.key })).json.data).toHaveLength(1)
     expect((await w.request('GET', '/audit/?limit=1000&page=0', { key: w.alice.key })).status).toBe(200)
   })
@@ -157,7 +159,7 @@ describe('GET /audit/', () => {
 
 describe('who may read the audit log', () => {
   test.each([['read'], ['upload'], ['write']])('a %s key → 403', async (mode) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode })
     const res = await w.request('GET', '/audit/', { key: k.key })
     expect(res.status).toBe(403)
@@ -166,7 +168,7 @@ describe('who may read the audit log', () => {
   })
 
   test('an org-limited, app-limited or doubly limited all key → 403; a new unlimited all key → 200', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const limitedKeys = [
       await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceMain] }),
       await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] }),
@@ -187,7 +189,7 @@ describe('who may read the audit log', () => {
   })
 
   test("bob never sees alice's events, even about him", async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     await aliceChanges(w) // includes alice adding bob to her org
     const bobAll = await w.request('POST', '/apikey/', { key: w.bob.key, body: { name: 'bob all', mode: 'all' } })
     for (const key of [w.bob.key, bobAll.json.apikey.key as string]) {
@@ -208,7 +210,7 @@ describe('who may read the audit log', () => {
   })
 
   test('no full key and no key hash ever appears in an audit response', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const { createdKey } = await aliceChanges(w)
     const keys = [w.alice.key, w.bob.key, createdKey]
     for (const settings of [{ mode: 'all' }, { mode: 'read', limited_to_apps: [w.apps.aliceTwo] }, { mode: 'write', limited_to_orgs: [w.orgs.aliceSide] }]) {
@@ -232,20 +234,20 @@ describe('who may read the audit log', () => {
   })
 
   test('reading the audit log writes nothing', async () => {
-    const w = seededWorld()
-    const before = w.snapshot()
+    const w = await seededWorld()
+    const before = (await w.snapshot())
     await w.request('GET', '/audit/', { key: w.alice.key, headers: UA })
     await w.request('GET', '/audit/', { key: (await w.aliceKey({ mode: 'read' })).key })
-    const afterKey = w.snapshot()
+    const afterKey = (await w.snapshot())
     expect(afterKey).not.toBe(before) // the key creation itself is audited
     await w.request('GET', '/audit/?limit=1000', { key: w.alice.key })
-    expect(w.snapshot()).toBe(afterKey)
+    expect((await w.snapshot())).toBe(afterKey)
   })
 })
 
 describe('GET /audit/ in the OpenAPI document', () => {
   test('is documented under the Audit tag with its query, responses and examples', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const { json: doc } = await w.request('GET', '/swagger/json')
     expect(doc.tags.map((t: { name: string }) => t.name)).toContain('Audit')
     const op = doc.paths['/audit/'].get
@@ -253,7 +255,7 @@ describe('GET /audit/ in the OpenAPI document', () => {
     expect(op.summary).toBeString()
     expect(op.description).toContain('without')
     expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort()).toEqual(['query:action', 'query:actor_key_id', 'query:after', 'query:limit', 'query:page', 'query:target_id', 'query:target_type'])
-    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '429'])
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '429', '503'])
     const example = op.responses['200'].content['application/json'].schema.examples[0].data[0]
     expect(Object.keys(example).sort()).toEqual(
       ['action', 'actor_key_id', 'at', 'details', 'id', 'ip', 'target_id', 'target_type', 'user_agent', 'user_id'],
@@ -265,36 +267,38 @@ describe('GET /audit/ in the OpenAPI document', () => {
 describe('retention (--audit-retention-days)', () => {
   const DAY = 24 * 60 * 60 * 1000
   /** Alice's events' actions, newest first. */
-  const actions = (w: ReturnType<typeof seededWorld>) =>
-    (w.db.query('SELECT action FROM audit_events WHERE user_id = ? ORDER BY id DESC').all(w.alice.user.id) as { action: string }[]).map((e) => e.action)
-  const actor = (w: ReturnType<typeof seededWorld>) => ({ userId: w.alice.user.id, keyId: w.alice.keyId, ip: null, userAgent: 'test' })
+  const actions = async (w: Awaited<ReturnType<typeof seededWorld>>) =>
+    (await w.query('SELECT action FROM audit_events WHERE user_id = ? ORDER BY id DESC', w.alice.user.id)).map((e) => e.action)
+  const actor = (w: Awaited<ReturnType<typeof seededWorld>>) => ({ userId: w.alice.user.id, keyId: w.alice.keyId, ip: null, userAgent: 'test' })
 
-  test('deletes the events older than N days by the clock, oldest first, and keeps the rest', () => {
-    const w = seededWorld()
-    const seeded = actions(w).length
+  test('deletes the events older than N days by the clock, oldest first, and keeps the rest', async () => {
+    const w = await seededWorld()
+    const seeded = (await actions(w)).length
     w.clock.advance(3 * DAY)
-    recordAudit(w.core, actor(w), 'test.old', { type: 'test', id: 1 })
+    await written(w.core, async (tx) => recordAudit(w.core, tx, actor(w), 'test.old', { type: 'test', id: 1 }))
     w.clock.advance(5 * DAY)
-    recordAudit(w.core, actor(w), 'test.new', { type: 'test', id: 2 })
+    await written(w.core, async (tx) => recordAudit(w.core, tx, actor(w), 'test.new', { type: 'test', id: 2 }))
     w.clock.advance(2 * DAY) // now: seeded events 10 days old, test.old 7 days, test.new 2 days
-    expect(pruneAuditSlice(w.core, 7)).toBe(false)
+    expect(await pruneAuditSlice(w.core, 7)).toBe(false)
     // Exactly 7 days old is not older than 7 days.
-    expect(actions(w)).toEqual(['test.new', 'test.old'])
+    expect(await actions(w)).toEqual(['test.new', 'test.old'])
     expect(seeded).toBeGreaterThan(0)
-    expect(pruneAuditSlice(w.core, 1)).toBe(false)
-    expect(actions(w)).toEqual([])
+    expect(await pruneAuditSlice(w.core, 1)).toBe(false)
+    expect(await actions(w)).toEqual([])
   })
 
-  test(`deletes at most ${PRUNE_SLICE} events per slice, and says when there may be more`, () => {
-    const w = seededWorld()
-    for (let i = 0; i < PRUNE_SLICE + 10; i++) recordAudit(w.core, actor(w), 'test.bulk', { type: 'test', id: i })
-    const count = () => (w.db.query('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n
-    const before = count()
+  test(`deletes at most ${PRUNE_SLICE} events per slice, and says when there may be more`, async () => {
+    const w = await seededWorld()
+    await written(w.core, async (tx) => {
+      for (let i = 0; i < PRUNE_SLICE + 10; i++) await recordAudit(w.core, tx, actor(w), 'test.bulk', { type: 'test', id: i })
+    })
+    const count = async () => (await w.query('SELECT CAST(count(*) AS integer) AS n FROM audit_events'))[0]!.n as number
+    const before = await count()
     w.clock.advance(31 * DAY)
-    expect(pruneAuditSlice(w.core, 30)).toBe(true)
-    expect(count()).toBe(before - PRUNE_SLICE)
-    expect(pruneAuditSlice(w.core, 30)).toBe(false)
-    expect(count()).toBe(0)
+    expect(await pruneAuditSlice(w.core, 30)).toBe(true)
+    expect(await count()).toBe(before - PRUNE_SLICE)
+    expect(await pruneAuditSlice(w.core, 30)).toBe(false)
+    expect(await count()).toBe(0)
   })
 
 })

@@ -11,9 +11,9 @@ import { MAX_BODY_BYTES } from '../src/http/body'
 import { seededWorld } from './helpers/world'
 
 // Failed authentications are many here, all from one (unknown) address: no throttle.
-const world = seededWorld({ limits: { authFailureLimit: { requests: 1_000_000, per_seconds: 1 } } })
+const world = await seededWorld({ limits: { authFailureLimit: { requests: 1_000_000, per_seconds: 1 } } })
 const { alice, orgs, apps } = world
-const userOf = (key: string) => world.db.query<{ user_id: string }, [string]>('SELECT user_id FROM apikeys WHERE key_start = ?').get(key.slice(0, 8))!.user_id
+const userOf = async (key: string) => (await world.query('SELECT user_id FROM apikeys WHERE key_start = ?', key.slice(0, 8)))[0]!.user_id as string
 
 /** Every route that takes a body, with its path made concrete; checked against the app below. */
 const BODY_ROUTES: [method: string, pattern: string, path: string][] = [
@@ -23,7 +23,7 @@ const BODY_ROUTES: [method: string, pattern: string, path: string][] = [
   ['POST', '/organization/', '/organization/'],
   ['PUT', '/organization/:id', `/organization/${orgs.aliceMain}/`],
   ['POST', '/organization/:id/members', `/organization/${orgs.aliceMain}/members/`],
-  ['PUT', '/organization/:id/members/:user_id', `/organization/${orgs.aliceMain}/members/${userOf(alice.key)}/`],
+  ['PUT', '/organization/:id/members/:user_id', `/organization/${orgs.aliceMain}/members/${await userOf(alice.key)}/`],
   ['POST', '/app/', '/app/'],
   ['PUT', '/app/:app_id', `/app/${apps.aliceOne}/`],
 ]
@@ -65,22 +65,22 @@ describe('authentication comes before validation', () => {
 
   describe.each(BODY_ROUTES)('%s %s', (method, _pattern, path) => {
     test.each(STRANGERS)('with %s, every malformed body gets the 401, and changes nothing', async (_label, authorization, code) => {
-      const before = world.snapshot()
+      const before = (await world.snapshot())
       for (const [label, body] of BAD_BODIES) {
         const response = await send(method, path, body, authorization)
         const text = await response.text()
         expect([label, response.status, JSON.parse(text).code]).toEqual([label, 401, code])
       }
-      expect(world.snapshot()).toBe(before)
+      expect((await world.snapshot())).toBe(before)
     })
 
     test('with a valid key, every malformed body is a 400', async () => {
-      const before = world.snapshot()
+      const before = (await world.snapshot())
       for (const [label, body] of BAD_BODIES) {
         const response = await send(method, path, body, alice.key)
         expect([label, response.status]).toEqual([label, 400])
       }
-      expect(world.snapshot()).toBe(before)
+      expect((await world.snapshot())).toBe(before)
     })
 
     test('a body that declares itself over the limit is a 413 for anyone, unread', async () => {

@@ -1,11 +1,12 @@
 import { describe, expect, test } from 'bun:test'
 import { ConfigError, parseListenAddress, resolveServeConfig } from '../src/config'
+import { describeLocation } from '../src/cli/open'
 
 describe('configuration: flags > environment > defaults', () => {
   test('defaults', () => {
     const config = resolveServeConfig({}, {})
     expect(config.http).toEqual({ hostname: '127.0.0.1', port: 8090 })
-    expect(config.dir).toEndWith('/codepushgo_data')
+    expect(config.database).toEqual({ kind: 'sqlite', dir: expect.stringMatching(/\/codepushgo_data$/) })
     expect(config.policy).toEqual({ maxKeyLifetimeDays: null, keyRateLimit: null })
     expect(config.limits).toEqual({ authFailureLimit: { requests: 100, per_seconds: 60 } })
     expect(config.usageFlushSeconds).toBe(5)
@@ -33,7 +34,7 @@ describe('configuration: flags > environment > defaults', () => {
     }
     const fromEnv = resolveServeConfig({}, env)
     expect(fromEnv).toMatchObject({
-      http: { hostname: '0.0.0.0', port: 9000 }, dir: '/data', policy: { maxKeyLifetimeDays: 90, keyRateLimit: { requests: 100, per_seconds: 60 } },
+      http: { hostname: '0.0.0.0', port: 9000 }, database: { kind: 'sqlite', dir: '/data' }, policy: { maxKeyLifetimeDays: 90, keyRateLimit: { requests: 100, per_seconds: 60 } },
       limits: { authFailureLimit: { requests: 10, per_seconds: 60 } },
       usageFlushSeconds: 2, usageRetentionDays: 30, metrics: true, cacheMb: 256, auditRetentionDays: 365,
     })
@@ -45,6 +46,16 @@ describe('configuration: flags > environment > defaults', () => {
       http: { hostname: '::1', port: 1 }, policy: { maxKeyLifetimeDays: 7, keyRateLimit: { requests: 5, per_seconds: 1 } },
       usageRetentionDays: 365, cacheMb: 8, auditRetentionDays: 30,
     })
+  })
+
+  test('the database: SQLite in the directory unless a PostgreSQL URL is given, by flag or environment', () => {
+    const url = 'postgres://keys:secret@db.internal:5432/keys'
+    const socket = 'postgresql://keys@/keys?host=/run/postgresql'
+    expect(resolveServeConfig({}, { CODEPUSHGO_DIR: '/data' }).database).toEqual({ kind: 'sqlite', dir: '/data' })
+    expect(resolveServeConfig({}, { CODEPUSHGO_DATABASE_URL: url, CODEPUSHGO_DIR: '/data' }).database).toEqual({ kind: 'postgres', url })
+    expect(resolveServeConfig({ 'database-url': socket }, { CODEPUSHGO_DATABASE_URL: url }).database).toEqual({ kind: 'postgres', url: socket })
+    // An empty variable is unset (as in a compose file's `CODEPUSHGO_DATABASE_URL=`); an empty flag is a mistake.
+    expect(resolveServeConfig({}, { CODEPUSHGO_DATABASE_URL: '' }).database.kind).toBe('sqlite')
   })
 
   test.each([
@@ -65,6 +76,9 @@ describe('configuration: flags > environment > defaults', () => {
     [{ 'audit-retention-days': '0' }],
     [{ 'audit-retention-days': 'forever' }],
     [{ dir: ' ' }],
+    [{ 'database-url': 'mysql://db/keys' }],
+    [{ 'database-url': '' }],
+    [{ 'database-url': 'postgres://db/keys', dir: '/data' }],
     [{ 'trusted-proxies': '' }],
     [{ 'trusted-proxies': '10.0.0.0/33' }],
     [{ 'trusted-proxies': '10.0.0.1/8/8' }],
@@ -87,5 +101,14 @@ describe('configuration: flags > environment > defaults', () => {
   test('listen addresses', () => {
     expect(parseListenAddress('localhost:0')).toEqual({ hostname: 'localhost', port: 0 })
     expect(parseListenAddress('[::]:8090')).toEqual({ hostname: '::', port: 8090 })
+  })
+})
+
+describe('the database named in logs and messages', () => {
+  test.each([
+    ['postgres://keys:s3cret@db:5432/keys', 'postgres://keys:***@db:5432/keys'],
+    ['postgres://keys@db/keys?password=s3cret&sslmode=require', 'postgres://keys@db/keys?password=***&sslmode=require'],
+  ])('%s is shown without its password', (url, shown) => {
+    expect(describeLocation({ kind: 'postgres', url })).toBe(shown)
   })
 })

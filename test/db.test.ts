@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
-import { closeDatabase, openDatabase } from '../src/db/database'
-import { migrate, schemaVersion, SchemaTooNewError } from '../src/db/migrate'
-import { MIGRATIONS } from '../src/db/migrations'
+import { closeDatabase, openDatabase } from '../src/store/sqlite/database'
+import { migrate, schemaVersion, SchemaTooNewError } from '../src/store/sqlite/migrate'
+import { MIGRATIONS } from '../src/store/sqlite/migrations'
 import { tempDir } from './helpers/binary'
 
 const dirs: string[] = []

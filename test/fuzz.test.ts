@@ -13,13 +13,13 @@
  * Random seeds by default, as fast-check intends: a failure prints its seed and path. Replay or
  * scale with FUZZ_SEED=<seed> [FUZZ_PATH=<path>] and FUZZ_RUNS=<runs per property> (default 300).
  */
-import { describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { generateKey } from '../src/access/key-format'
 import { conformsToDocument } from './helpers/app'
 import { seededWorld } from './helpers/world'
 
-type World = ReturnType<typeof seededWorld>
+type World = Awaited<ReturnType<typeof seededWorld>>
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300)
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined
@@ -46,7 +46,7 @@ interface Route {
 }
 
 async function routesFromOpenApi(): Promise<Route[]> {
-  const w = seededWorld()
+  const w = await seededWorld()
   const res = await w.request('GET', '/swagger/json')
   if (res.status !== 200) throw new Error(`GET /swagger/json: ${res.status}`)
   const routes: Route[] = []
@@ -528,22 +528,31 @@ const LEAKS: [string, RegExp][] = [
  * so the failed-authentication throttle (100 a minute) refills as it would for a fresh world.
  */
 let reusable: World | null = null
-function world(): World {
-  if (!reusable) return (reusable = seededWorld())
+/** The world made last: closed once a run has changed it and a fresh one takes its place. */
+let latest: World | null = null
+// A world lives for one test: on PostgreSQL its store closes when the test that made it ends.
+afterEach(() => {
+  reusable = latest = null
+})
+async function world(): Promise<World> {
+  if (!reusable) {
+    await latest?.close()
+    return (latest = reusable = await seededWorld())
+  }
   reusable.clock.advance(1000)
   return reusable
 }
 
 /** Sends one fuzzed request and checks every invariant; throws a readable error. */
 async function check(f: Fuzzed): Promise<void> {
-  const w = world()
+  const w = await world()
   // Until this run proves harmless, nobody else gets this world.
   reusable = null
   const sent = build(w, f)
   fc.pre(sent !== null)
-  const storedHashes = () => (w.db.query('SELECT key_hash FROM apikeys').all() as { key_hash: string }[]).map((r) => r.key_hash)
-  const hashesBefore = storedHashes()
-  const before = w.snapshot()
+  const storedHashes = async () => (await w.query('SELECT key_hash FROM apikeys')).map((r) => r.key_hash as string)
+  const hashesBefore = await storedHashes()
+  const before = (await w.snapshot())
 
   let response: Response
   try {
@@ -561,7 +570,7 @@ async function check(f: Fuzzed): Promise<void> {
   const { pathname, search } = new URL(sent!.request.url)
   const exchange = { method: sent!.request.method, path: pathname + search, status, headers: response.headers, text }
   await conformsToDocument(w.app, exchange).catch((error: Error) => problems.push(error.message))
-  const secrets = [w.alice.key, w.bob.key, ...hashesBefore, ...storedHashes()]
+  const secrets = [w.alice.key, w.bob.key, ...hashesBefore, ...(await storedHashes())]
   if (secrets.some((s) => text.includes(s))) problems.push('the response carries a seeded key or a stored key hash')
   if (w.logs.some((line) => line.includes(w.alice.key) || line.includes(w.bob.key))) problems.push('a log line carries a key')
   let json: any
@@ -579,7 +588,7 @@ async function check(f: Fuzzed): Promise<void> {
       if (leaked.length > 0) problems.push(`the body leaks ${what}: ${show(leaked[0]!, 100)}`)
     }
   }
-  const unchanged = w.snapshot() === before
+  const unchanged = (await w.snapshot()) === before
   if (status >= 400 && status < 500 && !unchanged) problems.push('the stored data changed after a 4xx')
 
   if (STATS) {
@@ -633,7 +642,7 @@ describe('fuzz: counterexamples found so far', () => {
   // with a template literal (`found: ${value}`), which throws for an object whose toString is
   // not a function, so these were 500s. The JSON parser now refuses such keys outright.
   test('a string field given {"toString": null} (or [{"toString": 0}]) → 400, not 500', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const cases: [string, string, unknown][] = [
       ['POST', '/organization/', { name: { toString: null } }],
       ['PUT', `/organization/${w.orgs.aliceMain}`, { name: { toString: 1 } }],
@@ -645,10 +654,10 @@ describe('fuzz: counterexamples found so far', () => {
       ['PUT', '/apikey/1', { name: [{ toString: 0 }] }],
     ]
     for (const [method, path, body] of cases) {
-      const before = w.snapshot()
+      const before = (await w.snapshot())
       const res = await w.request(method, path, { key: w.alice.key, body })
       expect({ method, path, status: res.status, code: res.json?.code }).toEqual({ method, path, status: 400, code: 'validation_error' })
-      expect(w.snapshot()).toBe(before)
+      expect((await w.snapshot())).toBe(before)
     }
   })
 })

@@ -1,5 +1,5 @@
 /**
- * Group commit (src/db/group-commit.ts): key writes that arrive together share one
+ * Group commit (src/store/sqlite/group-commit.ts): key writes that arrive together share one
  * transaction, each in its own savepoint, and are answered only once it has committed.
  */
 import { Database } from 'bun:sqlite'
@@ -7,9 +7,9 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DATABASE_FILE, openDatabase } from '../src/db/database'
-import { GroupCommit, MAX_GROUP } from '../src/db/group-commit'
-import { Transactions } from '../src/db/transactions'
+import { DATABASE_FILE, openDatabase } from '../src/store/sqlite/database'
+import { GroupCommit, MAX_GROUP } from '../src/store/sqlite/group-commit'
+import type { SqliteStore } from '../src/store/sqlite/store'
 import { seededWorld } from './helpers/world'
 
 const dirs: string[] = []
@@ -29,7 +29,7 @@ function onDisk() {
   // one page, so each commit that inserts appends one frame.
   const walFrames = () => (statSync(join(dir, `${DATABASE_FILE}-wal`)).size - 32) / (24 + 4096)
   const insert = (v: string) => () => db.query('INSERT INTO t (v) VALUES (?) RETURNING id').get(v) as { id: number }
-  return { db, group: new GroupCommit(db, new Transactions(db)), committed, walFrames, insert }
+  return { db, group: new GroupCommit(db, () => {}), committed, walFrames, insert }
 }
 
 const failWith = (message: string) => {
@@ -142,7 +142,7 @@ describe('key writes arriving together', () => {
       [{ method: 'PUT', body: { enabled: false } }, 401, 'api_key_disabled'],
       [{ method: 'PUT', body: { mode: 'read' } }, 409, 'conflict'],
     ] as const) {
-      const w = seededWorld()
+      const w = await seededWorld()
       const k = await w.aliceKey({ mode: 'all' })
       const keysBefore = (w.db.query('SELECT count(*) AS n FROM apikeys').get() as { n: number }).n
       // Started in this order, in one turn: the change is queued before the create.
@@ -161,10 +161,10 @@ describe('key writes arriving together', () => {
 
 
   test('concurrent creates and deletes: each answered as if alone, in fewer commits than writes', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const auditRows = () => (w.db.query('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n
     const auditBefore = auditRows()
-    const commitsBefore = w.core.store.groupCommit.commits
+    const commitsBefore = (w.store as SqliteStore).commits
     const created = await Promise.all(
       Array.from({ length: 12 }, (_, i) => w.request('POST', '/apikey/', { key: w.alice.key, body: { name: `together ${i}`, mode: 'read' } })),
     )
@@ -186,6 +186,6 @@ describe('key writes arriving together', () => {
 
     expect(auditRows() - auditBefore).toBe(24)
     // Shared: far fewer commits than the 24 writes that succeeded.
-    expect(w.core.store.groupCommit.commits - commitsBefore).toBeLessThan(6)
+    expect((w.store as SqliteStore).commits - commitsBefore).toBeLessThan(6)
   })
 })

@@ -41,6 +41,9 @@ const cases: [string, unknown, number, string][] = [
   ['a blank name', { name: '   ', mode: 'read' }, 400, 'validation_error'],
   ['a name with a control character', { name: 'a\u0000b', mode: 'read' }, 400, 'validation_error'],
   ['a name with a newline', { name: 'a\nb', mode: 'read' }, 400, 'validation_error'],
+  // NUL is refused in every string of a body, whatever the field checks after (PostgreSQL's text cannot hold it).
+  ['an app id with a NUL', { name, mode: 'read', limited_to_apps: ['com.alice\u0000.one'] }, 400, 'validation_error'],
+  ['a field name with a NUL', { name, mode: 'read', 'mo\u0000de': 'read' }, 400, 'validation_error'],
   ['200 app ids', { name, mode: 'read', limited_to_apps: Array.from({ length: 200 }, (_, i) => `com.x.a${i}`) }, 400, 'validation_error'],
   ['an empty app id', { name, mode: 'read', limited_to_apps: [''] }, 400, 'validation_error'],
   ['expires_at is a number', { name, mode: 'read', expires_at: 1 }, 400, 'validation_error'],
@@ -52,29 +55,29 @@ const cases: [string, unknown, number, string][] = [
 
 describe('POST /apikey/ with bad input', () => {
   test.each(cases)('%s → %i %s, nothing changes', async (_, body, status, code) => {
-    const w = seededWorld()
-    const before = w.snapshot()
+    const w = await seededWorld()
+    const before = (await w.snapshot())
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body })
     expect(res.status).toBe(status)
     expect(res.json).toEqual({ error: expect.any(String), status: 'KO', code })
-    expect(res.text).not.toMatch(/\bat .*\(.*:\d+:\d+\)|SQLITE|SQLiteError/i)
-    expect(w.snapshot()).toBe(before)
+    expect(res.text).not.toMatch(/\bat .*\(.*:\d+:\d+\)|SQLITE|SQLiteError|Postgres/i)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('invalid UTF-8 in the body → 400 invalid_json', async () => {
-    const w = seededWorld()
-    const before = w.snapshot()
+    const w = await seededWorld()
+    const before = (await w.snapshot())
     const body = new Uint8Array([0x7b, 0x22, 0x6e, 0xff, 0xfe, 0x22, 0x7d])
     const res = await w.app.handle(
       new Request('http://localhost/apikey/', { method: 'POST', body, headers: { authorization: w.alice.key, 'content-type': 'application/json' } }),
     )
     expect(res.status).toBe(400)
     expect(((await res.json()) as { code: string }).code).toBe('invalid_json')
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('a body over 64 KiB without a content-length (streamed) → 413', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.app.handle(
       new Request('http://localhost/apikey/', { method: 'POST', body: oversizedStream(), headers: { authorization: w.alice.key, 'content-type': 'application/json' } }),
     )
@@ -83,8 +86,8 @@ describe('POST /apikey/ with bad input', () => {
   })
 
   test('a body longer than its declared length, and over 64 KiB → 413', async () => {
-    const w = seededWorld()
-    const before = w.snapshot()
+    const w = await seededWorld()
+    const before = (await w.snapshot())
     const res = await w.app.handle(
       new Request('http://localhost/apikey/', {
         method: 'POST',
@@ -93,18 +96,18 @@ describe('POST /apikey/ with bad input', () => {
       }),
     )
     expect(res.status).toBe(413)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('a name is trimmed; 100 characters after trimming is fine', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: `  ${'n'.repeat(100)}  `, mode: 'read' } })
     expect(res.status).toBe(201)
     expect(res.json.apikey.name).toBe('n'.repeat(100))
   })
 
   test('brackets inside strings are not nesting', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const name = `${'[{'.repeat(40)}"\\`
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name, mode: 'read' } })
     expect(res.status).toBe(201)
@@ -112,7 +115,7 @@ describe('POST /apikey/ with bad input', () => {
   })
 
   test('unicode names are kept', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'Clé de déploiement 🚀', mode: 'read' } })
     expect(res.json.apikey.name).toBe('Clé de déploiement 🚀')
   })
@@ -125,15 +128,15 @@ describe('headers', () => {
     ['Bearer with nothing after it', 'Bearer '],
     ['a key followed by junk', 'KEY junk'],
   ])('%s → 401, no 5xx', async (_, header) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('GET', '/apikey/', { headers: { authorization: header.replace('KEY', w.alice.key) } })
     expect(res.status).toBe(401)
     expect(res.json.status).toBe('KO')
   })
 })
 
-describe('every route that takes a body reads it with the 64 KiB JSON parser', () => {
-  const w = seededWorld()
+describe('every route that takes a body reads it with the 64 KiB JSON parser', async () => {
+  const w = await seededWorld()
   const withBody = w.app.routes.filter((route) => route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH')
   const concrete = (path: string) => path.replace(':id', '1').replace(':app_id', 'com.alice.one').replace(':user_id', 'usr_x')
 
@@ -142,19 +145,19 @@ describe('every route that takes a body reads it with the 64 KiB JSON parser', (
   })
 
   test.each(withBody.map((route) => [route.method, route.path] as const))('%s %s: 413 over the limit, 400 for a reserved key', async (method, path) => {
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const big = await w.request(method, concrete(path), { key: w.alice.key, body: { name: 'x'.repeat(65 * 1024) } })
     expect(big.status).toBe(413)
     expect(big.json.code).toBe('payload_too_large')
     const reserved = await w.request(method, concrete(path), { key: w.alice.key, body: '{"constructor":1}' })
     expect(reserved.status).toBe(400)
     expect(reserved.json.code).toBe('validation_error')
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 })
 
-describe('every route with an id in its path refuses an over-long one with a 400', () => {
-  const w = seededWorld()
+describe('every route with an id in its path refuses an over-long one with a 400', async () => {
+  const w = await seededWorld()
   // The console's files answer 404 for any name they do not have (console.test.ts).
   const withId = w.app.routes.filter((route) => route.path.includes('/:') && !route.path.startsWith('/console'))
   const tooLong = (path: string) => path.replace(/:[a-z_]+/g, 'x'.repeat(201))
@@ -165,10 +168,91 @@ describe('every route with an id in its path refuses an over-long one with a 400
 
   // The answer is checked against the document by `request`: each route declares this 400.
   test.each(withId.map((route) => [route.method, route.path] as const))('%s %s', async (method, path) => {
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request(method, tooLong(path), { key: w.alice.key, body: method === 'POST' || method === 'PUT' ? { name: 'x', role: 'read' } : undefined })
     expect(res.status).toBe(400)
     expect(res.json.code).toMatch(/^(invalid_id|validation_error)$/)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
+  })
+})
+
+describe('values only looked up, never stored', () => {
+  test.each([
+    ['GET', '/app/com.alice%00.one'],
+    ['GET', '/apikey/verify?app_id=com.alice%00.one'],
+    ['GET', '/audit/?action=apikey%00.create'],
+    ['GET', '/audit/?actor_key_id=9223372036854775808'],
+  ])('%s %s → found nothing or a 4xx in the envelope, never a 5xx, on either backend; nothing changes', async (method, path) => {
+    const w = await seededWorld()
+    const before = await w.snapshot()
+    const res = await w.request(method, path, { key: w.alice.key })
+    expect(res.status).toBeLessThan(500)
+    if (res.status >= 400) expect(res.json).toMatchObject({ status: 'KO' })
+    else expect(res.json.data ?? []).toEqual([])
+    expect(await w.snapshot()).toBe(before)
+  })
+})
+
+describe('input', () => {
+  test.each([
+    ['POST', 'rotate', { grace_period_seconds: 604801 }, "Invalid body field 'grace_period_seconds': Expected integer to be less or equal to 604800"],
+    ['POST', 'rotate', { grace_period_seconds: 1.5 }, "Invalid body field 'grace_period_seconds': Expected integer"],
+    ['POST', 'rotate', { grace: 1 }, "Invalid body field 'grace': Unexpected property"],
+    ['POST', 'rotate', { grace_period_seconds: null }, "Invalid body field 'grace_period_seconds': Expected union value"],
+    ['POST', 'rotate', { grace_period_seconds: [] }, "Invalid body field 'grace_period_seconds': Expected union value"],
+    ['POST', 'rotate', [], "Invalid body field 'body': Expected union value"],
+    ['PUT', '', { rate_limit: { requests: null, per_seconds: 1 } }, "Invalid body field 'rate_limit.requests': Expected union value"],
+    // A number as text out of range: Elysia's decoding no longer knows the field, so none is named.
+    ['POST', 'rotate', { grace_period_seconds: '604801' }, 'Invalid value: Expected integer to be less or equal to 604800'],
+    ['PUT', '', { rate_limit: { requests: 0, per_seconds: 0 } }, "Invalid body field 'rate_limit.requests': Expected integer to be greater or equal to 1"],
+    ['PUT', '', { rate_limit: { requests: 5, per_seconds: 'often' } }, "Invalid body field 'rate_limit.per_seconds': Expected string to match 'integer' format"],
+  ])("%s …/%s %j → 400 naming the field, inside a union when the value is of a branch's type", async (method, action, body, error) => {
+    const w = await seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const before = (await w.snapshot())
+    const res = await w.request(method, `/apikey/${k.id}/${action}`, { key: w.alice.key, body })
+    expect(res.json).toEqual({ error, status: 'KO', code: 'validation_error' })
+    expect((await w.snapshot())).toBe(before)
+  })
+
+  test.each([
+    ['GET', '/apikey/%ZZ/', 'invalid_id', 'API key id must be a positive integer'],
+    ['DELETE', '/apikey/%ZZ', 'invalid_id', 'API key id must be a positive integer'],
+    ['PUT', '/apikey/%E0%A4%A/', 'invalid_id', 'API key id must be a positive integer'],
+    ['POST', '/apikey/%ZZ/rotate', 'invalid_id', 'API key id must be a positive integer'],
+    ['GET', '/organization/%ZZ/', 'validation_error', "Invalid path parameter 'id': not valid percent-encoding"],
+    ['DELETE', '/app/%ZZ', 'validation_error', "Invalid path parameter 'app_id': not valid percent-encoding"],
+  ])('%s %s (bad percent-encoding) → 400 %s, nothing changes', async (method, path, code, error) => {
+    const w = await seededWorld()
+    const before = (await w.snapshot())
+    const res = await w.request(method, path, { key: w.alice.key, body: method === 'PUT' ? { name: 'x' } : undefined })
+    expect(res.status).toBe(400)
+    expect(res.json).toEqual({ error, status: 'KO', code })
+    expect((await w.snapshot())).toBe(before)
+  })
+
+  test.each(['2026-02-30T00:00:00Z', '2026-04-31T00:00:00Z', '2026-00-10T00:00:00Z'])('expires_at %s (no such day) → 400', async (expires_at) => {
+    const w = await seededWorld()
+    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', expires_at } })
+    expect(res.status).toBe(400)
+    expect(res.json.code).toBe('invalid_expires_at')
+  })
+
+  test('a name with a lone surrogate → 400', async () => {
+    const w = await seededWorld()
+    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: '{"name":"a\\ud800b","mode":"read"}' })
+    expect(res.status).toBe(400)
+  })
+
+  test('verify refuses a parameter given twice', async () => {
+    const w = await seededWorld()
+    const read = await w.aliceKey({ mode: 'read' })
+    for (const q of ['mode=all&mode=read', `app_id=x&app_id=${w.apps.aliceOne}`, 'org_id=a&org_id=b', 'mode=read&mod%65=all', 'mode&mode=read']) {
+      const res = await w.request('GET', `/apikey/verify?${q}`, { key: read.key })
+      expect(res.status).toBe(400)
+    }
+    // Each may appear once.
+    const once = await w.request('GET', `/apikey/verify?mode=read&app_id=${w.apps.aliceOne}&org_id=${w.orgs.aliceMain}`, { key: read.key })
+    expect(once.status).not.toBe(400)
   })
 })

@@ -12,8 +12,7 @@ import * as admin from '../src/modules/apikey/admin'
 import { openCore } from '../src/cli/open'
 import { generateKey, hashKey, keyStart } from '../src/access/key-format'
 import { createCore } from '../src/create-core'
-import { openDatabase } from '../src/db/database'
-import { migrate } from '../src/db/migrate'
+import { openSqliteStore } from '../src/store/sqlite/store'
 import { jsonLogger } from '../src/http/logger'
 import { registerApp } from '../src/modules/app/service'
 import { createUser } from '../src/modules/user/service'
@@ -22,7 +21,9 @@ import { tempDir } from './helpers/binary'
 import { manualClock } from './helpers/app'
 import { seededWorld } from './helpers/world'
 
-type World = ReturnType<typeof seededWorld>
+type World = Awaited<ReturnType<typeof seededWorld>>
+
+const operatorOf = (userId: string) => ({ userId, keyId: null, ip: null, userAgent: 'test' })
 
 /** Uses the key once (so it is cached), applies `change`, and returns the next answer. */
 async function afterChange(w: World, key: string, change: () => Promise<unknown> | unknown, path = '/apikey/verify') {
@@ -34,42 +35,42 @@ async function afterChange(w: World, key: string, change: () => Promise<unknown>
 
 describe('key cache invalidation: the very next request sees the change', () => {
   test('revoked', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     const res = await afterChange(w, k.key, () => w.request('DELETE', `/apikey/${k.id}`, { key: w.alice.key }))
     expect(res.json.code).toBe('invalid_api_key')
   })
 
   test('disabled', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     const res = await afterChange(w, k.key, () => w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { enabled: false } }))
     expect(res.json.code).toBe('api_key_disabled')
   })
 
   test('rotated without grace', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     const res = await afterChange(w, k.key, () => w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key }))
     expect(res.json.code).toBe('api_key_expired')
   })
 
   test('updated (mode lowered)', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'all' })
     const res = await afterChange(w, k.key, () => w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { mode: 'read' } }), '/apikey/')
     expect(res.status).toBe(403)
   })
 
   test('expired (by the clock alone)', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read', expires_at: '2026-01-01T00:00:30Z' })
     const res = await afterChange(w, k.key, () => w.clock.advance(30_000))
     expect(res.json.code).toBe('api_key_expired')
   })
 
   test('membership changed (role lowered, then removed)', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'upload' } })
     const path = `/apikey/verify?mode=upload&app_id=${w.apps.aliceOne}`
     const lowered = await afterChange(w, w.bob.key, () =>
@@ -82,7 +83,7 @@ describe('key cache invalidation: the very next request sees the change', () => 
   })
 
   test('the apps a key reaches (GET /app/): membership added then removed, app created, key limited', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const appIds = async (key: string) => ((await w.request('GET', '/app/', { key })).json.data as { app_id: string }[]).map((a) => a.app_id).sort()
     expect(await appIds(w.bob.key)).toEqual([w.apps.bobOne])
     await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'read' } })
@@ -98,7 +99,7 @@ describe('key cache invalidation: the very next request sees the change', () => 
   })
 
   test('answers sent as kept JSON text (app and key lists, verify) show a rename at once', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read', name: 'before' })
     const appName = async () => ((await w.request('GET', '/app/', { key: k.key })).json.data as { app_id: string; name: string }[]).find((a) => a.app_id === w.apps.aliceOne)!.name
     const keyName = async () => ((await w.request('GET', '/apikey/', { key: w.alice.key })).json.data as { id: number; name: string }[]).find((x) => x.id === k.id)!.name
@@ -112,7 +113,7 @@ describe('key cache invalidation: the very next request sees the change', () => 
   })
 
   test('org deleted', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceSide] })
     const path = `/apikey/verify?org_id=${w.orgs.aliceSide}`
     const res = await afterChange(w, k.key, () => w.request('DELETE', `/organization/${w.orgs.aliceSide}`, { key: w.alice.key }), path)
@@ -122,12 +123,11 @@ describe('key cache invalidation: the very next request sees the change', () => 
   test('a write by another process (the offline CLI) is seen within FOREIGN_COMMITS_POLL_MS', async () => {
     const dir = tempDir()
     try {
-      const db = openDatabase(dir)
-      migrate(db)
+      const store = openSqliteStore(dir)
       const clock = manualClock()
-      const core = createCore(db, { clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null } })
+      const core = createCore(store, { clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null } })
       const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'test' })
-      const { apikey } = createUser(core, { email: 'x@example.com' })
+      const { apikey } = await createUser(core, { email: 'x@example.com' })
       const verify = () => app.handle(new Request('http://localhost/apikey/verify', { headers: { authorization: apikey.key } }))
       expect((await verify()).status).toBe(200)
       expect((await verify()).status).toBe(200)
@@ -137,7 +137,7 @@ describe('key cache invalidation: the very next request sees the change', () => 
       // Before the poll interval is over, the cached key may still get in; from then on, not.
       clock.advance(FOREIGN_COMMITS_POLL_MS)
       expect((await verify()).status).toBe(401)
-      db.close()
+      await store.close()
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -145,13 +145,13 @@ describe('key cache invalidation: the very next request sees the change', () => 
 
   test('`key revoke` (the offline CLI) answers only once a running server refuses the key', async () => {
     const dir = tempDir()
-    const core = openCore(dir)
+    const core = await openCore({ kind: 'sqlite', dir })
     // When the revocation committed, and when the command answered.
     let committedAt = Number.NaN
     let answeredAt = Number.NaN
     const revokeKey = admin.revokeKey
-    const revoke = spyOn(admin, 'revokeKey').mockImplementation((...args) => {
-      revokeKey(...args)
+    const revoke = spyOn(admin, 'revokeKey').mockImplementation(async (...args) => {
+      await revokeKey(...args)
       committedAt = performance.now()
     })
     const output = spyOn(process.stdout, 'write').mockImplementation(() => {
@@ -160,7 +160,7 @@ describe('key cache invalidation: the very next request sees the change', () => 
     })
     try {
       const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'test' })
-      const { apikey } = createUser(core, { email: 'x@example.com' })
+      const { apikey } = await createUser(core, { email: 'x@example.com' })
       const verify = () => app.handle(new Request('http://localhost/apikey/verify', { headers: { authorization: apikey.key } }))
       // Cached, and the server has just looked for other processes' commits.
       expect([(await verify()).status, (await verify()).status]).toEqual([200, 200])
@@ -173,7 +173,7 @@ describe('key cache invalidation: the very next request sees the change', () => 
     } finally {
       revoke.mockRestore()
       output.mockRestore()
-      core.store.db.close()
+      await core.store.close()
       rmSync(dir, { recursive: true, force: true })
     }
   })
@@ -182,10 +182,9 @@ describe('key cache invalidation: the very next request sees the change', () => 
 describe("another process's commit noticed in the middle of a request", () => {
   test('a membership it added is in GET /app/ from the next request on, not kept out by the reach cached meanwhile', async () => {
     const dir = tempDir()
-    const db = openDatabase(dir)
-    migrate(db)
+    const store = openSqliteStore(dir)
     const clock = manualClock()
-    const core = createCore(db, { clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null } })
+    const core = createCore(store, { clock, policy: { maxKeyLifetimeDays: null, keyRateLimit: null } })
     const other = new Database(join(dir, 'codepushgo.db')) // another process's connection
     other.run('PRAGMA busy_timeout = 5000')
     // The look for other processes' commits falls due between the gate's key lookup and GET
@@ -198,10 +197,9 @@ describe("another process's commit noticed in the middle of a request", () => {
     })
     try {
       const app = createApp({ ...core, log: jsonLogger(() => {}), version: 'test' })
-      const alice = createUser(core, { email: 'alice@example.com' })
-      const bob = createUser(core, { email: 'bob@example.com' })
-      const operator = { userId: alice.user.id, keyId: null, ip: null, userAgent: 'test' }
-      registerApp(core, operator, { app_id: 'com.alice.one', name: 'One', org_id: alice.organization.id })
+      const alice = await createUser(core, { email: 'alice@example.com' })
+      const bob = await createUser(core, { email: 'bob@example.com' })
+      await store.write((tx) => registerApp(core, tx, operatorOf(alice.user.id), { app_id: 'com.alice.one', name: 'One', org_id: alice.organization.id }))
       const appsOfBob = async () => {
         const res = await app.handle(new Request('http://localhost/app/', { headers: { authorization: bob.apikey.key } }))
         return ((await res.json()) as { data: { app_id: string }[] }).data.map((a) => a.app_id)
@@ -222,7 +220,7 @@ describe("another process's commit noticed in the middle of a request", () => {
     } finally {
       keyLookup.mockRestore()
       other.close()
-      core.store.db.close()
+      await store.close()
       rmSync(dir, { recursive: true, force: true })
     }
   })
@@ -230,7 +228,7 @@ describe("another process's commit noticed in the middle of a request", () => {
 
 describe('last-use flushes keep the cache', () => {
   test('after a flush, keys are still served from memory, and views show the written last use', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
     expect((await w.request('GET', `/apikey/${k.id}`, { key: w.alice.key })).json.apikey.last_used_at).toBeNull()
@@ -238,7 +236,7 @@ describe('last-use flushes keep the cache', () => {
     expect(listedBefore.last_used_at).toBeNull()
     const findByHash = spyOn(w.core.store.apikeys, 'findByHash')
     w.clock.advance(1000)
-    expect(w.core.usage.flush()).toBe(2)
+    expect(await w.core.usage.flush()).toBe(2)
     const verified = await w.request('GET', '/apikey/verify', { key: k.key })
     expect(verified.json.apikey).toMatchObject({ last_used_at: '2026-01-01T00:00:00.000Z', last_used_ip: null })
     const listed = (await w.request('GET', '/apikey/', { key: w.alice.key })).json.data.find((x: { id: number }) => x.id === k.id)
@@ -250,7 +248,7 @@ describe('last-use flushes keep the cache', () => {
   })
 
   test('a key write (not a last-use flush) drops the key it changes: the next request reloads it', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
     const findByHash = spyOn(w.core.store.apikeys, 'findByHash')
@@ -262,7 +260,7 @@ describe('last-use flushes keep the cache', () => {
 
 describe('key writes forget only the key they change', () => {
   test('creating, changing, rotating or deleting one key leaves every other cached key in memory', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'all' })
     const verify = (key: string) => w.request('GET', '/apikey/verify', { key })
     for (const key of [k.key, w.alice.key, w.bob.key]) expect((await verify(key)).status).toBe(200)
@@ -281,24 +279,24 @@ describe('key writes forget only the key they change', () => {
     expect((await verify(created.json.apikey.key)).json.code).toBe('api_key_expired')
   })
 
-  test('a key created with a hash remembered as absent is found by the very next lookup', () => {
-    const w = seededWorld()
+  test('a key created with a hash remembered as absent is found by the very next lookup', async () => {
+    const w = await seededWorld()
     const key = generateKey()
     const hash = hashKey(key)
     const lookup = () => w.core.readModel.keyByHash(hash)
-    expect(lookup()).toBeNull()
+    expect(await lookup()).toBeNull()
     const now = '2026-01-01T00:00:00.000Z'
-    w.core.store.write(() =>
-      w.core.store.apikeys.insert({
+    await w.core.store.write((tx) =>
+      tx.apikeys.insert({
         user_id: w.alice.user.id, name: 'late', mode: 'read', limited_to_apps: [], limited_to_orgs: [], key_hash: hash,
         key_start: keyStart(key), created_at: now, updated_at: now, expires_at: null, enabled: true, rotated_from: null, rate_limit: null,
       }),
     )
-    expect(JSON.parse(lookup()!.verifiedJson()).apikey.name).toBe('late')
+    expect(JSON.parse((await lookup())!.verifiedJson()).apikey.name).toBe('late')
   })
 
   test('kept key lists are per caller reach and per query', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const limited = await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceMain] })
     const inOrg = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain] })
     const list = async (key: string, query = '') => (await w.request('GET', `/apikey/${query}`, { key })).json.data as { id: number; mode: string }[]
@@ -316,7 +314,7 @@ describe('key writes forget only the key they change', () => {
   })
 
   test('a key list is fresh after each key write', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const names = async () => ((await w.request('GET', '/apikey/', { key: w.alice.key })).json.data as { name: string }[]).map((x) => x.name)
     const before = await names()
     const created = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'listed', mode: 'read' } })
@@ -330,7 +328,7 @@ describe('key writes forget only the key they change', () => {
 
 describe('keys nobody has', () => {
   test('a well-formed unknown key asked again and again reaches the database once, and gets its 401 each time', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const unknown = generateKey()
     const findByHash = spyOn(w.core.store.apikeys, 'findByHash')
     for (let i = 0; i < 3; i++) {
@@ -342,7 +340,7 @@ describe('keys nobody has', () => {
   })
 
   test('a deleted key is refused from the very next request on, and stays refused', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     const deleted = await afterChange(w, k.key, () => w.request('DELETE', `/apikey/${k.id}`, { key: w.alice.key }))
     expect(deleted.status).toBe(401)

@@ -7,15 +7,15 @@ import { describe, expect, test } from 'bun:test'
 import { issueKey } from '../src/modules/apikey/service'
 import { issueKeyFor } from '../src/modules/apikey/admin'
 import { recordServerPolicy } from '../src/modules/apikey/policies'
-import { seededWorld } from './helpers/world'
+import { seededWorld, written } from './helpers/world'
 
 const DAY = 24 * 60 * 60 * 1000
 
 describe('the server policy (--max-key-lifetime-days)', () => {
   test('expiry becomes mandatory and bounded, and the error names the policy', async () => {
-    const w = seededWorld({ policy: { maxKeyLifetimeDays: 30 } })
+    const w = await seededWorld({ policy: { maxKeyLifetimeDays: 30 } })
     // The operator's own key obeys the policy too.
-    expect(w.core.store.apikeys.findById(w.alice.keyId)!.expires_at).toBe('2026-01-31T00:00:00.000Z')
+    expect((await w.core.store.apikeys.findById(w.alice.keyId))!.expires_at).toBe('2026-01-31T00:00:00.000Z')
     const inherited = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read' } })
     expect(inherited.json.apikey.expires_at).toBe('2026-01-31T00:00:00.000Z')
     const tooLate = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', expires_at: '2026-02-15T00:00:00Z' } })
@@ -28,25 +28,25 @@ describe('the server policy (--max-key-lifetime-days)', () => {
     expect(cleared.json.error).toContain('server policy')
   })
 
-  test('the CLI makes its keys within the policy', () => {
-    const w = seededWorld({ policy: { maxKeyLifetimeDays: 7 } })
-    expect(issueKeyFor(w.core, w.alice.user.id, { name: 'cli', mode: 'all' }).expires_at).toBe('2026-01-08T00:00:00.000Z')
+  test('the CLI makes its keys within the policy', async () => {
+    const w = await seededWorld({ policy: { maxKeyLifetimeDays: 7 } })
+    expect((await issueKeyFor(w.core, w.alice.user.id, { name: 'cli', mode: 'all' })).expires_at).toBe('2026-01-08T00:00:00.000Z')
   })
 
   test('a CLI given another maximum than serve recorded keeps both: the stricter wins', async () => {
     for (const [recorded, own, days] of [[30, 365, 30], [30, 7, 7]] as const) {
-      const w = seededWorld({ policy: { maxKeyLifetimeDays: own } })
-      w.core.store.write(() => recordServerPolicy(w.core.store.keyPolicies, recorded, w.clock.now().toISOString()))
-      const made = issueKeyFor(w.core, w.alice.user.id, { name: 'cli', mode: 'all' })
+      const w = await seededWorld({ policy: { maxKeyLifetimeDays: own } })
+      await written(w.core, (tx) => recordServerPolicy(tx.keyPolicies, recorded, w.clock.now().toISOString()))
+      const made = await issueKeyFor(w.core, w.alice.user.id, { name: 'cli', mode: 'all' })
       expect(Date.parse(made.expires_at!) - w.clock.nowMs()).toBe(days * DAY)
     }
   })
 
   test('keys from before it stop at max(created_at, policy start) + the maximum, and answers show that', async () => {
-    const w = seededWorld()
-    w.core.store.write(() => recordServerPolicy(w.core.store.keyPolicies, 30, '2026-01-10T00:00:00.000Z'))
-    const forever = issueKey(w.core, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: null })
-    const sooner = issueKey(w.core, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: '2026-01-20T00:00:00.000Z' })
+    const w = await seededWorld()
+    await written(w.core, (tx) => recordServerPolicy(tx.keyPolicies, 30, '2026-01-10T00:00:00.000Z'))
+    const forever = await written(w.core, (tx) => issueKey(w.core, tx, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: null }))
+    const sooner = await written(w.core, (tx) => issueKey(w.core, tx, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: '2026-01-20T00:00:00.000Z' }))
     const shown = async (id: number) => (await w.request('GET', `/apikey/${id}`, { key: w.alice.key })).json.apikey.expires_at
     expect(await shown(forever.record.id)).toBe('2026-02-09T00:00:00.000Z')
     expect(await shown(sooner.record.id)).toBe('2026-01-20T00:00:00.000Z')
@@ -62,13 +62,13 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
   const policy = { max_key_lifetime_days: 10, require_expiry: true }
 
   test('set with an `all` key and the `all` role; shown by GET; audited; null lifts it', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const org = `/organization/${w.orgs.aliceMain}`
     const write = await w.aliceKey({ mode: 'write' })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const refused = await w.request('PUT', org, { key: write.key, body: { key_policy: policy } })
     expect(refused.status).toBe(403)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     const set = await w.request('PUT', org, { key: w.alice.key, body: { key_policy: policy } })
     expect(set.status).toBe(200)
     expect(set.json.organization.key_policy).toEqual(policy)
@@ -92,15 +92,15 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
     [{ max_key_lifetime_days: 30, require_expiry: true, extra: 1 }],
     [{}],
   ])('key_policy %j → 400, nothing changes', async (bad) => {
-    const w = seededWorld()
-    const before = w.snapshot()
+    const w = await seededWorld()
+    const before = (await w.snapshot())
     const res = await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: bad } })
     expect(res.status).toBe(400)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('every write path refuses a key that would outlive the policy, naming it; keys beyond the org are not governed', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: policy } })
     const named = `key policy of organization ${w.orgs.aliceMain}`
     const create = (body: Record<string, unknown>) => w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', ...body } })
@@ -118,17 +118,17 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
     expect((await create({})).status).toBe(201)
     // Re-scoping a key into the org is a write under the policy too.
     const free = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceSide] })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const rescoped = await w.request('PUT', `/apikey/${free.id}`, { key: w.alice.key, body: { limited_to_orgs: [w.orgs.aliceMain] } })
     expect(rescoped.status).toBe(400)
     expect(rescoped.json.error).toContain(named)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     const within = await w.request('PUT', `/apikey/${free.id}`, { key: w.alice.key, body: { limited_to_orgs: [w.orgs.aliceMain], expires_at: '2026-01-05T00:00:00Z' } })
     expect(within.status).toBe(200)
   })
 
   test('keys that exist when it comes into force are brought into line, through their apps too; lifting it restores them', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const byOrg = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain] })
     const byApp = await w.aliceKey({ mode: 'read', limited_to_apps: [w.apps.aliceOne] })
     const elsewhere = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceSide] })
@@ -147,7 +147,7 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
   })
 
   test('no later policy extends or revives a key: tightened, loosened or lifted, the bounds it set stay', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const key = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain] })
     const org = `/organization/${w.orgs.aliceMain}`
     const expiry = async () => (await w.request('GET', `/apikey/${key.id}`, { key: w.alice.key })).json.apikey.expires_at
@@ -167,30 +167,30 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
   })
 
   test('nor does a new server maximum, nor serving without one', async () => {
-    const w = seededWorld()
-    const key = issueKey(w.core, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: null })
-    const record = (days: number | null) => w.core.store.write(() => recordServerPolicy(w.core.store.keyPolicies, days, w.clock.now().toISOString()))
-    record(30)
+    const w = await seededWorld()
+    const key = await written(w.core, (tx) => issueKey(w.core, tx, w.alice.user.id, { name: 'old', mode: 'read', limited_to_apps: [], limited_to_orgs: [], expires_at: null }))
+    const record = (days: number | null) => written(w.core, (tx) => recordServerPolicy(tx.keyPolicies, days, w.clock.now().toISOString()))
+    await record(30)
     w.clock.advance(31 * DAY)
     expect((await w.request('GET', '/apikey/verify', { key: key.key })).json.code).toBe('api_key_expired')
     for (const days of [20, null, 30]) {
-      record(days)
+      await record(days)
       expect((await w.request('GET', '/apikey/verify', { key: key.key })).json.code).toBe('api_key_expired')
     }
   })
 
   test('a key cannot leave a policy behind to outlive its caller, nor to come back', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const wide = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain, w.orgs.aliceSide] })
     const dying = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain, w.orgs.aliceSide] })
     const hourLeft = await w.aliceKey({ mode: 'all', expires_at: '2026-01-01T01:00:00Z' })
     await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: { max_key_lifetime_days: 1, require_expiry: true } } })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     // Narrowed out of the policy, the key would live for ever: a grant the short-lived caller cannot make.
     const escaped = await w.request('PUT', `/apikey/${wide.id}`, { key: hourLeft.key, body: { limited_to_orgs: [w.orgs.aliceSide] } })
     expect(escaped.status).toBe(400)
     expect(escaped.json.code).toBe('invalid_expires_at')
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     // Once the policy has ended a key, narrowing it out does not bring it back, whoever asks.
     w.clock.advance(2 * DAY)
     const revived = await w.request('PUT', `/apikey/${dying.id}`, { key: w.alice.key, body: { limited_to_orgs: [w.orgs.aliceSide] } })
@@ -199,7 +199,7 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
   })
 
   test('what only takes away is never judged by a policy', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const old = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain] })
     const dated = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain], expires_at: '2026-12-01T00:00:00Z' })
     await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: policy } })
@@ -209,12 +209,14 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
   })
 
   test('a write that raced a policy coming into force uses its caller as it now is', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const caller = await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceMain, w.orgs.aliceSide] })
     w.clock.advance(30 * DAY)
-    const [created] = await Promise.all([
-      w.request('POST', '/apikey/', { key: caller.key, body: { name: 'n', mode: 'all', limited_to_orgs: [w.orgs.aliceSide] } }),
+    // Writes run in the order they are asked for: the policy's first, the key's after it, its
+    // caller admitted before the policy committed.
+    const [, created] = await Promise.all([
       w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: { max_key_lifetime_days: 1, require_expiry: true } } }),
+      w.request('POST', '/apikey/', { key: caller.key, body: { name: 'n', mode: 'all', limited_to_orgs: [w.orgs.aliceSide] } }),
     ])
     // Refused (the caller changed while it waited), or made within the caller's new life.
     if (created!.status === 201) expect(created!.json.apikey.expires_at).toBe('2026-02-01T00:00:00.000Z')
@@ -222,7 +224,7 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
   })
 
   test('errors name an org\'s policy only to a member of the org', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'all' } })
     const bobs = (await w.request('POST', '/apikey/', { key: w.bob.key, body: { name: 'b', mode: 'read', limited_to_orgs: [w.orgs.aliceMain], expires_at: '2026-01-05T00:00:00Z' } })).json.apikey
     await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: policy } })
@@ -237,14 +239,14 @@ describe('org key policies (PUT /organization/:id/ key_policy)', () => {
   })
 
   test('a rotation under require_expiry needs the old key to expire; under a maximum its successor inherits the bound', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const forever = await w.aliceKey({ mode: 'read', limited_to_orgs: [w.orgs.aliceMain] })
     await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: { max_key_lifetime_days: null, require_expiry: true } } })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const refused = await w.request('POST', `/apikey/${forever.id}/rotate`, { key: w.alice.key })
     expect(refused.status).toBe(400)
     expect(refused.json.error).toContain('required by the key policy of organization')
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     await w.request('PUT', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key, body: { key_policy: policy } })
     const rotated = await w.request('POST', `/apikey/${forever.id}/rotate`, { key: w.alice.key })
     expect(rotated.status).toBe(201)

@@ -13,7 +13,7 @@ const CALLER_EXPIRY = '2026-02-01T00:00:00.000Z'
 const CALLER_RATE = { requests: 10, per_seconds: 60 }
 
 async function bounded() {
-  const w = seededWorld()
+  const w = await seededWorld()
   const scope = { limited_to_orgs: [w.orgs.aliceMain], limited_to_apps: [w.apps.aliceOne] }
   const caller = await w.aliceKey({ mode: 'all', ...scope, expires_at: CALLER_EXPIRY, rate_limit: CALLER_RATE })
   const target = (settings: Record<string, unknown>) => w.aliceKey({ mode: 'read', ...scope, expires_at: '2026-01-15T00:00:00Z', rate_limit: { requests: 5, per_seconds: 60 }, ...settings })
@@ -105,7 +105,7 @@ describe('a key hands out only what it has: {POST, PUT, rotate} × {orgs, apps, 
 
 describe('limits are judged when a write names them, not when it keeps them', () => {
   test('a key limited to a deleted app keeps its limits through a PUT and a rotation; a new key may not name the app', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne, w.apps.aliceTwo] })
     await w.request('DELETE', `/app/${w.apps.aliceTwo}`, { key: w.alice.key })
     const inheriting = await w.request('POST', '/apikey/', { key: k.key, body: { name: 'n', mode: 'read' } })
@@ -116,5 +116,65 @@ describe('limits are judged when a write names them, not when it keeps them', ()
     // Named anew, the deleted app is refused like any unknown one.
     const named = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', limited_to_apps: [w.apps.aliceTwo] } })
     expect(named.json.code).toBe('invalid_limited_to_apps')
+  })
+})
+
+describe('rate limits are attenuated like every other limit', () => {
+  test('a rate-limited key cannot lift its own limit nor hand out a looser one', async () => {
+    const w = await seededWorld()
+    const limited = await w.aliceKey({ mode: 'all', rate_limit: { requests: 100, per_seconds: 60 } })
+    const before = (await w.snapshot())
+    const raise = await w.request('PUT', `/apikey/${limited.id}`, { key: limited.key, body: { rate_limit: { requests: 1_000_000, per_seconds: 1 } } })
+    expect(raise.status).toBe(403)
+    const unlimited = await w.request('PUT', `/apikey/${limited.id}`, { key: limited.key, body: { rate_limit: null } })
+    expect(unlimited.status).toBe(403)
+    const looser = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'n', mode: 'read', rate_limit: { requests: 100, per_seconds: 30 } } })
+    expect(looser.status).toBe(403)
+    expect((await w.snapshot())).toBe(before)
+    const inherited = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'n', mode: 'read' } })
+    expect(inherited.json.apikey.rate_limit).toEqual({ requests: 100, per_seconds: 60 })
+    const tighter = await w.request('POST', '/apikey/', { key: limited.key, body: { name: 'n', mode: 'read', rate_limit: { requests: 10, per_seconds: 60 } } })
+    expect(tighter.status).toBe(201)
+    // Renaming a key leaves its rate limit alone: that is not a grant.
+    expect((await w.request('PUT', `/apikey/${limited.id}`, { key: limited.key, body: { name: 'renamed' } })).status).toBe(200)
+  })
+
+  test('a rate-limited key cannot rotate a looser key: the new secret would be a grant past its own limit', async () => {
+    const w = await seededWorld()
+    const limited = await w.aliceKey({ mode: 'all', rate_limit: { requests: 5, per_seconds: 3600 } })
+    const unlimited = await w.aliceKey({ mode: 'read' })
+    const looser = await w.aliceKey({ mode: 'read', rate_limit: { requests: 6, per_seconds: 3600 } })
+    const before = (await w.snapshot())
+    for (const target of [unlimited, looser]) {
+      const res = await w.request('POST', `/apikey/${target.id}/rotate`, { key: limited.key })
+      expect(res.status).toBe(403)
+      expect(res.json).toEqual({ error: 'Insufficient permissions to manage API keys', status: 'KO', code: 'insufficient_permissions' })
+      expect(res.text).not.toMatch(/ak_[A-Za-z0-9]{36}/)
+    }
+    expect((await w.snapshot())).toBe(before)
+    expect((await w.request('GET', '/apikey/verify', { key: unlimited.key })).status).toBe(200)
+    // As tight as the caller, or tighter: rotated, keeping its limit.
+    const same = await w.aliceKey({ mode: 'read', rate_limit: { requests: 5, per_seconds: 3600 } })
+    const rotated = await w.request('POST', `/apikey/${same.id}/rotate`, { key: limited.key })
+    expect(rotated.status).toBe(201)
+    expect(rotated.json.apikey.rate_limit).toEqual({ requests: 5, per_seconds: 3600 })
+  })
+
+  test('under a server default, a key without its own limit cannot rotate a key with a looser one', async () => {
+    const w = await seededWorld({ policy: { keyRateLimit: { requests: 20, per_seconds: 3600 } } })
+    const loose = await w.aliceKey({ mode: 'read' })
+    // A key from before the default, with a looser limit of its own.
+    await w.writeBehind(`UPDATE apikeys SET rate_limit = '{"requests":1000,"per_seconds":1}' WHERE id = ?`, loose.id)
+    const before = (await w.snapshot())
+    expect((await w.request('POST', `/apikey/${loose.id}/rotate`, { key: w.alice.key })).status).toBe(403)
+    expect((await w.snapshot())).toBe(before)
+    const plain = await w.aliceKey({ mode: 'read' })
+    expect((await w.request('POST', `/apikey/${plain.id}/rotate`, { key: w.alice.key })).status).toBe(201)
+  })
+
+  test('under a server default, a key without its own limit cannot hand out more than the default', async () => {
+    const w = await seededWorld({ policy: { keyRateLimit: { requests: 3, per_seconds: 3600 } } })
+    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', rate_limit: { requests: 1_000_000, per_seconds: 1 } } })
+    expect(res.status).toBe(403)
   })
 })

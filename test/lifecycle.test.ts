@@ -1,13 +1,14 @@
 /** The key lifecycle (issue #4, SPEC §4–8): get, update, rotate, expiry, disable, last use, limits. */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, spyOn, test } from 'bun:test'
 import { hashKey, KEY_PATTERN } from '../src/access/key-format'
+import { UsageTracker } from '../src/modules/apikey/usage'
 import { seededWorld } from './helpers/world'
 
 const HOUR = 60 * 60 * 1000
 
 describe('GET /apikey/:id/', () => {
   test('one key within reach, masked; 404 beyond; 400 for a bad id', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ name: 'one', mode: 'read', limited_to_apps: [w.apps.aliceOne] })
     const res = await w.request('GET', `/apikey/${k.id}/`, { key: w.alice.key })
     expect(res.status).toBe(200)
@@ -22,7 +23,7 @@ describe('GET /apikey/:id/', () => {
 
 describe('PUT /apikey/:id/', () => {
   test('changes name, mode, limits, expiry and rate limit; the audit log records it', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ name: 'before', mode: 'read' })
     const res = await w.request('PUT', `/apikey/${k.id}/`, {
       key: w.alice.key,
@@ -34,7 +35,7 @@ describe('PUT /apikey/:id/', () => {
     })
     const cleared = await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { expires_at: null, rate_limit: null } })
     expect(cleared.json.apikey).toMatchObject({ expires_at: null, rate_limit: null, name: 'after' })
-    const events = w.db.query("SELECT action FROM audit_events WHERE action = 'apikey.update'").all()
+    const events = await w.query("SELECT action FROM audit_events WHERE action = 'apikey.update'")
     expect(events).toHaveLength(2)
   })
 
@@ -46,28 +47,28 @@ describe('PUT /apikey/:id/', () => {
     ['enabled as a string', { enabled: 'no' }, 400, 'validation_error'],
     ['a zero rate limit', { rate_limit: { requests: 0, per_seconds: 1 } }, 400, 'validation_error'],
   ])('%s → %i, nothing changes', async (_, body, status, code) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body })
     expect(res.status).toBe(status)
     expect(res.json.code).toBe(code)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('a limited caller cannot widen a key (403) nor point it outside its reach (400)', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const limited = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] })
     const k = await w.aliceKey({ mode: 'read', limited_to_apps: [w.apps.aliceOne] })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     expect((await w.request('PUT', `/apikey/${k.id}`, { key: limited.key, body: { limited_to_apps: [] } })).status).toBe(403)
     expect((await w.request('PUT', `/apikey/${k.id}`, { key: limited.key, body: { limited_to_apps: [w.apps.aliceTwo] } })).status).toBe(400)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     expect((await w.request('PUT', `/apikey/${k.id}`, { key: limited.key, body: { mode: 'write' } })).status).toBe(200)
   })
 
   test('a caller that expires cannot extend a key past its own expiry, nor clear it', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const expiring = await w.aliceKey({ mode: 'all', expires_at: '2026-02-01T00:00:00Z' })
     const k = (await w.request('POST', '/apikey/', { key: expiring.key, body: { name: 'k', mode: 'read' } })).json.apikey
     for (const expires_at of ['2026-06-01T00:00:00Z', null]) {
@@ -79,7 +80,7 @@ describe('PUT /apikey/:id/', () => {
   })
 
   test('disable → 401 api_key_disabled; enable → works again', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { enabled: false } })
     const denied = await w.request('GET', '/apikey/verify', { key: k.key })
@@ -92,7 +93,7 @@ describe('PUT /apikey/:id/', () => {
 
 describe('POST /apikey/:id/rotate', () => {
   test('a grace period: both keys work during it, the old one fails with api_key_expired after it', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const old = await w.aliceKey({ name: 'deploy', mode: 'upload', limited_to_apps: [w.apps.aliceOne], expires_at: '2026-06-01T00:00:00Z', rate_limit: { requests: 50, per_seconds: 60 } })
     const res = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: 3600 } })
     expect(res.status).toBe(201)
@@ -113,7 +114,7 @@ describe('POST /apikey/:id/rotate', () => {
   })
 
   test('no grace (the default): the old key fails at once', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const old = await w.aliceKey({ mode: 'read' })
     const res = await w.request('POST', `/apikey/${old.id}/rotate/`, { key: w.alice.key })
     expect(res.status).toBe(201)
@@ -122,7 +123,7 @@ describe('POST /apikey/:id/rotate', () => {
   })
 
   test('a rotation never extends the old key\'s life', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const old = await w.aliceKey({ mode: 'read', expires_at: '2026-01-01T00:10:00Z' })
     const res = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: 604800 } })
     expect(res.json.previous.expires_at).toBe('2026-01-01T00:10:00.000Z')
@@ -130,16 +131,16 @@ describe('POST /apikey/:id/rotate', () => {
   })
 
   test.each([-1, 604801, 1.5, 'soon', null])('grace_period_seconds %p → 400, nothing changes', async (grace) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const old = await w.aliceKey({ mode: 'read' })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const res = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: grace } })
     expect(res.status).toBe(400)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('five rotations sent at once give one successor; the others answer 409 already_rotated naming it', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const old = await w.aliceKey({ mode: 'read' })
     const answers = await Promise.all(
       Array.from({ length: 5 }, () => w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: 3600 } })),
@@ -156,11 +157,11 @@ describe('POST /apikey/:id/rotate', () => {
   })
 
   test('a rotated-away key is rotated no more, even once its successor is deleted, and its grace end holds', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const old = await w.aliceKey({ mode: 'read' })
     const first = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key, body: { grace_period_seconds: 3600 } })
     await w.request('DELETE', `/apikey/${first.json.apikey.id}`, { key: w.alice.key })
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const again = await w.request('POST', `/apikey/${old.id}/rotate`, { key: w.alice.key })
     expect(again.status).toBe(409)
     // The successor is gone, so it is not named.
@@ -171,25 +172,25 @@ describe('POST /apikey/:id/rotate', () => {
       expect(revived.status).toBe(409)
       expect(revived.json.code).toBe('already_rotated')
     }
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     expect((await w.request('PUT', `/apikey/${old.id}`, { key: w.alice.key, body: { expires_at: '2026-01-01T00:30:00Z' } })).status).toBe(200)
   })
 
   test('an expired key cannot be brought back by PUT (409); renamed, it stays expired', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read', expires_at: '2026-01-02T00:00:00Z' })
     w.clock.advance(2 * 24 * HOUR)
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     const revived = await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { expires_at: null } })
     expect(revived.status).toBe(409)
     expect(revived.json.code).toBe('conflict')
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     expect((await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { name: 'old', enabled: true } })).status).toBe(200)
     expect((await w.request('GET', '/apikey/verify', { key: k.key })).json.code).toBe('api_key_expired')
   })
 
   test('a key beyond reach cannot be rotated (404); a read key cannot rotate (403)', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     expect((await w.request('POST', `/apikey/${w.bob.keyId}/rotate`, { key: w.alice.key })).status).toBe(404)
     const read = await w.aliceKey({ mode: 'read' })
     expect((await w.request('POST', `/apikey/${read.id}/rotate`, { key: read.key })).status).toBe(403)
@@ -198,40 +199,40 @@ describe('POST /apikey/:id/rotate', () => {
 
 describe('last use', () => {
   test('recorded in memory, written at the next flush, shown in lists', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     await w.request('GET', '/apikey/verify', { key: k.key })
     const unflushed = await w.request('GET', `/apikey/${k.id}`, { key: w.alice.key })
     expect(unflushed.json.apikey.last_used_at).toBeNull()
     w.clock.advance(1000)
-    w.core.usage.flush()
+    await w.core.usage.flush()
     const listed = (await w.request('GET', '/apikey/', { key: w.alice.key })).json.data.find((x: { id: number }) => x.id === k.id)
     expect(listed.last_used_at).toBe('2026-01-01T00:00:00.000Z')
   })
 
   test('1000 requests with one key cost one row write', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
-    w.core.usage.flush()
-    const changes = () => (w.db.query('SELECT total_changes() AS n').get() as { n: number }).n
-    const before = changes()
+    await w.core.usage.flush()
+    const writes = spyOn(w.store, 'write')
     for (let i = 0; i < 1000; i++) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
-    expect(changes()).toBe(before)
-    expect(w.core.usage.flush()).toBe(1)
-    expect(changes() - before).toBe(1)
+    expect(writes).not.toHaveBeenCalled()
+    expect(await w.core.usage.flush()).toBe(1)
+    expect(writes).toHaveBeenCalledTimes(1)
+    writes.mockRestore()
   })
 
   test('a key deleted before the flush is simply skipped', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'all' })
     await w.request('DELETE', `/apikey/${k.id}`, { key: k.key })
-    expect(() => w.core.usage.flush()).not.toThrow()
+    await expect(w.core.usage.flush()).resolves.toBeNumber()
   })
 })
 
 describe('rate limits', () => {
   test('a key\'s own limit: 429 with Retry-After and RateLimit-* at the threshold, lifted after', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read', rate_limit: { requests: 5, per_seconds: 10 } })
     for (let i = 0; i < 5; i++) {
       const ok = await w.request('GET', '/apikey/verify', { key: k.key })
@@ -251,7 +252,7 @@ describe('rate limits', () => {
   })
 
   test('the server default applies to keys without their own', async () => {
-    const w = seededWorld({ policy: { keyRateLimit: { requests: 3, per_seconds: 60 } } })
+    const w = await seededWorld({ policy: { keyRateLimit: { requests: 3, per_seconds: 60 } } })
     for (let i = 0; i < 3; i++) expect((await w.request('GET', '/apikey/verify', { key: w.bob.key })).status).toBe(200)
     const limited = await w.request('GET', '/apikey/verify', { key: w.bob.key })
     expect(limited.status).toBe(429)
@@ -259,7 +260,7 @@ describe('rate limits', () => {
   })
 
   test('with no limit configured, thousands of requests see no 429', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     for (let i = 0; i < 3000; i++) {
       const res = await w.request('GET', '/apikey/verify', { key: w.alice.key })
       if (res.status !== 200) throw new Error(`request ${i}: ${res.status}`)
@@ -268,7 +269,7 @@ describe('rate limits', () => {
   })
 
   test('failed authentications from one address: 429 past the threshold, lifted after; a valid key still gets in', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     for (let i = 0; i < 100; i++) expect((await w.request('GET', '/apikey/', { key: 'bad' })).status).toBe(401)
     const throttled = await w.request('GET', '/apikey/', { key: 'bad' })
     expect(throttled.status).toBe(429)
@@ -282,81 +283,115 @@ describe('rate limits', () => {
   })
 
   test('the failed-auth threshold is configurable', async () => {
-    const w = seededWorld({ limits: { authFailureLimit: { requests: 3, per_seconds: 60 } } })
+    const w = await seededWorld({ limits: { authFailureLimit: { requests: 3, per_seconds: 60 } } })
     for (let i = 0; i < 3; i++) expect((await w.request('GET', '/apikey/')).status).toBe(401)
     expect((await w.request('GET', '/apikey/')).status).toBe(429)
   })
 })
 
 describe('last use: flushing in steps', () => {
-  const lastUsed = (w: ReturnType<typeof seededWorld>, ids: number[]) =>
-    ids.map((id) => (w.db.query('SELECT last_used_at FROM apikeys WHERE id = ?').get(id) as { last_used_at: string | null }).last_used_at !== null)
+  const lastUsed = (w: Awaited<ReturnType<typeof seededWorld>>, ids: number[]) =>
+    Promise.all(ids.map(async (id) => (await w.query('SELECT last_used_at FROM apikeys WHERE id = ?', id))[0]!.last_used_at !== null))
 
   test('flush(limit) writes at most that many keys per call, lowest id first, through a round', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const keys = [await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' })]
     const ids = keys.map((k) => k.id)
-    w.core.usage.flush()
+    await w.core.usage.flush()
     // Used newest first: the order of first use is not the order of writing.
     for (const k of [...keys].reverse()) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
     expect(w.core.usage.pendingCount).toBe(3)
     expect(w.core.usage.roundUnfinished).toBe(false)
-    expect(w.core.usage.flush(2)).toBe(2)
-    expect(lastUsed(w, ids)).toEqual([true, true, false])
+    expect(await w.core.usage.flush(2)).toBe(2)
+    expect(await lastUsed(w, ids)).toEqual([true, true, false])
     expect(w.core.usage.roundUnfinished).toBe(true)
     expect(w.core.usage.pendingCount).toBe(1)
-    expect(w.core.usage.flush(2)).toBe(1)
-    expect(lastUsed(w, ids)).toEqual([true, true, true])
+    expect(await w.core.usage.flush(2)).toBe(1)
+    expect(await lastUsed(w, ids)).toEqual([true, true, true])
     expect(w.core.usage.roundUnfinished).toBe(false)
-    expect(w.core.usage.flush(2)).toBe(0)
+    expect(await w.core.usage.flush(2)).toBe(0)
   })
 
   test('a use that comes in during a round waits for the next round; one already in it is written fresher', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const keys = [await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' })]
     const ids = keys.map((k) => k.id)
-    w.core.usage.flush()
+    await w.core.usage.flush()
     for (const k of keys.slice(0, 2)) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
-    expect(w.core.usage.flush(1)).toBe(1) // the round: keys 0 and 1; key 0 written
+    expect(await w.core.usage.flush(1)).toBe(1) // the round: keys 0 and 1; key 0 written
     w.clock.advance(5_000)
     for (const k of keys) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
-    expect(w.core.usage.flush(1)).toBe(1) // key 1, with its newer use
+    expect(await w.core.usage.flush(1)).toBe(1) // key 1, with its newer use
     expect(w.core.usage.roundUnfinished).toBe(false)
-    expect(lastUsed(w, ids)).toEqual([true, true, false])
-    const at = (id: number) => (w.db.query('SELECT last_used_at FROM apikeys WHERE id = ?').get(id) as { last_used_at: string }).last_used_at
-    expect(at(ids[1]!)).toBe(w.clock.now().toISOString())
+    expect(await lastUsed(w, ids)).toEqual([true, true, false])
+    const at = async (id: number) => (await w.query('SELECT last_used_at FROM apikeys WHERE id = ?', id))[0]!.last_used_at
+    expect(await at(ids[1]!)).toBe(w.clock.now().toISOString())
     expect(w.core.usage.pendingCount).toBe(2) // key 0 again, and key 2
-    expect(w.core.usage.flush(1)).toBe(1)
-    expect(w.core.usage.flush(1)).toBe(1)
-    expect(lastUsed(w, ids)).toEqual([true, true, true])
-    expect(at(ids[0]!)).toBe(w.clock.now().toISOString())
+    expect(await w.core.usage.flush(1)).toBe(1)
+    expect(await w.core.usage.flush(1)).toBe(1)
+    expect(await lastUsed(w, ids)).toEqual([true, true, true])
+    expect(await at(ids[0]!)).toBe(w.clock.now().toISOString())
   })
 
   test('two cached copies of one key (evicted and loaded again meanwhile): the latest use is the one written', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
-    w.core.usage.flush()
+    await w.core.usage.flush()
     const copy = () => ({ keyId: k.id, userId: w.alice.user.id, hash: hashKey(k.key) })
     const [newer, older] = [copy(), copy()]
     w.clock.advance(1000)
     w.core.usage.record(newer, () => '192.0.2.2')
     w.clock.advance(-500)
     w.core.usage.record(older, () => '192.0.2.1')
-    expect(w.core.usage.flush()).toBe(2)
-    expect(w.core.store.apikeys.findById(k.id)).toMatchObject({ last_used_at: '2026-01-01T00:00:01.000Z', last_used_ip: '192.0.2.2' })
+    expect(await w.core.usage.flush()).toBe(2)
+    expect(await w.core.store.apikeys.findById(k.id)).toMatchObject({ last_used_at: '2026-01-01T00:00:01.000Z', last_used_ip: '192.0.2.2' })
   })
 
   test('a failed step ends the round and keeps its uses', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const keys = [await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' })]
-    w.core.usage.flush()
+    await w.core.usage.flush()
     for (const k of keys) expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
-    w.db.run("CREATE TRIGGER fail_once BEFORE UPDATE OF last_used_at ON apikeys BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-    expect(() => w.core.usage.flush(2)).toThrow('disk full')
+    const failing = spyOn(w.store, 'write').mockImplementationOnce(() => Promise.reject(new Error('disk full')))
+    await expect(w.core.usage.flush(2)).rejects.toThrow('disk full')
     expect(w.core.usage.roundUnfinished).toBe(false)
     expect(w.core.usage.pendingCount).toBe(3)
-    w.db.run('DROP TRIGGER fail_once')
-    expect(w.core.usage.flush()).toBe(3)
-    expect(lastUsed(w, keys.map((k) => k.id))).toEqual([true, true, true])
+    failing.mockRestore()
+    expect(await w.core.usage.flush()).toBe(3)
+    expect(await lastUsed(w, keys.map((k) => k.id))).toEqual([true, true, true])
+  })
+})
+
+describe('rotation', () => {
+  test.each([['[]'], ['"x"'], ['1'], ['true']])('body %s → 400, and the old key lives on', async (body) => {
+    const w = await seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    const before = (await w.snapshot())
+    const res = await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key, body })
+    expect(res.status).toBe(400)
+    expect((await w.snapshot())).toBe(before)
+    expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(200)
+  })
+
+  test('an expired key cannot be rotated (409): its successor would be born dead', async () => {
+    const w = await seededWorld()
+    const k = await w.aliceKey({ mode: 'read' })
+    await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key })
+    w.clock.advance(1000)
+    const again = await w.request('POST', `/apikey/${k.id}/rotate`, { key: w.alice.key })
+    expect(again.status).toBe(409)
+  })
+})
+
+describe('last-use flush', () => {
+  test('a failed write keeps the uses for the next flush', async () => {
+    const w = await seededWorld()
+    const tracker = new UsageTracker(w.core.store, w.clock)
+    tracker.record({ keyId: w.alice.keyId, userId: w.alice.user.id, hash: hashKey(w.alice.key) }, () => '10.0.0.1')
+    const failing = spyOn(w.store, 'write').mockImplementationOnce(() => Promise.reject(new Error('disk full')))
+    await expect(tracker.flush()).rejects.toThrow('disk full')
+    failing.mockRestore()
+    expect(await tracker.flush()).toBe(1)
+    expect((await w.core.store.apikeys.findById(w.alice.keyId))!.last_used_ip).toBe('10.0.0.1')
   })
 })

@@ -31,7 +31,7 @@ describe('a full collection when idle after work', () => {
 })
 
 test('every answer counts towards the activity, errors and unknown routes included', async () => {
-  const w = seededWorld()
+  const w = await seededWorld()
   const activity = { answered: 0 }
   const app = createApp({ ...w.core, log: { request() {}, info() {}, error() {}, flush() {} }, version: 'test', activity })
   const statuses: number[] = []

@@ -6,12 +6,12 @@ import { seededWorld } from './helpers/world'
 
 describe('GET /metrics', () => {
   test('off by default', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     expect((await w.request('GET', '/metrics')).status).toBe(404)
   })
 
   test('Prometheus text: requests by route and status, auth failures by reason, latency, keys', async () => {
-    const w = seededWorld({ metrics: true })
+    const w = await seededWorld({ metrics: true })
     await w.request('GET', '/apikey/', { key: w.alice.key })
     await w.request('GET', '/apikey/', { key: w.alice.key })
     await w.request('DELETE', '/apikey/999', { key: w.alice.key })
@@ -29,7 +29,7 @@ describe('GET /metrics', () => {
     expect(text).toContain('codepushgo_auth_failures_total{reason="missing_api_key"} 1')
     expect(text).toMatch(/codepushgo_http_request_duration_seconds_bucket\{le="\+Inf"\} 6\n/)
     expect(text).toContain('codepushgo_http_request_duration_seconds_count 6')
-    const keys = (w.db.query('SELECT count(*) AS n FROM apikeys').get() as { n: number }).n
+    const keys = (await w.query('SELECT CAST(count(*) AS integer) AS n FROM apikeys'))[0]!.n
     expect(text).toContain(`codepushgo_api_keys ${keys}\n`)
     // The read model: alice's key was looked up three times, found in memory twice (a malformed key is looked up nowhere).
     expect(text).toContain('codepushgo_read_model_key_lookups_total{result="hit"} 2\n')
@@ -51,7 +51,7 @@ describe('security headers', () => {
     ['GET', '/nope', false, 404],
     ['GET', '/health', false, 200],
   ] as const)('%s %s (status %#) carries them', async (method, path, withKey, status) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request(method, path, { key: withKey ? w.alice.key : null, body: method === 'POST' ? '{' : undefined })
     expect(res.status).toBe(status)
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
@@ -61,7 +61,7 @@ describe('security headers', () => {
   })
 
   test('the Swagger page may run its own script, and nothing from elsewhere', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('GET', '/swagger')
     expect(res.headers.get('content-security-policy')).toStartWith("default-src 'self'; script-src 'self' 'unsafe-inline'")
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')

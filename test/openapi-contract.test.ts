@@ -17,7 +17,7 @@ const error = (code: string) => ({ error: 'x', status: 'KO', code })
 
 describe('the OpenAPI contract of the tests', () => {
   test('passes what the server answers', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('GET', '/apikey/', { key: w.alice.key })
     expect(check('GET', '/apikey/', 200, res.json)).not.toThrow()
     expect(check('GET', '/apikey', 200, res.json)).not.toThrow()

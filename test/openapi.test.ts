@@ -202,7 +202,7 @@ describe('the OpenAPI document', () => {
   })
 
   test('every documented path is served with and without its trailing slash', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const ids: Record<string, string> = { '{id}': '', '{app_id}': w.apps.aliceOne, '{user_id}': w.bob.user.id }
     let checked = 0
     for (const [path, item] of Object.entries<Json>(document.paths)) {
@@ -235,6 +235,14 @@ describe('OpenAPI', () => {
     const css = await request('GET', '/swagger/assets/swagger-ui.css')
     expect(css.status).toBe(200)
     expect(css.headers.get('content-type')).toContain('text/css')
+  })
+
+  test('the Swagger page keeps the pasted key out of localStorage: persistAuthorization is false', async () => {
+    const { request } = testServer()
+    const page = await request('GET', '/swagger')
+    const config = /SwaggerUIBundle\((\{.*\})\);/.exec(page.text)
+    expect(config).not.toBeNull()
+    expect(JSON.parse(config![1]!)).toMatchObject({ url: '/swagger/json', persistAuthorization: false })
   })
 
   test('the document says which routes need a key: all but /health', async () => {
@@ -282,8 +290,8 @@ describe('OpenAPI', () => {
   })
 
   test('GET /health is 503 when the database is unusable', async () => {
-    const { request, db } = testServer()
-    db.close()
+    const { request, store } = testServer()
+    await store.close()
     const res = await request('GET', '/health')
     expect(res.status).toBe(503)
     expect(res.json).toMatchObject({ status: 'error', db: 'error' })

@@ -4,7 +4,7 @@ import { seededWorld } from './helpers/world'
 
 describe('organizations', () => {
   test('create, list with role, get, rename, delete with its apps', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const created = await w.request('POST', '/organization/', { key: w.alice.key, body: { name: '  New team ' } })
     expect(created.status).toBe(201)
     expect(created.json.organization).toMatchObject({ name: 'New team', role: 'all', created_by: w.alice.user.id })
@@ -26,7 +26,7 @@ describe('organizations', () => {
   })
 
   test('deleting an org leaves keys limited to it powerless, not broken', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const limited = await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceSide] })
     const appLimited = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceSide] })
     await w.request('DELETE', `/organization/${w.orgs.aliceSide}`, { key: w.alice.key })
@@ -50,7 +50,7 @@ describe('organizations', () => {
   })
 
   test('an app-limited key sees only its apps, and no org', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] })
     expect((await w.request('GET', '/app/', { key: k.key })).json.data.map((a: { app_id: string }) => a.app_id)).toEqual([w.apps.aliceOne])
     expect((await w.request('GET', '/organization/', { key: k.key })).json.data).toEqual([])
@@ -60,7 +60,7 @@ describe('organizations', () => {
   })
 
   test('only an unlimited all key creates orgs', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const limited = await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceMain] })
     expect((await w.request('POST', '/organization/', { key: limited.key, body: { name: 'x' } })).status).toBe(403)
     const write = await w.aliceKey({ mode: 'write' })
@@ -70,7 +70,7 @@ describe('organizations', () => {
 
 describe('members', () => {
   test('add by email with a role, change it, remove; a member\'s keys follow their role at once', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const org = `/organization/${w.orgs.aliceMain}/members`
     const added = await w.request('POST', org, { key: w.alice.key, body: { email: 'BOB@example.com', role: 'read' } })
     expect(added.status).toBe(201)
@@ -95,21 +95,21 @@ describe('members', () => {
     ['a bad role', { email: 'bob@example.com', role: 'owner' }, 400],
     ['an extra field', { email: 'bob@example.com', role: 'read', admin: true }, 400],
   ])('adding %s → %i', async (_, body, status) => {
-    const w = seededWorld()
-    const before = w.snapshot()
+    const w = await seededWorld()
+    const before = (await w.snapshot())
     const res = await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body })
     expect(res.status).toBe(status)
     expect(res.json.status).toBe('KO')
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('the last all member can be neither removed nor demoted', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const base = `/organization/${w.orgs.aliceMain}/members/${w.alice.user.id}`
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     expect((await w.request('DELETE', base, { key: w.alice.key })).status).toBe(409)
     expect((await w.request('PUT', base, { key: w.alice.key, body: { role: 'write' } })).status).toBe(409)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
     // With a second all member, the first may step down.
     await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'all' } })
     expect((await w.request('PUT', base, { key: w.alice.key, body: { role: 'write' } })).status).toBe(200)
@@ -118,7 +118,7 @@ describe('members', () => {
 
 describe('apps', () => {
   test('create, list by org, get, rename, delete', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const created = await w.request('POST', '/app', { key: w.alice.key, body: { app_id: 'io.example.new-app_2', name: 'New', org_id: w.orgs.aliceSide } })
     expect(created.status).toBe(201)
     expect(created.json.app).toMatchObject({ app_id: 'io.example.new-app_2', org_id: w.orgs.aliceSide, name: 'New' })
@@ -139,15 +139,15 @@ describe('apps', () => {
     ['taken by bob', 'com.bob.one', 409],
     ['taken by alice', 'com.alice.one', 409],
   ])('app_id with %s → %i', async (_, app_id, status) => {
-    const w = seededWorld()
-    const before = w.snapshot()
+    const w = await seededWorld()
+    const before = (await w.snapshot())
     const res = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id, name: 'x', org_id: w.orgs.aliceMain } })
     expect(res.status).toBe(status)
-    expect(w.snapshot()).toBe(before)
+    expect((await w.snapshot())).toBe(before)
   })
 
   test('an app in an org the user is not in → 404', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const res = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: 'com.alice.sneaky', name: 'x', org_id: w.orgs.bobMain } })
     expect(res.status).toBe(404)
   })
@@ -155,7 +155,7 @@ describe('apps', () => {
 
 describe('two users in separate orgs', () => {
   test("nothing of one is visible to or changeable by the other's keys, whatever the mode", async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const aliceTargets = [
       ['GET', `/organization/${w.orgs.aliceMain}`], ['PUT', `/organization/${w.orgs.aliceMain}`, { name: 'x' }],
       ['DELETE', `/organization/${w.orgs.aliceMain}`], ['GET', `/organization/${w.orgs.aliceMain}/members`],
@@ -166,11 +166,11 @@ describe('two users in separate orgs', () => {
       ['POST', '/app/', { app_id: 'com.bob.inalice', name: 'x', org_id: w.orgs.aliceMain }],
       ['DELETE', `/apikey/${w.alice.keyId}`],
     ] as const
-    const before = w.snapshot()
+    const before = (await w.snapshot())
     for (const mode of ['read', 'upload', 'write', 'all'] as const) {
       const res = await w.request('POST', '/apikey/', { key: w.bob.key, body: { name: mode, mode } })
       const bobKey = res.json.apikey.key
-      const afterCreate = w.snapshot()
+      const afterCreate = (await w.snapshot())
       for (const [method, path, body] of aliceTargets) {
         const r = await w.request(method, path, { key: bobKey, body })
         expect([403, 404]).toContain(r.status)
@@ -183,15 +183,15 @@ describe('two users in separate orgs', () => {
       }
       const verify = await w.request('GET', `/apikey/verify?app_id=${w.apps.aliceOne}`, { key: bobKey })
       expect(verify.status).toBe(403)
-      expect(w.snapshot()).toBe(afterCreate)
+      expect((await w.snapshot())).toBe(afterCreate)
     }
-    expect(before).not.toBe(w.snapshot())
+    expect(before).not.toBe((await w.snapshot()))
   })
 })
 
 describe('audit', () => {
   test('every change to orgs, members and apps writes an event with its actor, ip and user agent', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const h = { key: w.alice.key, headers: { 'user-agent': 'audit-agent/1.0' } }
     const org = (await w.request('POST', '/organization/', { ...h, body: { name: 'Audited' } })).json.organization.id
     await w.request('PUT', `/organization/${org}`, { ...h, body: { name: 'Audited 2' } })
@@ -202,7 +202,7 @@ describe('audit', () => {
     await w.request('PUT', '/app/com.audit.app', { ...h, body: { name: 'b' } })
     await w.request('DELETE', '/app/com.audit.app', h)
     await w.request('DELETE', `/organization/${org}`, h)
-    const events = w.db.query("SELECT action, actor_key_id, user_agent, details FROM audit_events WHERE user_agent = 'audit-agent/1.0' ORDER BY id").all() as { action: string; actor_key_id: number }[]
+    const events = await w.query("SELECT action, CAST(actor_key_id AS integer) AS actor_key_id, user_agent, details FROM audit_events WHERE user_agent = 'audit-agent/1.0' ORDER BY id")
     expect(events.map((e) => e.action)).toEqual([
       'organization.create', 'organization.update', 'member.add', 'member.update', 'member.remove',
       'app.create', 'app.update', 'app.delete', 'organization.delete',

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { MAX_AUDIT_OFFSET } from '../src/modules/audit/service'
 import { seededWorld } from './helpers/world'
 
-type World = ReturnType<typeof seededWorld>
+type World = Awaited<ReturnType<typeof seededWorld>>
 type Item = { id: number }
 
 /** The index of an item followed by one whose id is not the next lower (ids left by deletions, or another user's). */
@@ -22,7 +22,7 @@ const lists: Record<string, { path: string; world: () => Promise<World> }> = {
   'GET /apikey/': {
     path: '/apikey/',
     async world() {
-      const w = seededWorld()
+      const w = await seededWorld()
       for (let i = 0; i < 10; i++) await w.aliceKey({ name: `k${i}`, mode: i % 2 === 0 ? 'read' : 'upload' })
       // A gap in the ids: a deleted key.
       const gone = await w.aliceKey({ name: 'gone', mode: 'read' })
@@ -34,7 +34,7 @@ const lists: Record<string, { path: string; world: () => Promise<World> }> = {
   'GET /audit/': {
     path: '/audit/',
     async world() {
-      const w = seededWorld()
+      const w = await seededWorld()
       for (let i = 0; i < 6; i++) await w.aliceKey({ name: `k${i}`, mode: 'read' })
       return w
     },
@@ -90,11 +90,11 @@ for (const [name, list] of Object.entries(lists)) {
       'page=0&after=5', 'page=1&after=5', 'limit=0&after=5',
     ])('?%s → 400 validation_error, and nothing changes', async (query) => {
       const { w, get } = await setup()
-      const before = w.snapshot()
+      const before = (await w.snapshot())
       const res = await get(query)
       expect(res.status).toBe(400)
       expect(res.json).toMatchObject({ status: 'KO', code: 'validation_error' })
-      expect(w.snapshot()).toBe(before)
+      expect((await w.snapshot())).toBe(before)
     })
   })
 }
@@ -110,7 +110,7 @@ describe('list-specific paging', () => {
   })
 
   test(`GET /audit/: a page may start at most ${MAX_AUDIT_OFFSET} events deep; \`after\` goes further`, async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const get = (query: string) => w.request('GET', `/audit/?${query}`, { key: w.alice.key })
     expect((await get(`limit=1000&page=${MAX_AUDIT_OFFSET / 1000}`)).status).toBe(200)
     const deep = await get(`limit=1000&page=${MAX_AUDIT_OFFSET / 1000 + 1}`)

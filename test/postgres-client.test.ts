@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path'
 import { tempDir } from './helpers/binary'
 import { freePort } from './helpers/ports'
 import { findPostgres, usePostgresCluster } from './helpers/postgres'
-import { POSTGRES_MIGRATIONS } from '../src/db/postgres/migrations'
+import { POSTGRES_MIGRATIONS } from '../src/store/postgres/migrations'
 import { waitFor } from './helpers/wait'
 import { TcpProxy } from './helpers/tcp-proxy'
 

@@ -5,10 +5,10 @@
  */
 import { SQL } from 'bun'
 import { describe, expect, test } from 'bun:test'
-import { openDatabase } from '../src/db/database'
-import { migrate, SchemaTooNewError } from '../src/db/migrate'
-import { migratePostgres, postgresSchemaVersion } from '../src/db/postgres/migrate'
-import { POSTGRES_MIGRATIONS, type PostgresMigration } from '../src/db/postgres/migrations'
+import { openDatabase } from '../src/store/sqlite/database'
+import { migrate, SchemaTooNewError } from '../src/store/sqlite/migrate'
+import { migratePostgres, postgresSchemaVersion } from '../src/store/postgres/migrate'
+import { POSTGRES_MIGRATIONS, type PostgresMigration } from '../src/store/postgres/migrations'
 import { findPostgres, usePostgresCluster } from './helpers/postgres'
 
 const bin = findPostgres()
@@ -111,7 +111,7 @@ describe.skipIf(!bin)('PostgreSQL migrations', () => {
       return connect(cluster().url(name))
     }
 
-    test('has every table, column, nullability and index of SQLite\'s, and nothing else but orgs.seq', async () => {
+    test('has every table, column, nullability and index (with its columns) of SQLite\'s, and nothing else but orgs.seq', async () => {
       const sqlite = openDatabase(null)
       migrate(sqlite)
       const sqliteTables = sqlite
@@ -124,10 +124,11 @@ describe.skipIf(!bin)('PostgreSQL migrations', () => {
           .all()
           .map((c) => `${table}.${c.name}${c.notnull || c.pk ? ' not null' : ''}`),
       )
+      // Each index as `name: table(columns)`: the same columns, in the same order, on both.
       const sqliteIndexes = sqlite
-        .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .query<{ name: string; table: string }, []>("SELECT name, tbl_name AS 'table' FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .all()
-        .map((i) => i.name)
+        .map(({ name, table }) => `${name}: ${table}(${sqlite.query<{ name: string }, []>(`PRAGMA index_info(${name})`).all().map((c) => c.name).join(', ')})`)
       sqlite.close()
 
       const sql = await freshDatabase()
@@ -135,10 +136,13 @@ describe.skipIf(!bin)('PostgreSQL migrations', () => {
       const pgColumns = await sql`
         SELECT table_name || '.' || column_name || CASE WHEN is_nullable = 'NO' THEN ' not null' ELSE '' END AS column
         FROM information_schema.columns
-        WHERE table_schema = 'public' AND table_name <> 'codepushgo_migrations'`
-      const pgIndexes = await sql`SELECT indexname FROM pg_indexes WHERE schemaname = 'public'`
+        WHERE table_schema = 'public' AND table_name NOT LIKE 'codepushgo\_%'`
+      const pgIndexes = await sql`SELECT indexname, tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'`
       expect(pgColumns.map((c: { column: string }) => c.column).sort()).toEqual([...sqliteColumns, 'orgs.seq not null'].sort())
-      expect(pgIndexes.map((i: { indexname: string }) => i.indexname)).toEqual(expect.arrayContaining(sqliteIndexes))
+      // lower(app_id) on PostgreSQL is SQLite's app_id COLLATE NOCASE.
+      const indexColumns = (indexdef: string) => /\((.*)\)$/.exec(indexdef)![1]!.replace(/lower\((\w+)\)/g, '$1')
+      expect(pgIndexes.map((i: { indexname: string; tablename: string; indexdef: string }) => `${i.indexname}: ${i.tablename}(${indexColumns(i.indexdef)})`))
+        .toEqual(expect.arrayContaining(sqliteIndexes))
       await closeAll()
     })
 

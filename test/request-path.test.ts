@@ -6,8 +6,8 @@
 import { describe, expect, test } from 'bun:test'
 import { seededWorld } from './helpers/world'
 
-describe('the path after a short host is the path served', () => {
-  const world = seededWorld({ metrics: true })
+describe('the path after a short host is the path served', async () => {
+  const world = await seededWorld({ metrics: true })
   const { app } = world
   const get = (url: string) => app.handle(new Request(url, { headers: { authorization: world.alice.key } }))
 

@@ -3,13 +3,13 @@
  * batches, pruned past the retention window, and read through GET /apikey/:id/usage and
  * GET /apikey/usage within the caller's reach.
  */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, spyOn, test } from 'bun:test'
 import { seededWorld } from './helpers/world'
 
 const HOUR = 60 * 60 * 1000
 const DAY = 24 * HOUR
 
-type World = ReturnType<typeof seededWorld>
+type World = Awaited<ReturnType<typeof seededWorld>>
 type Bucket = { hour: string; allowed: number; forbidden: number; rate_limited: number; rejected: number }
 
 /** The buckets of the answer that have any count. */
@@ -40,14 +40,14 @@ describe('usage counts per outcome', () => {
     ['goes over its rate limit (429)', { mode: 'read', rate_limit: { requests: 2, per_seconds: 3600 } }, [['GET', '/apikey/verify'], ['GET', '/apikey/verify'], ['GET', '/apikey/verify']], { allowed: 2, rate_limited: 1 }],
     ['mixes outcomes', { mode: 'read' }, [['GET', '/apikey/verify'], ['GET', '/apikey/'], ['GET', '/apikey/verify']], { allowed: 2, forbidden: 1 }],
   ] as const)('a key that %s', async (_, settings, requests, expected) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey(settings)
     for (const [method, path, body] of requests as readonly (readonly [string, string, unknown?])[]) await w.request(method, path, { key: k.key, body })
     expect(await totalsOf(w, k.id)).toEqual({ allowed: 0, forbidden: 0, rate_limited: 0, rejected: 0, ...expected })
   })
 
   test('a disabled key and an expired key: rejected (401), for the key that was refused', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const disabled = await w.aliceKey({ mode: 'read' })
     const expiring = await w.aliceKey({ mode: 'read', expires_at: new Date(w.clock.nowMs() + HOUR).toISOString() })
     await w.request('PUT', `/apikey/${disabled.id}`, { key: w.alice.key, body: { enabled: false } })
@@ -59,7 +59,7 @@ describe('usage counts per outcome', () => {
   })
 
   test('a refused known key counts as rejected even once its address is throttled (429)', async () => {
-    const w = seededWorld({ limits: { authFailureLimit: { requests: 1, per_seconds: 3600 } } })
+    const w = await seededWorld({ limits: { authFailureLimit: { requests: 1, per_seconds: 3600 } } })
     const k = await w.aliceKey({ mode: 'read' })
     await w.request('PUT', `/apikey/${k.id}`, { key: w.alice.key, body: { enabled: false } })
     expect((await w.request('GET', '/apikey/verify', { key: k.key })).status).toBe(401)
@@ -68,41 +68,41 @@ describe('usage counts per outcome', () => {
   })
 
   test('missing, malformed and unknown keys are counted for no key', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     for (const key of [null, 'nope', `ak_${'A'.repeat(36)}`]) expect((await w.request('GET', '/apikey/verify', { key })).status).toBe(401)
-    w.core.usage.counts.flush()
-    expect(w.db.query('SELECT count(*) AS n FROM key_usage_hourly').get()).toEqual({ n: 0 })
+    await w.core.usage.counts.flush()
+    expect(await w.query('SELECT CAST(count(*) AS integer) AS n FROM key_usage_hourly')).toEqual([{ n: 0 }])
   })
 
   test('counting writes nothing; a flush writes one row per key and hour, and answers add what is not written yet', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     for (let i = 0; i < 50; i++) await w.request('GET', '/apikey/verify', { key: k.key })
-    const rows = () => w.db.query('SELECT key_id, allowed FROM key_usage_hourly WHERE key_id = ?').all(k.id)
-    expect(rows()).toEqual([])
+    const rows = () => w.query('SELECT CAST(key_id AS integer) AS key_id, CAST(allowed AS integer) AS allowed FROM key_usage_hourly WHERE key_id = ?', k.id)
+    expect(await rows()).toEqual([])
     expect((await totalsOf(w, k.id)).allowed).toBe(50)
-    w.core.usage.counts.flush()
-    expect(rows()).toEqual([{ key_id: k.id, allowed: 50 }])
+    await w.core.usage.counts.flush()
+    expect(await rows()).toEqual([{ key_id: k.id, allowed: 50 }])
     await w.request('GET', '/apikey/verify', { key: k.key })
     expect((await totalsOf(w, k.id)).allowed).toBe(51)
-    w.core.usage.counts.flush()
-    expect(rows()).toEqual([{ key_id: k.id, allowed: 51 }])
+    await w.core.usage.counts.flush()
+    expect(await rows()).toEqual([{ key_id: k.id, allowed: 51 }])
   })
 
   test('a flush in steps writes a round of rows a step at a time; counts in between wait for the next round', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const keys = [await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' }), await w.aliceKey({ mode: 'read' })]
     for (const k of keys) await w.request('GET', '/apikey/verify', { key: k.key })
     const { counts } = w.core.usage
     // Alice's admin key made the three keys: four rows in all.
-    expect(counts.flush(3)).toBe(3)
+    expect(await counts.flush(3)).toBe(3)
     expect(counts.roundUnfinished).toBe(true)
     await w.request('GET', '/apikey/verify', { key: keys[0]!.key })
     // Mid-round, the answer still sums the table, the round's rest and the new counts.
     expect((await totalsOf(w, keys[0]!.id)).allowed).toBe(2)
-    expect(counts.flush(3)).toBe(1)
+    expect(await counts.flush(3)).toBe(1)
     expect(counts.roundUnfinished).toBe(false)
-    expect(counts.flush(3)).toBeGreaterThan(0) // the next round: the counts made meanwhile
+    expect(await counts.flush(3)).toBeGreaterThan(0) // the next round: the counts made meanwhile
     expect(counts.pendingRows).toBe(0)
     expect((await totalsOf(w, keys[0]!.id)).allowed).toBe(2)
   })
@@ -110,14 +110,14 @@ describe('usage counts per outcome', () => {
 
 describe('hourly buckets', () => {
   test('requests either side of an hour boundary land in their own hours', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     w.clock.advance(HOUR - 1) // 00:59:59.999
     await w.request('GET', '/apikey/verify', { key: k.key })
     w.clock.advance(1) // 01:00:00.000
     await w.request('GET', '/apikey/verify', { key: k.key })
     await w.request('GET', '/apikey/verify', { key: k.key })
-    w.core.usage.counts.flush()
+    await w.core.usage.counts.flush()
     w.clock.advance(2 * HOUR) // 03:00
     await w.request('GET', '/apikey/verify', { key: k.key })
     expect(busy(await usageOf(w, k.id))).toEqual([
@@ -128,7 +128,7 @@ describe('hourly buckets', () => {
   })
 
   test('by default the last 7 days, one bucket per hour, zeros included, the current hour last', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     w.clock.advance(30 * DAY + 90 * 60 * 1000) // 2026-01-31T01:30
     const data = await usageOf(w, w.alice.keyId)
     expect(data).toHaveLength(7 * 24)
@@ -148,7 +148,7 @@ describe('hourly buckets', () => {
     ['?to=2026-01-01T00:00:00Z', '2025-12-25T00:00:00.000Z', 7 * 24],
     ['?from=2025-12-31T00:00:00Z', '2025-12-31T00:00:00.000Z', 25],
   ])('%s → from %s, %i buckets', async (query, first, count) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const data = await usageOf(w, w.alice.keyId, query)
     expect(data).toHaveLength(count)
     expect(data[0]?.hour).toBe(first as string)
@@ -165,7 +165,7 @@ describe('bad ranges: 400 in the error envelope, for both routes', () => {
     ['?from=2025-10-02T23:00:00Z&to=2026-01-01T00:00:00Z', 'more than 90 days'],
     ['?from=2024-01-01T00:00:00Z', 'more than 90 days'],
   ])('%s', async (query, message) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     for (const path of [`/apikey/${w.alice.keyId}/usage${query}`, `/apikey/usage${query}`]) {
       const res = await w.request('GET', path, { key: w.alice.key })
       expect(res.status).toBe(400)
@@ -174,7 +174,7 @@ describe('bad ranges: 400 in the error envelope, for both routes', () => {
   })
 
   test('a bad key id is invalid_id; /apikey/usage is not taken for a key id', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     expect((await w.request('GET', '/apikey/abc/usage', { key: w.alice.key })).json.code).toBe('invalid_id')
     for (const path of ['/apikey/usage', '/apikey/usage/']) expect((await w.request('GET', path, { key: w.alice.key })).status).toBe(200)
   })
@@ -182,7 +182,7 @@ describe('bad ranges: 400 in the error envelope, for both routes', () => {
 
 describe('reach: the same rules as GET /apikey/:id/', () => {
   test('a key beyond the caller\'s reach, or another user\'s, is 404; a key below `all` gets 403', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const one = await w.aliceKey({ mode: 'read', limited_to_apps: [w.apps.aliceOne] })
     const two = await w.aliceKey({ mode: 'read', limited_to_apps: [w.apps.aliceTwo] })
     const limited = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] })
@@ -202,14 +202,14 @@ describe('reach: the same rules as GET /apikey/:id/', () => {
   })
 
   test('the total sums the keys within reach, and only those', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const one = await w.aliceKey({ mode: 'read', limited_to_apps: [w.apps.aliceOne] })
     const two = await w.aliceKey({ mode: 'read', limited_to_apps: [w.apps.aliceTwo] })
     const limited = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] })
     for (let i = 0; i < 3; i++) await w.request('GET', '/apikey/verify', { key: one.key })
     for (let i = 0; i < 5; i++) await w.request('GET', '/apikey/verify', { key: two.key })
     for (let i = 0; i < 7; i++) await w.request('GET', '/apikey/verify', { key: w.bob.key })
-    w.core.usage.counts.flush()
+    await w.core.usage.counts.flush()
     await w.request('GET', '/apikey/verify', { key: one.key }) // not written yet: still counted
     const total = async (key: string) => busy((await w.request('GET', '/apikey/usage', { key })).json.data).reduce((n, b) => n + b.allowed, 0)
     // The limited key reaches `one` and itself (it has made no request yet; this one counts once answered).
@@ -222,20 +222,20 @@ describe('reach: the same rules as GET /apikey/:id/', () => {
 
 describe('deleted keys and retention', () => {
   test('a deleted key\'s counts go with it: written ones at once, pending ones at the flush', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const written = await w.aliceKey({ mode: 'read' })
     const pending = await w.aliceKey({ mode: 'read' })
     await w.request('GET', '/apikey/verify', { key: written.key })
-    w.core.usage.counts.flush()
+    await w.core.usage.counts.flush()
     await w.request('GET', '/apikey/verify', { key: pending.key })
     for (const k of [written, pending]) expect((await w.request('DELETE', `/apikey/${k.id}`, { key: w.alice.key })).status).toBe(200)
-    expect(w.core.usage.counts.flush()).toBeGreaterThan(0)
-    expect(w.db.query('SELECT count(*) AS n FROM key_usage_hourly WHERE key_id IN (?, ?)').get(written.id, pending.id)).toEqual({ n: 0 })
+    expect(await w.core.usage.counts.flush()).toBeGreaterThan(0)
+    expect(await w.query('SELECT CAST(count(*) AS integer) AS n FROM key_usage_hourly WHERE key_id IN (?, ?)', written.id, pending.id)).toEqual([{ n: 0 }])
     expect((await w.request('GET', `/apikey/${written.id}/usage`, { key: w.alice.key })).status).toBe(404)
   })
 
   test('pruning deletes buckets past the retention window, in slices, oldest first', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     // One request an hour for 5 hours, then 10 days later one more.
     for (let i = 0; i < 5; i++) {
@@ -245,45 +245,45 @@ describe('deleted keys and retention', () => {
     w.clock.advance(10 * DAY)
     await w.request('GET', '/apikey/verify', { key: k.key })
     const { counts } = w.core.usage
-    counts.flush()
-    const rows = () =>
-      (w.db.query('SELECT key_id, hour FROM key_usage_hourly ORDER BY hour, key_id').all() as { key_id: number; hour: number }[]).map(
+    await counts.flush()
+    const rows = async () =>
+      ((await w.query('SELECT CAST(key_id AS integer) AS key_id, CAST(hour AS integer) AS hour FROM key_usage_hourly ORDER BY hour, key_id')) as { key_id: number; hour: number }[]).map(
         (r) => `${r.key_id === k.id ? 'k' : 'admin'} ${new Date(r.hour * 1000).toISOString()}`,
       )
     // The admin key's hour (it created k) and k's six.
-    expect(rows()).toHaveLength(7)
+    expect(await rows()).toHaveLength(7)
     // Now 2026-01-11T05:00; a 10-day window starts at 2026-01-01T05:00: six rows are past it.
-    expect(counts.prune(10, 2)).toBe(2)
-    expect(rows()[0]).toBe('k 2026-01-01T01:00:00.000Z')
-    expect(counts.prune(10, 2)).toBe(2)
-    expect(counts.prune(10, 2)).toBe(2)
-    expect(counts.prune(10, 2)).toBe(0)
-    expect(rows()).toEqual(['k 2026-01-11T05:00:00.000Z'])
+    expect(await counts.prune(10, 2)).toBe(2)
+    expect((await rows())[0]).toBe('k 2026-01-01T01:00:00.000Z')
+    expect(await counts.prune(10, 2)).toBe(2)
+    expect(await counts.prune(10, 2)).toBe(2)
+    expect(await counts.prune(10, 2)).toBe(0)
+    expect(await rows()).toEqual(['k 2026-01-11T05:00:00.000Z'])
     // As the window moves on, what falls out of it goes too (an hour exactly 10 days old is still in).
     w.clock.advance(10 * DAY)
-    expect(counts.prune(10, 2)).toBe(0)
+    expect(await counts.prune(10, 2)).toBe(0)
     w.clock.advance(HOUR)
-    expect(counts.prune(10, 2)).toBe(1)
-    expect(rows()).toEqual([])
+    expect(await counts.prune(10, 2)).toBe(1)
+    expect(await rows()).toEqual([])
     expect(busy(await usageOf(w, k.id, '?from=2026-01-01T00:00:00Z&to=2026-01-12T00:00:00Z'))).toEqual([])
   })
 
   test('a failed write keeps the counts for the next flush', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     await w.request('GET', '/apikey/verify', { key: k.key })
-    w.db.run('CREATE TRIGGER fail_usage BEFORE INSERT ON key_usage_hourly BEGIN SELECT RAISE(ABORT, \'disk full\'); END')
-    expect(() => w.core.usage.counts.flush()).toThrow('disk full')
+    const failing = spyOn(w.store, 'write').mockImplementationOnce(() => Promise.reject(new Error('disk full')))
+    await expect(w.core.usage.counts.flush()).rejects.toThrow('disk full')
     expect((await totalsOf(w, k.id)).allowed).toBe(1)
-    w.db.run('DROP TRIGGER fail_usage')
-    w.core.usage.counts.flush()
-    expect(w.db.query('SELECT allowed FROM key_usage_hourly WHERE key_id = ?').get(k.id)).toEqual({ allowed: 1 })
+    failing.mockRestore()
+    await w.core.usage.counts.flush()
+    expect(await w.query('SELECT CAST(allowed AS integer) AS allowed FROM key_usage_hourly WHERE key_id = ?', k.id)).toEqual([{ allowed: 1 }])
   })
 })
 
 describe('OpenAPI', () => {
   test('both usage routes are documented, with their buckets and errors', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const doc = (await w.request('GET', '/swagger/json')).json
     for (const path of ['/apikey/usage', '/apikey/{id}/usage']) {
       const op = doc.paths[path].get

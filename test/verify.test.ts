@@ -4,7 +4,7 @@ import { seededWorld } from './helpers/world'
 
 describe('GET /apikey/verify', () => {
   test('200 with the masked key and the x-codepushgo-* headers', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ name: 'deploy', mode: 'upload', limited_to_apps: [w.apps.aliceOne] })
     const res = await w.request('GET', `/apikey/verify?mode=upload&app_id=${w.apps.aliceOne}`, { key: k.key })
     expect(res.status).toBe(200)
@@ -36,7 +36,7 @@ describe('GET /apikey/verify', () => {
     [{ mode: 'all' }, `?app_id=com.${'x'.repeat(5000)}`, 403],
     [{ mode: 'all' }, `?org_id=${'%00'.repeat(300)}`, 403],
   ] as const)('a key %j asking %s → %i (never 404)', async (settings, query, status) => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const fill = (s: string) => s.replace('ORG_SIDE', w.orgs.aliceSide).replace('ORG_MAIN', w.orgs.aliceMain)
     const k = await w.aliceKey({ ...settings, limited_to_orgs: (settings as { limited_to_orgs?: string[] }).limited_to_orgs?.map(fill) })
     const res = await w.request('GET', `/apikey/verify${fill(query)}`, { key: k.key })
@@ -46,7 +46,7 @@ describe('GET /apikey/verify', () => {
   })
 
   test('missing, bad and revoked keys → 401', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     const k = await w.aliceKey({ mode: 'read' })
     await w.request('DELETE', `/apikey/${k.id}`, { key: w.alice.key })
     for (const key of [null, 'nope', k.key]) {
@@ -56,7 +56,7 @@ describe('GET /apikey/verify', () => {
   })
 
   test('a member with a read role cannot verify upload on the org\'s apps, even with an upload key', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'read' } })
     const bobUpload = (await w.request('POST', '/apikey/', { key: w.bob.key, body: { name: 'u', mode: 'upload' } })).json.apikey.key
     expect((await w.request('GET', `/apikey/verify?mode=read&app_id=${w.apps.aliceOne}`, { key: bobUpload })).status).toBe(200)
@@ -65,7 +65,7 @@ describe('GET /apikey/verify', () => {
   })
 
   test('asked about an org or app, the mode (header and body) is the effective one there: the lower of the key\'s mode and the role', async () => {
-    const w = seededWorld()
+    const w = await seededWorld()
     await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'read' } })
     const bobAll = w.bob.key
     const cases = [

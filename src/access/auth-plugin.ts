@@ -11,6 +11,8 @@ import type { Mode } from './modes'
 import { authorize, type Need } from './policy'
 import type { CachedKey } from '../read-model/cached-key'
 import type { Principal } from './principal'
+import { then } from '../store/awaitable'
+import type { Awaitable } from '../store/types'
 
 /**
  * What a route needs: key management (an `all` key), a mode, or `revoke-key` (deleting a key,
@@ -100,13 +102,14 @@ export interface AdmittedKey {
  * compile to synchronous code; test/compiled-routes.test.ts keeps them so. Arrow functions,
  * because Elysia's source analysis misreads the method form.
  */
-export function authPlugin(gate: Gate, clientAddress: ClientAddress) {
+export function authPlugin(gate: Gate, clientAddress: ClientAddress, { waits }: { waits: boolean }) {
   /** Lets the request in through the gate (or throws its 401 or 429); its headers go to `set`. */
-  const admit = (request: Request, set: { headers: Record<string, unknown> }): Admitted => {
+  const admit = (request: Request, set: { headers: Record<string, unknown> }): Awaitable<Admitted> => {
     const clientIp = new ClientIp(request, clientAddress)
-    const admission = gate.admit(request.headers.get('authorization'), clientIp.get)
-    if (admission.headers !== null) Object.assign(set.headers, admission.headers)
-    return { principal: admission.principal, actor: new RequestActor(admission.principal, request, clientIp) }
+    return then(gate.admit(request.headers.get('authorization'), clientIp.get), (admission) => {
+      if (admission.headers !== null) Object.assign(set.headers, admission.headers)
+      return { principal: admission.principal, actor: new RequestActor(admission.principal, request, clientIp) }
+    })
   }
 
   return new Elysia({ name: 'auth' }).macro({
@@ -114,12 +117,22 @@ export function authPlugin(gate: Gate, clientAddress: ClientAddress) {
       const need = routeNeed(access)
       return {
         // Written out, not a call taking `ctx` (which would make every route async, see AdmittedKey).
-        transform: (ctx) => {
-          if ((ctx as WithAdmission)[ADMITTED] !== undefined) return
-          const admitted = admit(ctx.request, ctx.set)
-          ;(ctx as WithAdmission)[ADMITTED] = admitted
-          ;(ctx as AdmittedKey).admittedKeyId = admitted.principal.keyId
-        },
+        // The gate answers at once unless the store waits (PostgreSQL): then the hook awaits it.
+        transform: waits
+          ? async (ctx) => {
+              if ((ctx as WithAdmission)[ADMITTED] !== undefined) return
+              const admitted = await admit(ctx.request, ctx.set)
+              ;(ctx as WithAdmission)[ADMITTED] = admitted
+              ;(ctx as AdmittedKey).admittedKeyId = admitted.principal.keyId
+            }
+          : (ctx) => {
+              if ((ctx as WithAdmission)[ADMITTED] !== undefined) return
+              const admitted = admit(ctx.request, ctx.set)
+              // Fails closed should a store that was to answer at once ever wait.
+              if (admitted instanceof Promise) throw new Error('admission waited on a store that answers at once')
+              ;(ctx as WithAdmission)[ADMITTED] = admitted
+              ;(ctx as AdmittedKey).admittedKeyId = admitted.principal.keyId
+            },
         resolve: (ctx) => {
           const { principal, actor } = (ctx as WithAdmission)[ADMITTED]!
           authorize(principal, need)
@@ -138,7 +151,7 @@ export function authPlugin(gate: Gate, clientAddress: ClientAddress) {
       parse: [
         async (ctx) => {
           refuseDeclaredOversize(ctx.request)
-          const admitted = admit(ctx.request, ctx.set)
+          const admitted = await admit(ctx.request, ctx.set)
           ;(ctx as WithAdmission)[ADMITTED] = admitted
           ;(ctx as AdmittedKey).admittedKeyId = admitted.principal.keyId
           return await readJsonBody(ctx.request)

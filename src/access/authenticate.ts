@@ -29,28 +29,28 @@ function standingRefusal(core: Core, key: Standing): AppError | null {
 
 /** Throws the 401 that fits a stored key (null: none) as of now; returns when it may get in. */
 export function checkStanding<K extends Standing>(core: Core, key: K | null): asserts key is K {
-  const refusal = key === null ? invalidApiKey() : standingRefusal(core, key)
+  const refusal = refusalOf(core, key)
   if (refusal !== null) throw refusal
 }
 
 /** When a key with this `expires_at` expires, in ms since the epoch. */
 export const expiryMs = (expiresAt: string | null): number => (expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(expiresAt))
 
-/** Finds a stored key by the hash of its secret: the read model's `keyByHash`. */
-export type KeyLookup<K extends Standing> = (hash: string) => K | null
-
 /**
- * The caller, or the 401 that fits, returned rather than thrown: refusals are what a client
- * guessing keys gets on every request, and throwing them up through the gate cost about a
- * tenth of a refused request (docs/performance.md, "Hot path").
+ * The hash to look the caller's key up by, or the 401 that fits a header without a usable
+ * key: shape and checksum first, so garbage never reaches the database. The 401s are returned
+ * rather than thrown: refusals are what a client guessing keys gets on every request, and
+ * throwing them up through the gate cost about a tenth of a refused request
+ * (docs/performance.md, "Hot path"). The lookup is by hash: no secret is compared, so there is
+ * nothing to time.
  */
-export function authenticate<K extends Standing>(core: Core, header: string | null | undefined, lookup: KeyLookup<K>): K | AppError {
+export function keyHashFromHeader(header: string | null | undefined): string | AppError {
   const key = keyFromHeader(header)
   if (key === null) return missingApiKey()
-  // Shape and checksum first: garbage never reaches the database.
-  if (!isWellFormedKey(key)) return invalidApiKey()
-  // Lookup by hash: no secret is compared, so there is nothing to time.
-  const stored = lookup(hashKey(key))
-  if (stored === null) return invalidApiKey()
-  return standingRefusal(core, stored) ?? stored
+  return isWellFormedKey(key) ? hashKey(key) : invalidApiKey()
+}
+
+/** The 401 that fits what the lookup found (null: no key), or null when it may get in. */
+export function refusalOf(core: Core, stored: Standing | null): AppError | null {
+  return stored === null ? invalidApiKey() : standingRefusal(core, stored)
 }

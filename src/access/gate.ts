@@ -1,13 +1,17 @@
 /**
  * The way in: throttles client addresses that keep failing, authenticates, applies the
  * key's rate limit and notes the key's use. No HTTP here; the auth plugin calls `admit`.
+ * On SQLite every step answers at once and `admit` returns a plain value; on PostgreSQL the
+ * lookup of a key the read model does not hold, and the shared buckets, are promises.
  */
 import type { Core } from '../core'
 import { AppError } from '../errors'
 import { Outcome } from '../modules/apikey/usage-counts'
 import type { CachedKey } from '../read-model/cached-key'
-import { authenticate } from './authenticate'
-import { rateLimited, rateLimitHeaders, TokenBuckets, type RateLimit } from './rate-limit'
+import { then } from '../store/awaitable'
+import type { Awaitable } from '../store/types'
+import { keyHashFromHeader, refusalOf } from './authenticate'
+import { rateLimited, rateLimitHeaders, TokenBuckets, type RateDecision, type RateLimit } from './rate-limit'
 
 export interface GateLimits {
   /** Failed authentications allowed per client address (default 100 a minute). */
@@ -24,55 +28,68 @@ export interface Admission {
 }
 
 export class Gate {
-  private readonly failures: TokenBuckets<string>
-  private readonly keys: TokenBuckets<number>
-  /** The key the lookup below found last: `admit` is synchronous, so it is the current request's. */
-  private found: CachedKey | null = null
+  /** This process's buckets, used when the store shares none (SQLite). */
+  private readonly local: TokenBuckets<string>
 
   constructor(
     private readonly core: Core,
     private readonly limits: GateLimits,
   ) {
-    this.failures = new TokenBuckets(core.clock)
-    this.keys = new TokenBuckets(core.clock)
+    this.local = new TokenBuckets(core.clock)
+  }
+
+  /** Takes a token from bucket `id`: the cluster's when the store shares buckets, else this process's. */
+  private take(id: string, limit: RateLimit): Awaitable<RateDecision> {
+    const shared = this.core.store.buckets
+    return shared === null ? this.local.take(id, limit) : shared.take(id, limit, this.core.clock.nowMs())
   }
 
   /**
-   * The fast path: stored keys by hash, from the read model, which also remembers hashes of no
-   * key (a client retrying a deleted key need not ask the database each time).
-   */
-  private readonly lookup = (hash: string): CachedKey | null => (this.found = this.core.readModel.keyByHash(hash))
-
-  /**
+   * Lets the caller in, or throws (rejects, when waiting) its 401 or 429. The read model also
+   * remembers hashes of no key (a client retrying a deleted key need not ask the database
+   * each time).
+   *
    * Failed authentications are throttled per client address: past the limit, a further
    * failure answers 429 instead of 401. A valid key always gets in, so one client guessing
    * behind a shared address (a NAT, a reverse proxy) cannot lock everybody else out.
    * `ip` is asked for only when needed (finding a client's address costs as much as the rest
    * of a cached authentication): on a failure, and now and then for the key's last use.
    */
-  admit(authorization: string | null, ip: () => string | null): Admission {
-    this.found = null
-    const caller = authenticate(this.core, authorization, this.lookup)
-    // A refusal is one of authentication's 401s, each counted against the client's address.
-    if (caller instanceof AppError) {
-      // A key that was found and refused is disabled or expired: its usage shows the refusal.
-      const found = this.found as CachedKey | null // set by `lookup`, which TypeScript does not see
-      if (found !== null) this.core.usage.counts.count(found.keyId, Outcome.rejected)
-      const throttle = this.failures.take(ip() ?? 'unknown', this.limits.authFailureLimit)
+  admit(authorization: string | null, ip: () => string | null): Awaitable<Admission> {
+    const hash = keyHashFromHeader(authorization)
+    if (hash instanceof AppError) return this.refuse(hash, ip)
+    return then(this.core.readModel.keyByHash(hash), (stored) => {
+      const refusal = refusalOf(this.core, stored)
+      if (refusal !== null) {
+        // A key that was found and refused is disabled or expired: its usage shows the refusal.
+        if (stored !== null) this.core.usage.counts.count(stored.keyId, Outcome.rejected)
+        return this.refuse(refusal, ip)
+      }
+      return this.admitKey(stored!, ip)
+    })
+  }
+
+  /** Throws `refusal`, one of authentication's 401s, counted against the client's address. */
+  private refuse(refusal: AppError, ip: () => string | null): Awaitable<never> {
+    return then(this.take(`ip:${ip() ?? 'unknown'}`, this.limits.authFailureLimit), (throttle) => {
       if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
-      throw caller
-    }
+      throw refusal
+    })
+  }
+
+  private admitKey(caller: CachedKey, ip: () => string | null): Awaitable<Admission> {
     const limit = caller.rateLimit
-    let headers: Record<string, string> | null = null
-    if (limit) {
-      const decision = this.keys.take(caller.keyId, limit)
+    if (!limit) {
+      this.core.usage.record(caller, ip)
+      return { principal: caller, headers: null }
+    }
+    return then(this.take(`key:${caller.keyId}`, limit), (decision) => {
       if (!decision.allowed) {
         this.core.usage.counts.count(caller.keyId, Outcome.rateLimited)
         throw rateLimited(decision, 'Rate limit exceeded for this API key; retry later')
       }
-      headers = rateLimitHeaders(decision)
-    }
-    this.core.usage.record(caller, ip)
-    return { principal: caller, headers }
+      this.core.usage.record(caller, ip)
+      return { principal: caller, headers: rateLimitHeaders(decision) }
+    })
   }
 }

@@ -1,9 +1,9 @@
 import { Database } from 'bun:sqlite'
 import { closeSync, existsSync, fsyncSync, openSync, realpathSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { ConfigError, resolveDir } from '../config'
-import { DATABASE_FILE } from '../db/database'
-import { DATABASE_COMPANIONS } from '../db/private-files'
+import { ConfigError, resolveDatabase } from '../config'
+import { DATABASE_FILE } from '../store/sqlite/database'
+import { DATABASE_COMPANIONS } from '../store/sqlite/private-files'
 import { parseFlags, type Command } from './args'
 
 const help = `Usage: codepushgo backup FILE [--dir DIR]
@@ -28,6 +28,9 @@ Restore:
        rm -f DIR/${DATABASE_FILE}-wal DIR/${DATABASE_FILE}-shm
   4. start the server
 
+On PostgreSQL (--database-url or CODEPUSHGO_DATABASE_URL) this command does nothing but
+say so: back the database up with pg_dump.
+
 Options:
   --dir DIR   data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
   -h, --help  show this help
@@ -36,11 +39,13 @@ Options:
 export const backup: Command = {
   help,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { dir: { type: 'string' } })
+    const { values, positionals } = parseFlags(argv, { dir: { type: 'string' }, 'database-url': { type: 'string' } })
+    const database = resolveDatabase(values)
+    if (database.kind === 'postgres') throw new ConfigError('backup copies SQLite data directories; back a PostgreSQL database up with pg_dump')
     if (positionals.length === 0) throw new ConfigError('backup needs the target file: codepushgo backup FILE')
     if (positionals.length > 1) throw new ConfigError(`backup takes one target file, got ${positionals.length}: ${positionals.join(' ')}`)
     const target = resolve(positionals[0]!)
-    const source = join(resolveDir(values.dir), DATABASE_FILE)
+    const source = join(database.dir, DATABASE_FILE)
 
     if (!existsSync(source)) throw new Error(`no database at ${source} (check --dir / CODEPUSHGO_DIR)`)
     const parent = dirname(target)

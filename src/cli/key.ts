@@ -1,7 +1,6 @@
 import { MODES, type Mode } from '../access/modes'
-import { ConfigError, resolveDir, resolveKeyPolicy } from '../config'
+import { ConfigError, resolveDatabase, resolveKeyPolicy } from '../config'
 import type { Core } from '../core'
-import { closeDatabase } from '../db/database'
 import { FOREIGN_COMMITS_POLL_MS } from '../read-model/changes'
 import { issueKeyFor, listKeysOfUser, revokeKey } from '../modules/apikey/admin'
 import { parseKeyId } from '../modules/apikey/validate'
@@ -17,9 +16,9 @@ import { openCore } from './open'
  */
 const REVOCATION_SEEN_MS = FOREIGN_COMMITS_POLL_MS + 20
 
-const help = `Usage: codepushgo key list --email EMAIL [--dir DIR]
-       codepushgo key create --email EMAIL [--mode MODE] [--name NAME] [--max-key-lifetime-days N] [--dir DIR]
-       codepushgo key revoke ID [--dir DIR]
+const help = `Usage: codepushgo key list --email EMAIL [--dir DIR | --database-url URL]
+       codepushgo key create --email EMAIL [--mode MODE] [--name NAME] [--max-key-lifetime-days N] [--dir DIR | --database-url URL]
+       codepushgo key revoke ID [--dir DIR | --database-url URL]
 
 Offline administration, for when a key is lost, leaked or expired (works while serve runs).
 
@@ -29,8 +28,8 @@ Offline administration, for when a key is lost, leaked or expired (works while s
           can create none that outlives it, so under a maximum key lifetime every key a
           user makes expires with the key it was made with.
   revoke  Deletes key ID (the numeric id from "key list"). It waits 0.12 s after the
-          deletion before it answers, so that a running server refuses the key from the
-          next request on.
+          deletion before it answers, so that every running server refuses the key from
+          the next request on.
   Creations and revocations are recorded in the user's audit log.
 
 Options:
@@ -40,6 +39,8 @@ Options:
   --max-key-lifetime-days N    create: the key expires after N days
                                (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: what serve recorded)
   --dir DIR                    data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
+  --database-url URL           the PostgreSQL database instead (env CODEPUSHGO_DATABASE_URL),
+                               postgres://USER:PASSWORD@HOST:PORT/DATABASE
   -h, --help                   show this help
 
 serve records the maximum key lifetime it enforces in the data, and this command keeps it;
@@ -47,8 +48,8 @@ given a maximum of its own (the flag or CODEPUSHGO_MAX_KEY_LIFETIME_DAYS), the s
 `
 
 /** The user with this email, or the error that says there is none. */
-function userByEmail(core: Core, email: string): string {
-  const owner = core.store.users.findByEmail(email)
+async function userByEmail(core: Core, email: string): Promise<string> {
+  const owner = await core.store.users.findByEmail(email)
   if (!owner) throw notFound(`No user with email ${email}`)
   return owner.id
 }
@@ -57,7 +58,7 @@ export const key: Command = {
   help,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
-      email: { type: 'string' }, mode: { type: 'string' }, name: { type: 'string' }, 'max-key-lifetime-days': { type: 'string' }, dir: { type: 'string' },
+      email: { type: 'string' }, mode: { type: 'string' }, name: { type: 'string' }, 'max-key-lifetime-days': { type: 'string' }, dir: { type: 'string' }, 'database-url': { type: 'string' },
     })
     const [action, id] = positionals
     if (action !== 'list' && action !== 'create' && action !== 'revoke') throw new ConfigError(`unknown key command "${action ?? ''}": try "codepushgo key --help"`)
@@ -67,21 +68,21 @@ export const key: Command = {
     const mode = values.mode ?? 'all'
     if (!(MODES as readonly string[]).includes(mode)) throw new ConfigError(`--mode must be one of: ${MODES.join(', ')}`)
     const policy = resolveKeyPolicy({ 'max-key-lifetime-days': values['max-key-lifetime-days'] })
-    const core = openCore(resolveDir(values.dir), policy)
+    const core = await openCore(resolveDatabase(values), policy)
     try {
       if (action === 'list') {
-        process.stdout.write(`${JSON.stringify({ data: listKeysOfUser(core, userByEmail(core, values.email!)) }, null, 2)}\n`)
+        process.stdout.write(`${JSON.stringify({ data: await listKeysOfUser(core, await userByEmail(core, values.email!)) }, null, 2)}\n`)
       } else if (action === 'create') {
-        const apikey = issueKeyFor(core, userByEmail(core, values.email!), { name: values.name ?? 'CLI key', mode: mode as Mode })
+        const apikey = await issueKeyFor(core, await userByEmail(core, values.email!), { name: values.name ?? 'CLI key', mode: mode as Mode })
         process.stdout.write(`${JSON.stringify({ apikey }, null, 2)}\n`)
       } else {
-        revokeKey(core, parseKeyId(id!))
+        await revokeKey(core, parseKeyId(id!))
         await Bun.sleep(REVOCATION_SEEN_MS)
         process.stdout.write(`${JSON.stringify({ success: true, revoked: Number(id) })}\n`)
       }
       return 0
     } finally {
-      closeDatabase(core.store.db)
+      await core.store.close()
     }
   },
 }

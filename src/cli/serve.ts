@@ -2,8 +2,9 @@ import { join } from 'node:path'
 import { createApp } from '../app'
 import { resolveServeConfig } from '../config'
 import type { Core } from '../core'
-import { startBackground } from '../db/background'
-import { closeDatabase, DATABASE_FILE } from '../db/database'
+import { startBackground } from '../store/sqlite/background'
+import { DATABASE_FILE } from '../store/sqlite/database'
+import type { SqliteStore } from '../store/sqlite/store'
 import { jsonLogger } from '../http/logger'
 import { apart, inSlices } from '../maintenance'
 import { keepMemoryDown } from '../memory'
@@ -11,9 +12,9 @@ import { pruneAuditSlice } from '../modules/audit/retention'
 import { createUser } from '../modules/user/service'
 import { VERSION } from '../version'
 import { parseFlags, type Command } from './args'
-import { openCore } from './open'
+import { describeLocation, openCore } from './open'
 
-const help = `Usage: codepushgo serve [--http HOST:PORT] [--dir DIR] [options]
+const help = `Usage: codepushgo serve [--http HOST:PORT] [--dir DIR | --database-url URL] [options]
 
 Migrates the database, creates a first user if there is none, and serves the API.
 
@@ -22,6 +23,10 @@ Options (each also as an environment variable):
                                  (CODEPUSHGO_HTTP, default 127.0.0.1:8090)
   --dir DIR                      data directory (CODEPUSHGO_DIR, default ./codepushgo_data);
                                  created 0700, its database files 0600
+  --database-url URL             PostgreSQL instead of SQLite, for several instances on one
+                                 database (CODEPUSHGO_DATABASE_URL): postgres://USER:PASSWORD@
+                                 HOST:PORT/DATABASE, or postgres://USER@/DATABASE?host=/run/
+                                 postgresql over a unix socket
   --max-key-lifetime-days N      every key must expire within N days
                                  (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: no limit)
   --key-rate-limit N/S           at most N requests per S seconds for keys without a
@@ -56,9 +61,9 @@ once, on stderr. SIGTERM or SIGINT stop it gracefully; a second signal forces th
 `
 
 /** First run: an admin user, its org and an `all` key, printed once in a banner on stderr. */
-function bootstrap(core: Core, url: string): void {
-  if (core.store.users.count() > 0) return
-  const { user, organization, apikey } = createUser(core, { email: 'admin@localhost', name: 'admin', orgName: 'Default' })
+async function bootstrap(core: Core, url: string): Promise<void> {
+  if ((await core.store.users.count()) > 0) return
+  const { user, organization, apikey } = await createUser(core, { email: 'admin@localhost', name: 'admin', orgName: 'Default' })
   const line = '='.repeat(72)
   process.stderr.write(
     `${line}\n  CodePushGo first run: created user ${user.email} and org "${organization.name}".\n\n` +
@@ -113,6 +118,7 @@ export const serve: Command = {
     const { values } = parseFlags(argv, {
       http: { type: 'string' },
       dir: { type: 'string' },
+      'database-url': { type: 'string' },
       'max-key-lifetime-days': { type: 'string' },
       'key-rate-limit': { type: 'string' },
       'auth-failure-limit': { type: 'string' },
@@ -124,9 +130,14 @@ export const serve: Command = {
       'trusted-proxies': { type: 'string' },
     })
     const config = resolveServeConfig(values)
-    const core = openCore(config.dir, config.policy, { recordPolicy: true, cacheMb: config.cacheMb })
+    const core = await openCore(config.database, config.policy, { recordPolicy: true, cacheMb: config.cacheMb })
     const log = jsonLogger()
-    const background = startBackground(core.store.db, join(config.dir, DATABASE_FILE), (error) => log.error({ msg: 'background database work failed', error }))
+    const store = core.store
+    const { database } = config
+    const background =
+      database.kind === 'sqlite'
+        ? startBackground((store as SqliteStore).db, join(database.dir, DATABASE_FILE), (error) => log.error({ msg: 'background database work failed', error }))
+        : null
     let stopping = false
     const activity = { answered: 0 }
     const app = createApp({
@@ -139,16 +150,16 @@ export const serve: Command = {
       // port would share its clients (and answer them from its own data) instead of failing.
       app.listen({ hostname: config.http.hostname, port: config.http.port, reusePort: false })
     } catch (error) {
-      await background.stop()
-      closeDatabase(core.store.db)
+      await background?.stop()
+      await store.close()
       throw new Error(listenFailure(`${host}:${config.http.port}`, error))
     }
     // Last-use times, usage counts and retention are not worth dying for: a failed slice is
     // logged, and the work is taken up again next time. Each runs one chain of slices at a time.
     const failed = (msg: string) => (error: unknown) => log.error({ msg, error: String(error) })
     const flushUsage = inSlices(
-      () => {
-        core.usage.flush(USAGE_FLUSH_STEP)
+      async () => {
+        await core.usage.flush(USAGE_FLUSH_STEP)
         return core.usage.roundUnfinished
       },
       failed('writing last-use times failed; kept for the next flush'),
@@ -156,36 +167,36 @@ export const serve: Command = {
     )
     const { counts } = core.usage
     const pruneCounts = inSlices(
-      () => !stopping && counts.prune(config.usageRetentionDays, USAGE_FLUSH_STEP) === USAGE_FLUSH_STEP,
+      async () => !stopping && (await counts.prune(config.usageRetentionDays, USAGE_FLUSH_STEP)) === USAGE_FLUSH_STEP,
       failed('pruning old usage counts failed; retried at the next flush'),
     )
     const flushCounts = inSlices(
-      () => {
+      async () => {
         if (stopping) return false
-        counts.flush(USAGE_FLUSH_STEP)
+        await counts.flush(USAGE_FLUSH_STEP)
         if (counts.roundUnfinished) return true
-        pruneCounts()
+        void pruneCounts()
         return false
       },
       failed('writing usage counts failed; kept for the next flush'),
     )
     const flusher = setInterval(() => {
-      flushUsage()
-      flushCounts()
+      void flushUsage()
+      void flushCounts()
     }, config.usageFlushSeconds * 1000)
     const days = config.auditRetentionDays
     let pruner: ReturnType<typeof setInterval> | null = null
     if (days !== null) {
       const prune = inSlices(() => pruneAuditSlice(core, days), failed('deleting old audit events failed'))
-      prune()
-      pruner = setInterval(prune, RETENTION_CHECK_MS)
+      void prune()
+      pruner = setInterval(() => void prune(), RETENTION_CHECK_MS)
     }
     keepMemoryDown(() => activity.answered)
     const server = app.server!
     const browsable = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
     const url = `http://${browsable}:${server.port}`
-    bootstrap(core, url)
-    log.info({ msg: 'listening', url, dir: config.dir, version: VERSION })
+    await bootstrap(core, url)
+    log.info({ msg: 'listening', url, database: describeLocation(config.database), version: VERSION })
     log.flush() // whoever started the server may be waiting for this line
 
     return new Promise<number>((resolveExit) => {
@@ -202,18 +213,10 @@ export const serve: Command = {
         clearInterval(flusher)
         if (pruner !== null) clearInterval(pruner)
         // Everything left, in one go.
-        try {
-          core.usage.flush()
-        } catch (error) {
-          failed('writing last-use times failed at shutdown')(error)
-        }
-        try {
-          counts.flush()
-        } catch (error) {
-          failed('writing usage counts failed at shutdown')(error)
-        }
-        await background.stop()
-        closeDatabase(core.store.db)
+        await core.usage.flush().catch(failed('writing last-use times failed at shutdown'))
+        await counts.flush().catch(failed('writing usage counts failed at shutdown'))
+        await background?.stop()
+        await store.close()
         log.info({ msg: 'stopped' })
         log.flush()
         resolveExit(0)

@@ -1,11 +1,11 @@
-import { ConfigError, resolveDir, resolveKeyPolicy } from '../config'
-import { closeDatabase } from '../db/database'
+import { ConfigError, resolveDatabase, resolveKeyPolicy } from '../config'
 import { createUser } from '../modules/user/service'
 import { parseFlags, refuseFlagsOf, type Command } from './args'
 import { openCore } from './open'
 
-const help = `Usage: codepushgo user create --email EMAIL [--name NAME] [--org ORG_NAME] [--max-key-lifetime-days N] [--dir DIR]
-       codepushgo user list [--dir DIR]
+const help = `Usage: codepushgo user create --email EMAIL [--name NAME] [--org ORG_NAME] [--max-key-lifetime-days N]
+                              [--dir DIR | --database-url URL]
+       codepushgo user list [--dir DIR | --database-url URL]
 
   create  Creates a user, an org they own (role "all") and an \`all\` API key, and prints
           them as JSON on stdout. The full key is shown only this once.
@@ -19,6 +19,9 @@ Options:
                     the new key expires after N days
                     (CODEPUSHGO_MAX_KEY_LIFETIME_DAYS, default: what serve recorded)
   --dir DIR         data directory (env CODEPUSHGO_DIR, default ./codepushgo_data)
+  --database-url URL
+                    the PostgreSQL database instead (env CODEPUSHGO_DATABASE_URL),
+                    postgres://USER:PASSWORD@HOST:PORT/DATABASE
   -h, --help        show this help
 
 serve records the maximum key lifetime it enforces in the data, and this command keeps it;
@@ -34,21 +37,22 @@ export const user: Command = {
       org: { type: 'string' },
       'max-key-lifetime-days': { type: 'string' },
       dir: { type: 'string' },
+      'database-url': { type: 'string' },
     })
     const action = positionals[0]
     if (action !== 'create' && action !== 'list') throw new ConfigError(`unknown user command "${action ?? ''}": try "codepushgo user --help"`)
     if (action === 'create' && !values.email) throw new ConfigError('user create needs --email EMAIL')
     if (action === 'list') refuseFlagsOf('user create', values, ['email', 'name', 'org', 'max-key-lifetime-days'])
-    const core = openCore(resolveDir(values.dir), resolveKeyPolicy({ 'max-key-lifetime-days': values['max-key-lifetime-days'] }))
+    const core = await openCore(resolveDatabase(values), resolveKeyPolicy({ 'max-key-lifetime-days': values['max-key-lifetime-days'] }))
     try {
       const result =
         action === 'list'
-          ? { data: core.store.users.list() }
-          : createUser(core, { email: values.email!, name: values.name, orgName: values.org })
+          ? { data: await core.store.users.list() }
+          : await createUser(core, { email: values.email!, name: values.name, orgName: values.org })
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
       return 0
     } finally {
-      closeDatabase(core.store.db)
+      await core.store.close()
     }
   },
 }

@@ -12,7 +12,10 @@ import { field } from './screen'
 export interface KeyFields {
   name: string
   mode: Mode
-  /** undefined: the form leaves it to the server (create: the signed-in key's own limits). */
+  /**
+   * undefined: the form leaves it to the server (create: the signed-in key's own limits;
+   * edit: unchanged, as the key has them, even ids the pickers do not know).
+   */
   limited_to_orgs: string[] | undefined
   limited_to_apps: string[] | undefined
   /** undefined: the form leaves it to the server (create: the caller's expiry; edit: unchanged). */
@@ -92,11 +95,13 @@ export function keyForm(me: ApiKey, reach: Reach, { key, rotatedAway = false }: 
   const mode = h('select', { name: 'mode' }, MODES.map((m) => h('option', { value: m, selected: m === (key?.mode ?? 'read') }, m)))
   const orgName = new Map(reach.orgs.map((o) => [o.id, o.name]))
 
-  // Ids the key has but the signed-in key does not see stay listed, so that saving keeps them.
+  // Ids the key has that the pickers do not list (deleted since, or out of the signed-in key's
+  // sight) are offered too, checked: the boxes start from the key's own ids.
+  const unlisted = 'not listed: deleted, or out of reach'
   const orgItems: Pick[] = reach.orgs.map((o) => ({ value: o.id, label: `${o.name} (${o.id})`, note: o.key_policy ? `key policy: ${policyText(o.key_policy)}` : undefined }))
-  for (const id of key?.limited_to_orgs ?? []) if (!orgName.has(id)) orgItems.push({ value: id, label: id, note: 'not within reach' })
+  for (const id of key?.limited_to_orgs ?? []) if (!orgName.has(id)) orgItems.push({ value: id, label: id, note: unlisted })
   const appItems: Pick[] = reach.apps.map((a) => ({ value: a.app_id, label: `${a.name} (${a.app_id}${orgName.has(a.org_id) ? `, ${orgName.get(a.org_id)}` : ''})` }))
-  for (const id of key?.limited_to_apps ?? []) if (!reach.apps.some((a) => a.app_id === id)) appItems.push({ value: id, label: id, note: 'not within reach' })
+  for (const id of key?.limited_to_apps ?? []) if (!reach.apps.some((a) => a.app_id === id)) appItems.push({ value: id, label: id, note: unlisted })
   const orgs = checkboxes('Limit to organizations', 'org', orgItems, key?.limited_to_orgs ?? [])
   const apps = checkboxes('Limit to apps', 'app', appItems, key?.limited_to_apps ?? [])
   const appOrg = new Map(reach.apps.map((a) => [a.app_id, a.org_id]))
@@ -211,11 +216,16 @@ export function keyForm(me: ApiKey, reach: Reach, { key, rotatedAway = false }: 
     return new Date(Date.now() + Number(choice) * DAY).toISOString()
   }
 
-  function chosen(boxes: HTMLInputElement[], callerLimits: readonly string[], what: string): string[] | undefined {
+  /**
+   * The list to send. Creating, none checked is left out (the server then takes the signed-in
+   * key's). Editing, the list is sent only when its checks differ from the key's own ids, so
+   * that a save never rebuilds (and so never widens) a limit its user did not touch.
+   */
+  function chosen(boxes: HTMLInputElement[], own: readonly string[], callerLimits: readonly string[], what: string): string[] | undefined {
     const ids = picked(boxes)
-    if (ids.length > 0) return ids
-    if (inherits) return undefined
-    if (callerLimits.length > 0) throw new Error(`Check at least one of the ${what}: the signed-in key is limited to ${what}, so a key it changes must stay limited too.`)
+    if (inherits) return ids.length > 0 ? ids : undefined
+    if (ids.length === own.length && ids.every((id) => own.includes(id))) return undefined
+    if (ids.length === 0 && callerLimits.length > 0) throw new Error(`Check at least one of the ${what}: the signed-in key is limited to ${what}, so a key it changes must stay limited too.`)
     return ids
   }
 
@@ -224,8 +234,8 @@ export function keyForm(me: ApiKey, reach: Reach, { key, rotatedAway = false }: 
     read: () => ({
       name: name.value,
       mode: mode.value as Mode,
-      limited_to_orgs: chosen(orgs.boxes, me.limited_to_orgs, 'organizations'),
-      limited_to_apps: chosen(apps.boxes, me.limited_to_apps, 'apps'),
+      limited_to_orgs: chosen(orgs.boxes, key?.limited_to_orgs ?? [], me.limited_to_orgs, 'organizations'),
+      limited_to_apps: chosen(apps.boxes, key?.limited_to_apps ?? [], me.limited_to_apps, 'apps'),
       expires_at: expiresAt(),
       rate_limit: limited.checked ? { requests: Number(requests.value), per_seconds: Number(seconds.value) } : key ? null : undefined,
       enabled: enabled.checked,

@@ -6,6 +6,7 @@
 import { api, type ApiKey } from './api'
 import { capabilities, type Context } from './context'
 import { errorBox, fill, h } from './dom'
+import { screen } from './screen'
 import { appsScreen } from './screens/apps'
 import { auditScreen } from './screens/audit'
 import { createKeyScreen } from './screens/create-key'
@@ -15,23 +16,38 @@ import { orgScreen, orgsScreen } from './screens/orgs'
 import { signInScreen } from './screens/sign-in'
 import { currentKey, forget } from './session'
 
-type Screen = (ctx: Context, ...match: string[]) => Promise<void> | void
+/** A screen, given the parts of the path its pattern captures, percent-decoded. */
+type Screen = (ctx: Context, ...parts: string[]) => Promise<void> | void
 
-/** Each screen, and what the key needs for it: without, the keys screen (for a key below `all`, its own key). */
-const ROUTES: [RegExp, Screen, keyof Context['can'] | null][] = [
-  [/^\/keys\/new$/, createKeyScreen, 'manageKeys'],
-  [/^\/keys\/(\d+)$/, keyDetailScreen, 'manageKeys'],
+/** What a screen needs that not every key has: the capability, and an API call that answers with the refusal. */
+interface Needs {
+  can: keyof Context['can']
+  /** A read the API refuses to a key without the capability, with the same words as the screen's own calls. */
+  probe: string
+  /** What it takes, in words. */
+  takes: string
+}
+
+const KEYS: Needs = { can: 'manageKeys', probe: 'apikey/?limit=1', takes: 'Creating, opening and changing keys takes an all key.' }
+const AUDIT: Needs = { can: 'readAudit', probe: 'audit/?limit=1', takes: 'The audit log takes an all key without limits.' }
+
+/** Each screen, and what the key needs for it. */
+const ROUTES: [RegExp, Screen, Needs | null][] = [
+  [/^\/keys\/new$/, createKeyScreen, KEYS],
+  [/^\/keys\/(\d+)$/, keyDetailScreen, KEYS],
   [/^\/keys$/, keysScreen, null],
   [/^\/orgs\/([^/]+)$/, orgScreen, null],
   [/^\/orgs$/, orgsScreen, null],
   [/^\/apps$/, appsScreen, null],
-  [/^\/audit$/, auditScreen, null],
+  [/^\/audit$/, auditScreen, AUDIT],
 ]
 
 const main = document.getElementById('main')!
 const nav = document.getElementById('nav')!
 const who = document.getElementById('who')!
 let me: ApiKey | null = null
+
+const limited = (key: ApiKey) => key.limited_to_apps.length + key.limited_to_orgs.length > 0
 
 function showNav(ctx: Context, path: string): void {
   const links: [string, string, boolean][] = [
@@ -45,33 +61,82 @@ function showNav(ctx: Context, path: string): void {
   )))
   nav.hidden = false
   fill(who,
-    h('span', null, 'Signed in with ', h('strong', null, ctx.me.name), ` (${ctx.me.mode}${ctx.me.limited_to_apps.length + ctx.me.limited_to_orgs.length > 0 ? ', limited' : ''})`),
+    h('span', null, 'Signed in with ', h('strong', null, ctx.me.name), ` (${ctx.me.mode}${limited(ctx.me) ? ', limited' : ''})`),
     h('button', { type: 'button', class: 'small', onclick: () => signOut('Signed out: the console forgot the key.') }, 'Sign out'),
   )
   who.hidden = false
 }
 
+/** Bumped by every route: a screen still loading when another one opens leaves it alone. */
+let generation = 0
+
 async function route(): Promise<void> {
   if (me === null) return
-  const [path = '', search = ''] = location.hash.replace(/^#/, '').split('?')
+  const current = ++generation
+  let [path = '', search = ''] = location.hash.replace(/^#/, '').split('?')
+  // No screen in the address: the keys, set without a hashchange, so that they are drawn once.
+  if (path === '' || path === '/') {
+    history.replaceState(null, '', '#/keys')
+    path = '/keys'
+  }
   const can = capabilities(me)
-  const found = ROUTES.map(([pattern, screen, needs]) => [pattern.exec(path), screen, needs] as const).find(([match]) => match !== null)
-  if (!found || (found[2] !== null && !can[found[2]])) {
-    location.replace('#/keys')
-    return
-  }
   const ctx: Context = { me, can, main, params: new URLSearchParams(search) }
-  showNav(ctx, path)
+  const found = ROUTES.map(([pattern, screen, needs]) => [pattern.exec(path), screen, needs] as const).find(([match]) => match !== null)
+  const parts = found ? decoded(found[0]!.slice(1)) : null
+  showNav(ctx, parts ? path : '')
   try {
-    await found[1](ctx, ...found[0]!.slice(1))
+    if (!found || !parts) return notFoundScreen(ctx, path)
+    const [, screen, needs] = found
+    // Reached by URL without what it takes: the API's refusal in words, not a screen it would refuse piece by piece.
+    if (needs !== null && !can[needs.can]) {
+      const refused = await refusal(needs)
+      if (current !== generation) return
+      if (refused !== null) return refusedScreen(ctx, needs, refused)
+    }
+    await screen(ctx, ...parts)
   } catch (error) {
-    main.append(errorBox(error))
+    if (current === generation) main.append(errorBox(error))
   }
+}
+
+/** The parts of the path a route matched, percent-decoded; null when one is malformed (`%E0%A4%A`). */
+function decoded(parts: string[]): string[] | null {
+  try {
+    return parts.map(decodeURIComponent)
+  } catch {
+    return null
+  }
+}
+
+/** The API's answer to the probe of `needs`: its refusal, or null when it allows it after all. */
+async function refusal(needs: Needs): Promise<unknown> {
+  try {
+    await api('GET', needs.probe)
+    return null
+  } catch (error) {
+    return error
+  }
+}
+
+const backLink = (ctx: Context) => h('p', null, h('a', { href: '#/keys' }, ctx.can.manageKeys ? '← Keys' : '← Your key'))
+
+function refusedScreen(ctx: Context, needs: Needs, refused: unknown): void {
+  screen(ctx.main, 'Not available with this key',
+    h('p', null, `${needs.takes} This key has mode ${ctx.me.mode}${limited(ctx.me) ? ' and limits' : ''}. The API answers:`),
+    errorBox(refused),
+    backLink(ctx),
+  )
+}
+
+function notFoundScreen(ctx: Context, path: string): void {
+  screen(ctx.main, 'Not found',
+    h('p', null, 'The console has no screen at ', h('code', null, `#${path}`), '. The address may be mistyped, or an id in it cut short.'),
+    backLink(ctx),
+  )
 }
 
 function signedIn(key: ApiKey): void {
   me = key
-  if (location.hash === '' || location.hash === '#') location.replace('#/keys')
   void route()
 }
 

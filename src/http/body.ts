@@ -9,8 +9,7 @@ export const MAX_BODY_BYTES = 64 * 1024
 
 /**
  * The body's bytes, refused past MAX_BODY_BYTES: streamed and counted, whatever length it
- * declares. (Reading a declared-length body in one go with arrayBuffer() was tried: the write
- * scenario of the bench peaked 10 MB higher, with no throughput to show for it.)
+ * declares (docs/performance.md, "Tried and dropped").
  */
 async function readLimited(request: Request): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array()
@@ -52,8 +51,11 @@ function nestingDepth(text: string): number {
  * break code that turns values into text (Elysia's own validation messages among it).
  */
 const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype))
+/** Also refuses NUL characters in keys and strings: no field takes them, and PostgreSQL's text cannot hold them. */
 function refuseReservedKeys(this: unknown, key: string, value: unknown): unknown {
   if (RESERVED_KEYS.has(key) && !Array.isArray(this)) throw validationError(`Invalid body field '${key}': Unexpected property`)
+  if (key.includes('\0') || (typeof value === 'string' && value.includes('\0')))
+    throw validationError(`Invalid body field '${key.replaceAll('\0', '\\u0000')}': must not contain NUL characters`)
   return value
 }
 

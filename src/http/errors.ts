@@ -4,7 +4,8 @@
  */
 import { Elysia, ValidationError } from 'elysia'
 import { derivedOnce } from '../derived-once'
-import { AppError, internalError, invalidJson, invalidMode, validationError } from '../errors'
+import { AppError, databaseUnavailable, internalError, invalidJson, invalidMode, validationError } from '../errors'
+import { isDatabaseUnavailable, refusedValue } from '../store/database-errors'
 import { JsonText } from './json-text'
 import type { Logger } from './logger'
 import type { Metrics } from './metrics'
@@ -73,8 +74,17 @@ function describeValidation(error: ValidationError): AppError {
 export function toAppError(code: string | number, error: unknown): AppError | null {
   if (error instanceof AppError) return error
   if (error instanceof ValidationError) return describeValidation(error)
-  // Elysia wraps what a body parser throws; ours throws AppErrors (413, invalid JSON).
-  if (code === 'PARSE') return (error as Error).cause instanceof AppError ? ((error as Error).cause as AppError) : invalidJson()
+  // Elysia wraps what a body parser throws; ours admits the request first (401, 429, or the
+  // database's failure) and then throws AppErrors for the body (413, invalid JSON).
+  if (code === 'PARSE') {
+    const cause = (error as Error).cause
+    if (cause instanceof AppError) return cause
+    if (isDatabaseUnavailable(cause)) return databaseUnavailable()
+    return cause === undefined || cause instanceof SyntaxError ? invalidJson() : null
+  }
+  if (isDatabaseUnavailable(error)) return databaseUnavailable()
+  const refused = refusedValue(error)
+  if (refused !== null) return validationError(refused)
   if (code === 'NOT_FOUND') return new AppError(404, 'not_found', 'Route not found')
   return null
 }
@@ -85,10 +95,21 @@ export function toAppError(code: string | number, error: unknown): AppError | nu
  */
 const bodyOf = derivedOnce((error: AppError) => new JsonText(JSON.stringify(error.body)))
 
-/** Renders every error as the envelope; logs the unexpected ones (and only those) in full. */
+/** While the database is away every request fails alike: one log line a second says so. */
+const UNAVAILABLE_LOG_EVERY_MS = 1000
+
+/**
+ * Renders every error as the envelope; logs the unexpected ones in full, and a database that
+ * cannot be used (503 `database_unavailable`) at most once a second.
+ */
 export function errorHandler(log: Logger, metrics: Metrics | null) {
+  let unavailableLoggedAt = -Infinity
   return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, request, set }) => {
     let known = toAppError(code, error)
+    if (known?.code === 'database_unavailable' && performance.now() - unavailableLoggedAt >= UNAVAILABLE_LOG_EVERY_MS) {
+      unavailableLoggedAt = performance.now()
+      log.error({ msg: 'database unavailable', error: String((error as Error).cause ?? error) })
+    }
     if (!known) {
       log.error({ msg: 'unhandled error', method: request.method, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) })
       known = internalError()

@@ -3,10 +3,10 @@
  * reason, a latency histogram, the number of keys, the event loop's delay, the read model's
  * size and hits, and WAL checkpoints. Off unless `--metrics` is given.
  */
-import type { Database } from 'bun:sqlite'
+import type { ApiKeyRepo } from '../store/types'
 import { Elysia } from 'elysia'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import type { Background, BackgroundStats } from '../db/background'
+import type { Background, BackgroundStats } from '../store/sqlite/background'
 import type { AppError } from '../errors'
 import type { ReadModelStats } from '../read-model/read-model'
 import { API_HEADERS } from './security-headers'
@@ -70,7 +70,7 @@ export class Metrics {
       `codepushgo_http_request_duration_seconds_count ${this.durationCount}`,
       '# HELP codepushgo_api_keys API keys stored.',
       '# TYPE codepushgo_api_keys gauge',
-      `codepushgo_api_keys ${sources.keys()}`,
+      `codepushgo_api_keys ${sources.keys}`,
       '# HELP codepushgo_event_loop_delay_p50_seconds Median delay of the event loop since the previous scrape.',
       '# TYPE codepushgo_event_loop_delay_p50_seconds gauge',
       `codepushgo_event_loop_delay_p50_seconds ${delaySeconds(delay.percentile(50))}`,
@@ -108,9 +108,10 @@ export class Metrics {
 
 /** Where the metrics of things other than requests come from. */
 export interface MetricSources {
-  keys(): number
+  /** Keys stored. */
+  keys: number
   readModel(): ReadModelStats
-  /** The background Worker's (src/db/background.ts), under `serve`; null without one. */
+  /** The background Worker's (src/store/sqlite/background.ts), under `serve`; null without one. */
   background: BackgroundStats | null
 }
 
@@ -123,17 +124,18 @@ export type MetricsBackground = Pick<Background, 'stats' | 'countKeys'>
  * million keys holds a connection for tens of milliseconds): a scrape shows the count the
  * previous one asked for. Without one (tests), they are counted here.
  */
-export function metricsRoute(metrics: Metrics, db: Database, readModel: () => ReadModelStats, background: MetricsBackground | null) {
-  const countKeys = db.prepare<{ n: number }, []>('SELECT count(*) AS n FROM apikeys')
-  const keys = () => {
-    if (background === null) return countKeys.get()!.n
+export function metricsRoute(metrics: Metrics, apikeys: Pick<ApiKeyRepo, 'countAll'>, readModel: () => ReadModelStats, background: MetricsBackground | null) {
+  const countKeys = async () => {
+    if (background === null) return await apikeys.countAll()
     background.countKeys()
     return background.stats.keys ?? 0
   }
-  const sources: MetricSources = { keys, readModel, background: background?.stats ?? null }
   return new Elysia({ name: 'metrics' }).get(
     '/metrics',
-    () => new Response(metrics.render(sources), { headers: { ...API_HEADERS, 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }),
+    async () => {
+      const sources: MetricSources = { keys: await countKeys(), readModel, background: background?.stats ?? null }
+      return new Response(metrics.render(sources), { headers: { ...API_HEADERS, 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } })
+    },
     { detail: { hide: true } },
   )
 }

@@ -28,7 +28,11 @@ const DESCRIPTION =
 /** Text for an HTML attribute: the renderer puts title and description in `<meta content="…">` as they are. */
 const attributeText = (text: string) => text.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
 
-/** The Swagger UI page, rendered once: local assets, an absolute spec URL (so `/swagger/` works too). */
+/**
+ * The Swagger UI page, rendered once: local assets, an absolute spec URL (so `/swagger/` works
+ * too). The key pasted into Authorize stays in the page's memory: `persistAuthorization` would
+ * write it to localStorage, where it outlives the tab and any script of the origin can read it.
+ */
 function swaggerPage(version: string): () => Response {
   const html = SwaggerUIRender({ title: attributeText(TITLE), description: attributeText(DESCRIPTION), version }, {
     cdn: `${ASSETS}/swagger-ui-bundle.js`,
@@ -36,7 +40,7 @@ function swaggerPage(version: string): () => Response {
     url: '/swagger/json',
     dom_id: '#swagger-ui',
     autoDarkMode: true,
-    persistAuthorization: true,
+    persistAuthorization: false,
   } as Parameters<typeof SwaggerUIRender>[1])
   return () => new Response(html, { headers: { ...DOCS_HEADERS, 'content-type': 'text/html; charset=utf-8' } })
 }

@@ -98,12 +98,18 @@ export function pageStart(query: { page?: number; after?: string }): { after: nu
 }
 
 
+/** The 503 of every route while its database cannot be used (PostgreSQL down or unreachable). */
+export const Unavailable = errorResponse('The database cannot be used right now; retry later.', 'The database is unavailable; retry later', 'database_unavailable')
+
 /**
- * Response schemas document the API (OpenAPI) but are not checked again at run time: views
- * are built field by field (toApiKeyView…) and the tests pin their exact shapes, while
- * checking and encoding every response cost about a third of a request (docs/performance.md).
+ * A route's responses, with the 503 every route that reads the database may answer unless it
+ * declares its own. Response schemas document the API (OpenAPI) but are not checked again at
+ * run time: views are built field by field (toApiKeyView…) and the tests pin their exact
+ * shapes, while checking and encoding every response cost about a third of a request
+ * (docs/performance.md).
  */
-export function responses<T extends Record<number, TSchema>>(schemas: T): T {
-  for (const schema of Object.values(schemas)) t.NoValidate(schema)
-  return schemas
+export function responses<T extends Record<number, TSchema>>(schemas: T): T & { 503: TSchema } {
+  const all = { 503: Unavailable, ...schemas }
+  for (const schema of Object.values(all)) t.NoValidate(schema)
+  return all
 }

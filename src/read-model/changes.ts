@@ -1,11 +1,11 @@
 /**
  * The one way the read model hears that what it holds may be out of date. A backend feeds it:
  * - its own commits: each write notes what it changed (`Change`), and the notes of a
- *   transaction are applied once it has committed (src/db/transactions.ts);
+ *   transaction are applied once it has committed (src/store/sqlite/store.ts);
  * - commits by others, through `ChangeFeed.foreignCommits`, which the read model asks at most
  *   every FOREIGN_COMMITS_POLL_MS: on SQLite, `PRAGMA data_version` (the offline CLI);
- *   on PostgreSQL it would be a commit counter, beside NOTIFYs carrying `Change`s and a full
- *   clear whenever its LISTEN connection (re)subscribes.
+ *   on PostgreSQL nothing to poll: the store pushes other instances' changes (NOTIFY) to its
+ *   `onCommit` listeners like its own, and a full clear whenever it may have missed some.
  */
 
 /** What a commit changed, as far as the read model is concerned. */
@@ -31,8 +31,6 @@ export interface ChangeFeed {
    * FOREIGN_COMMITS_POLL_MS.
    */
   foreignCommits(): boolean
-  /** True inside a write transaction: a read then sees uncommitted changes and is not cached. */
-  inTransaction(): boolean
 }
 
 /**

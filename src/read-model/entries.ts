@@ -7,9 +7,9 @@
 import type { LifetimePolicy } from '../access/lifetime'
 import type { Mode } from '../access/modes'
 import type { KeyLimits } from '../access/principal'
-import type { ApiKeyRecord } from '../modules/apikey/repository'
+import type { ApiKeyRecord } from '../store/records'
 import { apiKeyViewJson } from '../modules/apikey/view'
-import type { AppRecord } from '../modules/app/repository'
+import type { AppRecord } from '../store/records'
 import type { Slot } from './sieve'
 
 const OBJECT_BYTES = 80
@@ -88,15 +88,15 @@ export class KeyList implements Slot {
   readonly rows: readonly KeyListRow[]
   private readonly texts = new Map<string, string>()
 
-  /** `expiryOf`: a key's effective expiry (SPEC §6a), which its view shows. */
-  constructor(records: readonly ApiKeyRecord[], expiryOf: (record: ApiKeyRecord) => string | null) {
-    this.rows = records.map((record) => ({
+  /** `expiries`: each key's effective expiry (SPEC §6a), which its view shows. */
+  constructor(records: readonly ApiKeyRecord[], expiries: readonly (string | null)[]) {
+    this.rows = records.map((record, i) => ({
       id: record.id,
       user_id: record.user_id,
       mode: record.mode,
       limited_to_apps: record.limited_to_apps,
       limited_to_orgs: record.limited_to_orgs,
-      json: apiKeyViewJson(record, expiryOf(record)),
+      json: apiKeyViewJson(record, expiries[i]!),
     }))
     this.bytes = OBJECT_BYTES + this.rows.reduce((sum, row) => sum + 2 * OBJECT_BYTES + row.json.length + row.limited_to_apps.length * 48 + row.limited_to_orgs.length * 48, 0)
   }

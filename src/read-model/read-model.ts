@@ -6,11 +6,11 @@
  * by the backend (src/read-model/changes.ts). Decisions are then made from what it hands out,
  * without touching storage.
  *
- * - A read inside a write transaction is never cached: it may see what is not committed yet.
+ * - Its sources answer plain values (SQLite) or promises (PostgreSQL): each load is written
+ *   once, as steps (src/store/awaitable.ts), so that on SQLite nothing here ever waits.
  * - A load that started before a change was applied stores nothing (a global generation):
- *   with loads that wait (an asynchronous backend), a change applied meanwhile would otherwise
- *   be undone by the stale value stored after it. With SQLite the only such load is one whose
- *   nested read notices another process's commit.
+ *   with loads that wait (PostgreSQL), a change applied meanwhile would otherwise be undone by
+ *   the stale value stored after it.
  * - Keys nobody has are remembered apart, at most MAX_ABSENCES, oldest forgotten first: a
  *   client retrying a deleted key costs no query, and guessing keys evicts nothing found.
  *
@@ -20,11 +20,10 @@ import { effectiveExpiry, serverLifetimePolicy, type LifetimePolicy } from '../a
 import type { Mode } from '../access/modes'
 import type { KeyLimits } from '../access/principal'
 import type { RateLimit } from '../access/rate-limit'
-import type { KeyPolicyRepository } from '../db/key-policies'
 import type { Clock } from '../clock'
-import type { ApiKeyRepository } from '../modules/apikey/repository'
-import type { AppRecord, AppRepository } from '../modules/app/repository'
-import type { OrganizationRepository } from '../modules/organization/repository'
+import { answer, drive } from '../store/awaitable'
+import type { AppRecord } from '../store/records'
+import type { Awaitable, Repos } from '../store/types'
 import { CachedKey } from './cached-key'
 import { FOREIGN_COMMITS_POLL_MS, type Change, type ChangeFeed } from './changes'
 import { CachedApps, CachedApp, KeyList, KeyPolicies, Memberships, RetiredApp } from './entries'
@@ -32,6 +31,9 @@ import { SieveCache, type Slot } from './sieve'
 
 /** The empty limit list every key not limited in a dimension shares. */
 const NONE: readonly string[] = Object.freeze([])
+
+/** The feed of a read model that only lives as long as a transaction: nobody else can commit meanwhile. */
+const NO_FOREIGN_COMMITS: ChangeFeed = { foreignCommits: () => false }
 
 /** Past this many remembered absences, the oldest is forgotten. */
 export const MAX_ABSENCES = 10_000
@@ -41,10 +43,10 @@ export const DEFAULT_CACHE_MB = 128
 
 /** What the read model loads from: the store's repositories. */
 export interface ReadSources {
-  apikeys: Pick<ApiKeyRepository, 'findByHash' | 'listByUser'>
-  orgs: Pick<OrganizationRepository, 'membershipsOf'>
-  apps: Pick<AppRepository, 'findById' | 'listForUser' | 'retiredOrgOf'>
-  keyPolicies: Pick<KeyPolicyRepository, 'all'>
+  apikeys: Pick<Repos['apikeys'], 'findByHash' | 'listByUser'>
+  orgs: Pick<Repos['orgs'], 'membershipsOf'>
+  apps: Pick<Repos['apps'], 'findById' | 'listForUser' | 'retiredOrgOf'>
+  keyPolicies: Pick<Repos['keyPolicies'], 'all'>
 }
 
 export interface ReadModelOptions {
@@ -87,6 +89,7 @@ export class ReadModel {
   private polledAt = Number.NEGATIVE_INFINITY
   private readonly defaultRateLimit: RateLimit | null
   private readonly serverMaxDays: number | null
+  private readonly options: ReadModelOptions
   private hits = 0
   private misses = 0
 
@@ -99,12 +102,20 @@ export class ReadModel {
     this.cache = new SieveCache(options.budgetBytes)
     this.defaultRateLimit = options.defaultRateLimit
     this.serverMaxDays = options.serverMaxDays
+    this.options = options
+  }
+
+  /**
+   * The same questions, asked of `sources` (a write transaction's repositories) and kept
+   * nowhere: every answer is read afresh, and sees the transaction's own writes.
+   */
+  uncached(sources: ReadSources): ReadModel {
+    return new ReadModel(sources, NO_FOREIGN_COMMITS, this.clock, { ...this.options, budgetBytes: 0 })
   }
 
   /** The key with this hash (the principal it makes), or null when there is none. */
-  keyByHash(hash: string): CachedKey | null {
+  keyByHash(hash: string): Awaitable<CachedKey | null> {
     this.pollForeignCommits()
-    if (this.feed.inTransaction()) return this.loadKey(hash)
     const hit = this.cache.get(hash) as CachedKey | undefined
     if (hit !== undefined) {
       this.hits++
@@ -116,20 +127,21 @@ export class ReadModel {
     }
     this.misses++
     const generation = this.generation
-    const key = this.loadKey(hash)
-    if (generation === this.generation) {
-      if (key === null) this.rememberAbsence(hash)
-      else this.cache.set(hash, key)
-    }
-    return key
+    return drive(
+      function* (this: ReadModel) {
+        const key = yield* this.loadKey(hash)
+        if (generation === this.generation && this.options.budgetBytes > 0) {
+          if (key === null) this.rememberAbsence(hash)
+          else this.cache.set(hash, key)
+        }
+        return key
+      }.call(this),
+    )
   }
 
   /** The app, or null when there is none. */
-  app(appId: string): AppRecord | null {
-    return this.cached(appId, () => {
-      const record = this.sources.apps.findById(appId)
-      return record ? new CachedApp(record) : null
-    })?.record ?? null
+  app(appId: string): Awaitable<AppRecord | null> {
+    return drive(this.appSteps(appId))
   }
 
   /**
@@ -137,35 +149,53 @@ export class ReadModel {
    * apps of its user's orgs, kept per user and reach. `select` gets the memberships as they
    * are now: the caller's may be older (read before another process's commit was noticed).
    */
-  appsReached(caller: CachedKey, select: (apps: readonly CachedApp[], memberships: ReadonlyMap<string, Mode>) => CachedApp[]): readonly CachedApp[] {
-    return this.cached(reachedAppsKey(caller), () => {
-      const all = this.cached(userAppsKey(caller.userId), () => new CachedApps(this.sources.apps.listForUser(caller.userId).map((record) => new CachedApp(record)), true))!
-      return new CachedApps(select(all.apps, this.memberships(caller.userId)), false)
-    })!.apps
+  appsReached(caller: CachedKey, select: (apps: readonly CachedApp[], memberships: ReadonlyMap<string, Mode>) => CachedApp[]): Awaitable<readonly CachedApp[]> {
+    const sources = this.sources
+    return drive(
+      function* (this: ReadModel) {
+        const reached = yield* this.cached(reachedAppsKey(caller), function* (this: ReadModel) {
+          const all = yield* this.cached(userAppsKey(caller.userId), function* () {
+            const records = yield* answer(sources.apps.listForUser(caller.userId))
+            return new CachedApps(records.map((record) => new CachedApp(record)), true)
+          })
+          const memberships = yield* this.membershipsOf(caller.userId)
+          return new CachedApps(select(all!.apps, memberships.roles), false)
+        })
+        return reached!.apps
+      }.call(this),
+    )
   }
 
   /** The user's keys, newest first, with the answers kept for them. */
-  keyList(userId: string): KeyList {
-    return this.cached(keyListKey(userId), () => new KeyList(this.sources.apikeys.listByUser(userId), (record) => this.keyExpiry(record)))!
+  keyList(userId: string): Awaitable<KeyList> {
+    return drive(this.keyListSteps(userId))
   }
 
   /**
    * The answer `make` writes from the user's key list for `signature` (what the answer depends
    * on besides the list: the caller's reach and query), kept with the list.
    */
-  keyListText(userId: string, signature: string, make: (list: KeyList) => string): string {
-    const list = this.keyList(userId)
-    const kept = list.text(signature)
-    if (kept !== undefined) return kept
-    const text = make(list)
-    const bytes = list.keep(signature, text)
-    if (this.cache.peek(keyListKey(userId)) === list) this.cache.resize(list, bytes)
-    return text
+  keyListText(userId: string, signature: string, make: (list: KeyList) => string): Awaitable<string> {
+    return drive(
+      function* (this: ReadModel) {
+        const list = yield* this.keyListSteps(userId)
+        const kept = list.text(signature)
+        if (kept !== undefined) return kept
+        const text = make(list)
+        const bytes = list.keep(signature, text)
+        if (this.cache.peek(keyListKey(userId)) === list) this.cache.resize(list, bytes)
+        return text
+      }.call(this),
+    )
   }
 
   /** The user's role in each org it belongs to. */
-  memberships(userId: string): ReadonlyMap<string, Mode> {
-    return this.membershipsOf(userId).roles
+  memberships(userId: string): Awaitable<ReadonlyMap<string, Mode>> {
+    return drive(
+      function* (this: ReadModel) {
+        return (yield* this.membershipsOf(userId)).roles
+      }.call(this),
+    )
   }
 
   /**
@@ -173,37 +203,22 @@ export class ReadModel {
    * and those of the orgs it is limited to, directly or through its apps (deleted ones
    * included: a policy keeps bounding the keys it governed).
    */
-  lifetimePolicies(limits: KeyLimits): LifetimePolicy[] {
-    const byScope = this.keyPolicies()
-    const recorded = byScope.get(SERVER) ?? []
-    const configured = this.serverMaxDays
-    const policies =
-      configured === null || recorded.some((policy) => policy.until === null && policy.maxDays === configured)
-        ? [...recorded]
-        : [...recorded, serverLifetimePolicy(configured, '')]
-    if (byScope.size === (byScope.has(SERVER) ? 1 : 0)) return policies
-    const orgs = new Set(limits.limited_to_orgs)
-    for (const appId of limits.limited_to_apps) {
-      const org = this.app(appId)?.org_id ?? this.cached(retiredAppKey(appId), () => new RetiredApp(appId, this.sources.apps.retiredOrgOf(appId)))!.orgId
-      if (org !== null) orgs.add(org)
-    }
-    for (const org of orgs) policies.push(...(byScope.get(org) ?? []))
-    return policies
+  lifetimePolicies(limits: KeyLimits): Awaitable<LifetimePolicy[]> {
+    return drive(this.lifetimePolicySteps(limits))
   }
 
   /** The key lifetime policy in force for `scope` ('server' or an org id), or null. */
-  keyPolicy(scope: string): LifetimePolicy | null {
-    return this.keyPolicies().get(scope)?.find((policy) => policy.until === null) ?? null
-  }
-
-  private keyPolicies(): ReadonlyMap<string, readonly LifetimePolicy[]> {
-    return this.cached(KEY_POLICIES, () => new KeyPolicies(this.sources.keyPolicies.all()))!.byScope
+  keyPolicy(scope: string): Awaitable<LifetimePolicy | null> {
+    return drive(
+      function* (this: ReadModel) {
+        return (yield* this.keyPolicySteps()).get(scope)?.find((policy) => policy.until === null) ?? null
+      }.call(this),
+    )
   }
 
   /** When a key stops working: the earlier of its own expiry and what its policies allow. */
-  keyExpiry(key: KeyLimits & { expires_at: string | null; created_at: string }): string | null {
-    if (this.serverMaxDays === null && this.keyPolicies().size === 0) return key.expires_at
-    return effectiveExpiry(key.expires_at, key.created_at, this.lifetimePolicies(key))
+  keyExpiry(key: KeyLimits & { expires_at: string | null; created_at: string }): Awaitable<string | null> {
+    return drive(this.keyExpirySteps(key))
   }
 
   /** Applies what a commit changed (src/read-model/changes.ts). */
@@ -253,43 +268,107 @@ export class ReadModel {
     if (this.feed.foreignCommits()) this.clear()
   }
 
-  /** The cached entry for `key`, else `load()`'s (null is not kept). */
-  private cached<V extends Slot>(key: string, load: () => V | null): V | null {
+  /** The cached entry for `key`, else what `load` makes of the sources (null is not kept). */
+  private *cached<V extends Slot>(key: string, load: (this: ReadModel) => Generator<unknown, V | null, unknown>): Generator<unknown, V | null, unknown> {
     this.pollForeignCommits()
-    if (this.feed.inTransaction()) return load()
     const hit = this.cache.get(key)
     if (hit !== undefined) return hit as V
     const generation = this.generation
-    const value = load()
-    if (value !== null && generation === this.generation) this.cache.set(key, value)
+    const value = yield* load.call(this)
+    if (value !== null && generation === this.generation && this.options.budgetBytes > 0) this.cache.set(key, value)
     return value
   }
 
-  private membershipsOf(userId: string): Memberships {
-    return this.cached(membershipsKey(userId), () => new Memberships(userId, this.sources.orgs.membershipsOf(userId)))!
+  private *appSteps(appId: string): Generator<unknown, AppRecord | null, unknown> {
+    const sources = this.sources
+    const app = yield* this.cached(appId, function* () {
+      const record = yield* answer(sources.apps.findById(appId))
+      return record ? new CachedApp(record) : null
+    })
+    return app?.record ?? null
+  }
+
+  private *keyListSteps(userId: string): Generator<unknown, KeyList, unknown> {
+    const list = yield* this.cached(keyListKey(userId), function* (this: ReadModel) {
+      const records = yield* answer(this.sources.apikeys.listByUser(userId))
+      const expiries: (string | null)[] = []
+      for (const record of records) expiries.push(yield* this.keyExpirySteps(record))
+      return new KeyList(records, expiries)
+    })
+    return list!
+  }
+
+  private *membershipsOf(userId: string): Generator<unknown, Memberships, unknown> {
+    const sources = this.sources
+    const memberships = yield* this.cached(membershipsKey(userId), function* () {
+      return new Memberships(userId, yield* answer(sources.orgs.membershipsOf(userId)))
+    })
+    return memberships!
+  }
+
+  private *keyPolicySteps(): Generator<unknown, ReadonlyMap<string, readonly LifetimePolicy[]>, unknown> {
+    const sources = this.sources
+    const policies = yield* this.cached(KEY_POLICIES, function* () {
+      return new KeyPolicies(yield* answer(sources.keyPolicies.all()))
+    })
+    return policies!.byScope
+  }
+
+  private *lifetimePolicySteps(limits: KeyLimits): Generator<unknown, LifetimePolicy[], unknown> {
+    const byScope = yield* this.keyPolicySteps()
+    const recorded = byScope.get(SERVER) ?? []
+    const configured = this.serverMaxDays
+    const policies =
+      configured === null || recorded.some((policy) => policy.until === null && policy.maxDays === configured)
+        ? [...recorded]
+        : [...recorded, serverLifetimePolicy(configured, '')]
+    if (byScope.size === (byScope.has(SERVER) ? 1 : 0)) return policies
+    const orgs = new Set(limits.limited_to_orgs)
+    const sources = this.sources
+    for (const appId of limits.limited_to_apps) {
+      const app = yield* this.appSteps(appId)
+      const org =
+        app?.org_id ??
+        (yield* this.cached(retiredAppKey(appId), function* () {
+          return new RetiredApp(appId, yield* answer(sources.apps.retiredOrgOf(appId)))
+        }))!.orgId
+      if (org !== null) orgs.add(org)
+    }
+    for (const org of orgs) policies.push(...(byScope.get(org) ?? []))
+    return policies
+  }
+
+  private *keyExpirySteps(key: KeyLimits & { expires_at: string | null; created_at: string }): Generator<unknown, string | null, unknown> {
+    if (this.serverMaxDays === null && (yield* this.keyPolicySteps()).size === 0) return key.expires_at
+    return effectiveExpiry(key.expires_at, key.created_at, yield* this.lifetimePolicySteps(key))
   }
 
   /**
    * The key with its user's memberships and its apps' orgs. Its user id and the ids its limits
    * name are the strings the memberships and apps already hold: a row's strings are new ones.
    */
-  private loadKey(hash: string): CachedKey | null {
-    const record = this.sources.apikeys.findByHash(hash)
+  private *loadKey(hash: string): Generator<unknown, CachedKey | null, unknown> {
+    const record = yield* answer(this.sources.apikeys.findByHash(hash))
     if (record === null) return null
-    const user = this.membershipsOf(record.user_id)
+    const user = yield* this.membershipsOf(record.user_id)
     const orgs = record.limited_to_orgs.length === 0 ? NONE : record.limited_to_orgs.map((orgId) => user.sharedOrgId(orgId))
     let appOrgs: Map<string, string> | null = null
-    const apps =
-      record.limited_to_apps.length === 0
-        ? NONE
-        : record.limited_to_apps.map((appId) => {
-            const app = this.app(appId)
-            if (app === null) return appId
-            appOrgs ??= new Map()
-            appOrgs.set(app.app_id, app.org_id)
-            return app.app_id
-          })
-    return new CachedKey(hash, record, user, { limited_to_apps: apps, limited_to_orgs: orgs }, appOrgs, this.defaultRateLimit, this.keyExpiry(record))
+    let apps: readonly string[] = NONE
+    if (record.limited_to_apps.length > 0) {
+      const ids: string[] = []
+      for (const appId of record.limited_to_apps) {
+        const app = yield* this.appSteps(appId)
+        if (app === null) ids.push(appId)
+        else {
+          appOrgs ??= new Map()
+          appOrgs.set(app.app_id, app.org_id)
+          ids.push(app.app_id)
+        }
+      }
+      apps = ids
+    }
+    const expiresAt = yield* this.keyExpirySteps(record)
+    return new CachedKey(hash, record, user, { limited_to_apps: apps, limited_to_orgs: orgs }, appOrgs, this.defaultRateLimit, expiresAt)
   }
 
   private rememberAbsence(hash: string): void {

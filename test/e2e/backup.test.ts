@@ -6,7 +6,7 @@ import { Database } from 'bun:sqlite'
 import { afterAll, describe, expect, test } from 'bun:test'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { MIGRATIONS } from '../../src/db/migrations'
+import { MIGRATIONS } from '../../src/store/sqlite/migrations'
 import { BINARY, fetchChecked, Resources, runCli, type RunningServer } from '../helpers/binary'
 
 if (!existsSync(BINARY)) {

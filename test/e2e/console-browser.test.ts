@@ -177,14 +177,31 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     const response = await page.goto(url(), { waitUntil: 'load' })
     expect(response?.status()).toBe(200)
     await heading('Sign in')
+    // A text field, so that password managers do not offer to save the key, masked all the same.
+    const field = page.getByLabel('API key')
+    const masked = page.evaluate("getComputedStyle(document.querySelector('input[name=key]')).getPropertyValue('-webkit-text-security')")
+    expect({ type: await field.getAttribute('type'), autocomplete: await field.getAttribute('autocomplete'), masked: await masked })
+      .toEqual({ type: 'text', autocomplete: 'off', masked: 'disc' })
+    expect(await page.locator('input[type=password]').count()).toBe(0)
     await scan('sign-in')
+    await field.fill('ak_not_a_key')
     await photograph('sign-in')
-    await page.getByLabel('API key').fill('ak_not_a_key')
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.getByRole('alert').filter({ hasText: 'Invalid API key' }).waitFor()
-    await page.getByLabel('API key').fill(adminKey)
+    // Signed in, the keys screen is drawn once: one list, one total of usage.
+    const reads: string[] = []
+    const onRequest = (request: Request) => void (request.method() === 'GET' && reads.push(new URL(request.url()).pathname))
+    page.on('request', onRequest)
+    await field.fill(adminKey)
     await page.getByRole('button', { name: 'Sign in' }).click()
     await heading('API keys')
+    await page.getByRole('link', { name: 'Admin key' }).waitFor()
+    await page.locator('usage-chart svg').waitFor()
+    await page.locator('usage-sparkline svg').first().waitFor()
+    await page.waitForLoadState('networkidle')
+    page.off('request', onRequest)
+    expect(reads.filter((path) => path === '/apikey/' || path === '/apikey/usage').sort()).toEqual(['/apikey/', '/apikey/usage'])
+    expect(new URL(page.url()).hash).toBe('#/keys')
     expect(await page.evaluate('({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie })')).toEqual({ session: 1, local: 0, cookie: '' })
     expect((await context.cookies()).length).toBe(0)
     watch.expectClean()
@@ -347,7 +364,11 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     expect(await limitedPage.getByRole('rowheader', { name: 'com.console.two' }).count()).toBe(0)
     await scan('limited-apps', limitedPage)
     await limitedPage.goto(url('#/audit'))
+    await heading('Not available with this key', limitedPage)
+    await limitedPage.getByText('The audit log takes an all key without limits. This key has mode all and limits.').waitFor()
     await limitedPage.getByRole('alert').filter({ hasText: 'This operation needs an API key without limits (403 insufficient_permissions)' }).waitFor()
+    // No filter form for a log the key cannot read.
+    expect(await limitedPage.getByRole('form', { name: 'Filter events' }).count()).toBe(0)
     await scan('limited-audit', limitedPage)
     await photograph('limited-audit', limitedPage)
     await limitedPage.goto(url('#/keys/new'))
@@ -357,9 +378,14 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     // Nothing to pick among organizations: the fieldset is left out.
     expect(await limitedPage.getByRole('group', { name: 'Limit to organizations' }).count()).toBe(0)
     await photograph('limited-create-key', limitedPage)
-    // Nothing checked: the new key takes the signed-in key's limits (and is not refused as wider).
+    // Nothing checked: the lists are left out, so the new key takes the signed-in key's limits
+    // (empty lists would ask for a wider key: 403).
     await limitedPage.getByRole('textbox', { name: 'Name', exact: true }).fill('Made by the limited key')
-    await limitedPage.getByRole('button', { name: 'Create key' }).click()
+    const [create] = await Promise.all([
+      limitedPage.waitForRequest((request) => request.method() === 'POST' && new URL(request.url()).pathname === '/apikey/'),
+      limitedPage.getByRole('button', { name: 'Create key' }).click(),
+    ])
+    expect(Object.keys(create.postDataJSON()).sort()).toEqual(['mode', 'name'])
     const dialog = limitedPage.getByRole('dialog', { name: 'Copy the new key now' })
     const made = await dialog.getByLabel('Your new API key').inputValue()
     await dialog.getByRole('button', { name: 'I have stored it' }).click()
@@ -369,35 +395,145 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     watch.expectClean()
   }, TEST_TIMEOUT)
 
-  test("a read key's console offers no action the key may not take", async () => {
-    const read = (await call('POST', '/apikey/', adminKey, { name: 'Console read', mode: 'read' })).json.apikey
-    const { context: other, page: readPage } = await signedIn(read.key)
-    await heading('Your key', readPage)
-    expect(await readPage.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).toEqual(['Your key', 'Organizations', 'Apps'])
-    // Creating or opening a key needs an all key: the console shows the key itself instead.
-    for (const hash of ['#/keys/new', '#/keys/1']) {
-      await readPage.goto(url(hash))
-      await readPage.waitForURL(/#\/keys$/)
-      await heading('Your key', readPage)
+  // What each mode below `all` may do to apps and orgs (SPEC §6; the admin's user has role all):
+  // the buttons the console offers on apps, the h2 sections of an org's screen and its buttons.
+  const BELOW_ALL = [
+    { mode: 'read', appActions: [], newApp: false, orgSections: ['Members'], orgButtons: [] },
+    { mode: 'upload', appActions: [], newApp: false, orgSections: ['Members'], orgButtons: [] },
+    { mode: 'write', appActions: ['Rename'], newApp: true, orgSections: ['Members', 'Rename'], orgButtons: ['Save name'] },
+  ] as const
+
+  test.each(BELOW_ALL)("a $mode key's console offers no action the key may not take, and says why a screen is refused", async ({ mode, appActions, newApp, orgSections, orgButtons }) => {
+    const made = (await call('POST', '/apikey/', adminKey, { name: `Console ${mode}`, mode })).json.apikey
+    const { context: other, page: modePage } = await signedIn(made.key)
+    await heading('Your key', modePage)
+    expect(await modePage.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).toEqual(['Your key', 'Organizations', 'Apps'])
+    // Creating or opening a key needs an all key, the audit log one without limits: reached by
+    // URL, the screen says so, with the API's refusal in words.
+    for (const [hash, refusal] of [
+      ['#/keys/new', 'Insufficient permissions to manage API keys (403 insufficient_permissions)'],
+      ['#/keys/1', 'Insufficient permissions to manage API keys (403 insufficient_permissions)'],
+      ['#/audit', 'Insufficient permissions for this operation (403 insufficient_permissions)'],
+    ] as const) {
+      await modePage.goto(url(hash))
+      await heading('Not available with this key', modePage)
+      await modePage.getByRole('alert').filter({ hasText: refusal }).waitFor()
+      expect(await modePage.locator('main p').first().innerText()).toContain(`This key has mode ${mode}.`)
+      expect(await modePage.getByRole('main').getByRole('button').count()).toBe(0)
+      if (mode === 'read' && hash === '#/keys/new') {
+        await scan('refused', modePage)
+        await photograph('refused', modePage)
+      }
     }
-    await menu('Apps', readPage)
-    await heading('Apps', readPage)
-    await readPage.getByRole('rowheader', { name: 'com.console.one' }).waitFor()
-    expect(await readPage.getByRole('main').getByRole('button').count()).toBe(0)
-    expect(await readPage.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0)
-    expect(await readPage.getByRole('heading', { name: 'New app' }).count()).toBe(0)
-    await scan('read-apps', readPage)
-    await menu('Organizations', readPage)
-    await readPage.getByRole('link', { name: 'Default' }).click()
-    await heading('Default', readPage)
-    await readPage.getByRole('rowheader', { name: 'admin@localhost' }).waitFor()
-    expect(await readPage.locator('.facts').innerText()).toContain('This key here\nread')
-    expect(await readPage.getByRole('main').getByRole('button').count()).toBe(0)
-    expect(await readPage.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0)
-    expect(await readPage.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual(['Members'])
-    await scan('read-organization', readPage)
-    await photograph('read-organization', readPage)
+    await modePage.getByRole('link', { name: '← Your key' }).click()
+    await heading('Your key', modePage)
+
+    await menu('Apps', modePage)
+    await heading('Apps', modePage)
+    await modePage.getByRole('rowheader', { name: 'com.console.one' }).waitFor()
+    const actions = (await modePage.getByRole('main').getByRole('table').getByRole('button').allInnerTexts())
+    expect([...new Set(actions)]).toEqual([...appActions])
+    expect(await modePage.getByRole('columnheader', { name: 'Actions' }).count()).toBe(appActions.length > 0 ? 1 : 0)
+    expect(await modePage.getByRole('heading', { name: 'New app' }).count()).toBe(newApp ? 1 : 0)
+    await scan(`${mode}-apps`, modePage)
+    if (mode === 'write') await photograph('write-apps', modePage)
+    await menu('Organizations', modePage)
+    await modePage.getByRole('link', { name: 'Default' }).click()
+    await heading('Default', modePage)
+    await modePage.getByRole('rowheader', { name: 'admin@localhost' }).waitFor()
+    expect(await modePage.locator('.facts').innerText()).toContain(`This key here\n${mode}`)
+    expect(await modePage.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0)
+    expect(await modePage.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual([...orgSections])
+    expect(await modePage.getByRole('main').getByRole('button').allInnerTexts()).toEqual([...orgButtons])
+    await scan(`${mode}-organization`, modePage)
+    await photograph(`${mode}-organization`, modePage)
     await other.close()
+    watch.expectClean()
+  }, TEST_TIMEOUT)
+
+  test('editing a key sends only the limits changed, keeps ids the pickers do not list, and asks before lifting a limit', async () => {
+    const orgs = (await call('GET', '/organization/', adminKey)).json.data as { id: string; name: string }[]
+    const defaultOrg = orgs.find((org) => org.name === 'Default')!.id
+    const goneOrg = (await call('POST', '/organization/', adminKey, { name: 'Gone org' })).json.organization.id as string
+    for (const app_id of ['com.edit.kept', 'com.edit.gone']) expect((await call('POST', '/app/', adminKey, { app_id, name: app_id, org_id: defaultOrg })).status).toBe(201)
+    // Limits in an order of their own, each naming something deleted since.
+    const byApps = (await call('POST', '/apikey/', adminKey, { name: 'Edit by apps', mode: 'read', limited_to_apps: ['com.edit.gone', 'com.edit.kept'] })).json.apikey
+    const byOrgs = (await call('POST', '/apikey/', adminKey, { name: 'Edit by orgs', mode: 'read', limited_to_orgs: [goneOrg, defaultOrg] })).json.apikey
+    expect((await call('DELETE', '/app/com.edit.gone/', adminKey)).status).toBe(200)
+    expect((await call('DELETE', `/organization/${goneOrg}/`, adminKey)).status).toBe(200)
+
+    const edit = page.getByRole('form', { name: 'Edit key' })
+    /** Saves the edit form; the body of the PUT it sent. */
+    const save = async () => {
+      const [request] = await Promise.all([
+        page.waitForRequest((request) => request.method() === 'PUT'),
+        edit.getByRole('button', { name: 'Save changes' }).click(),
+      ])
+      return request.postDataJSON() as Record<string, unknown>
+    }
+    for (const [key, deleted, name] of [[byApps, 'com.edit.gone', 'Edit by apps, renamed'], [byOrgs, goneOrg, 'Edit by orgs, renamed']] as const) {
+      await page.goto(url(`#/keys/${key.id}`))
+      await heading(key.name)
+      // The box of what was deleted since is there, checked.
+      const box = edit.getByRole('checkbox', { name: new RegExp(`^${deleted.replace(/\./g, '\\.')}\\b`) })
+      expect(await box.isChecked()).toBe(true)
+      if (key === byOrgs) await photograph('edit-unlisted')
+      await edit.getByRole('textbox', { name: 'Name', exact: true }).fill(name)
+      expect(await save()).toEqual({ name })
+      await heading(name)
+      const after = (await call('GET', `/apikey/${key.id}/`, adminKey)).json.apikey
+      expect({ apps: after.limited_to_apps, orgs: after.limited_to_orgs }).toEqual({ apps: key.limited_to_apps, orgs: key.limited_to_orgs })
+      // Saying why the pickers do not list it.
+      expect(await box.locator('xpath=..').innerText()).toBe(`${deleted} · not listed: deleted, or out of reach`)
+    }
+
+    // Unchecking every app would make the key reach all apps: the console asks first.
+    await page.goto(url(`#/keys/${byApps.id}`))
+    await heading('Edit by apps, renamed')
+    const checked = edit.getByRole('group', { name: 'Limit to apps' }).getByRole('checkbox', { checked: true })
+    while ((await checked.count()) > 0) await checked.first().uncheck()
+    const puts: string[] = []
+    const onRequest = (request: Request) => void (request.method() === 'PUT' && puts.push(request.postData() ?? ''))
+    page.on('request', onRequest)
+    await edit.getByRole('button', { name: 'Save changes' }).click()
+    const ask = page.getByRole('dialog', { name: 'Remove the limit to apps?' })
+    await ask.getByText('now limited to com.edit.gone, com.edit.kept, would reach all the apps its user can').waitFor()
+    await scan('edit-unlimit')
+    await photograph('edit-unlimit')
+    await ask.getByRole('button', { name: 'Cancel' }).click()
+    await ask.waitFor({ state: 'detached' })
+    page.off('request', onRequest)
+    expect(puts).toEqual([])
+    expect((await call('GET', `/apikey/${byApps.id}/`, adminKey)).json.apikey.limited_to_apps).toEqual(['com.edit.gone', 'com.edit.kept'])
+    // Confirmed, the empty list is sent: the key is limited to apps no more.
+    const [confirmed] = await Promise.all([
+      page.waitForRequest((request) => request.method() === 'PUT'),
+      (async () => {
+        await edit.getByRole('button', { name: 'Save changes' }).click()
+        await ask.getByRole('button', { name: 'Save without the limit' }).click()
+      })(),
+    ])
+    expect(confirmed.postDataJSON()).toEqual({ limited_to_apps: [] })
+    await page.locator('.facts').getByText('none (all it can reach)').waitFor()
+    watch.expectClean()
+  }, TEST_TIMEOUT)
+
+  test('an address with no screen: "Not found", in place of the screen shown before', async () => {
+    await menu('Apps')
+    await heading('Apps')
+    for (const hash of ['#/keys/abc', '#/nope', '#/keys/12/extra', '#/orgs/%E0%A4%A']) {
+      await page.evaluate(`location.hash = ${JSON.stringify(hash)}`)
+      await heading('Not found')
+      expect(await page.getByRole('main').innerText()).toContain(`The console has no screen at ${hash}.`)
+      expect(await page.getByRole('heading', { level: 1, name: 'Apps' }).count()).toBe(0)
+      expect(await page.title()).toBe('Not found · CodePushGo console')
+    }
+    // No menu entry is the current one.
+    expect(await page.getByRole('navigation', { name: 'Main' }).locator('[aria-current]').count()).toBe(0)
+    await scan('not-found')
+    await photograph('not-found')
+    await page.getByRole('link', { name: '← Keys' }).click()
+    await heading('API keys')
     watch.expectClean()
   }, TEST_TIMEOUT)
 
@@ -560,6 +696,8 @@ describe.skipIf(!chromium)('the console in headless Chromium, on the compiled bi
     await expiringPage.goto(url('#/keys/new'))
     await heading('Create a key', expiringPage)
     const capped = expiringPage.getByLabel('Expires', { exact: true })
+    // The heading comes first, the form once the pickers are loaded.
+    await capped.waitFor()
     expect(await enabledOptions(capped)).toEqual(['default', '7', 'date'])
     expect(await capped.locator('option[value=default]').innerText()).toMatch(/^When the signed-in key expires/)
     await other.close()

@@ -3,6 +3,7 @@
  * block of docs/nginx-auth-request.md, with free ports swapped in, runs in a real nginx between
  * a client and a tiny upstream. Skips with a notice when nginx is missing (fails when CI=true).
  */
+import { testLocation } from '../helpers/backend'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -83,8 +84,7 @@ describe.skipIf(!nginx)('nginx auth_request in front of the binary', () => {
   beforeAll(async () => {
     if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`npm run build\` first (\`npm test\` builds it for you)`)
 
-    dataDir = tempDir('codepushgo-nginx-data-')
-    server = await startServer(dataDir)
+    server = await startServer(await testLocation(() => (dataDir = tempDir('codepushgo-nginx-data-'))))
     adminKey = (await server.waitForOutput(/ak_[0-9A-Za-z]{36}/))[0]
 
     const read = await createKey('nginx read', 'read')

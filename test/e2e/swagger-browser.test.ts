@@ -103,6 +103,8 @@ describe.skipIf(!chromium)('Swagger UI in headless Chromium, network off', () =>
 
   test('Authorize with the bootstrap key, then GET /apikey/ answers 200 with masked keys', async () => {
     await authorize()
+    // The key stays in the page's memory: nothing in localStorage (persistAuthorization is off).
+    expect(await page.evaluate('JSON.stringify(localStorage)')).toBe('{}')
 
     const list = page.locator('.opblock.opblock-get', {
       has: page.locator('.opblock-summary-path', { hasText: /^\/apikey\/$/ }),

@@ -74,9 +74,16 @@ export async function serveExpectingExit(args: string[]) {
   return { exitCode: await child.exited, stdout, stderr: await stderr }
 }
 
+/** Where a server keeps its data: a directory (SQLite), or a PostgreSQL database. */
+export type DataLocation = string | { databaseUrl: string }
+
+/** The flags that point a command at `location`. */
+export const locationFlags = (location: DataLocation): string[] =>
+  typeof location === 'string' ? ['--dir', location] : ['--database-url', location.databaseUrl]
+
 /** Starts `serve` on a free loopback port (under `umask` if given) and resolves once it is listening. */
-export async function startServer(dir: string, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
-  const child = Bun.spawn(command(['serve', '--http', '127.0.0.1:0', '--dir', dir, ...extraArgs], umask), {
+export async function startServer(location: DataLocation, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
+  const child = Bun.spawn(command(['serve', '--http', '127.0.0.1:0', ...locationFlags(location), ...extraArgs], umask), {
     stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
   })
   let out = ''
@@ -140,8 +147,8 @@ export class Resources {
     return dir
   }
 
-  async serve(dir: string, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
-    const server = await startServer(dir, extraArgs, umask)
+  async serve(location: DataLocation, extraArgs: string[] = [], umask?: number): Promise<RunningServer> {
+    const server = await startServer(location, extraArgs, umask)
     this.servers.push(server)
     return server
   }

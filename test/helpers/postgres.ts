@@ -144,13 +144,13 @@ export class PostgresCluster {
   }
 
   /**
-   * A new empty database, so that each test starts from nothing (a copy of `template1`, a few
-   * milliseconds). Returns its URL; the test closes its own clients.
+   * A new database, so that each test starts from nothing (a copy of `template`, by default the
+   * empty `template1`, in a few milliseconds). Returns its URL; the test closes its own clients.
    */
-  async createDatabase(): Promise<string> {
+  async createDatabase(template = 'template1'): Promise<string> {
     const name = `test_${++this.databases}`
     this.admin ??= new SQL(this.url(), { max: 1 })
-    await this.admin.unsafe(`CREATE DATABASE ${name}`)
+    await this.admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${template}`)
     return this.url(name)
   }
 

@@ -9,7 +9,7 @@ import { expect, test } from 'bun:test'
 /** What a scenario needs of its world: a way to send requests and to snapshot the data. */
 export interface ScenarioWorld {
   request(method: string, path: string, options?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Answer>
-  snapshot(): string
+  snapshot(): Promise<string>
 }
 
 export interface Answer {
@@ -51,7 +51,7 @@ export async function runScenario<W extends ScenarioWorld>(world: W, scenario: A
   const path = given(scenario.path, world)
   const key = scenario.key === undefined ? null : given(scenario.key, world)
   const body = scenario.body === undefined ? undefined : given(scenario.body, world)
-  const before = scenario.unchanged ? world.snapshot() : null
+  const before = scenario.unchanged ? (await world.snapshot()) : null
   const answer = await world.request(scenario.method, path, { key, body, headers: scenario.headers })
   const context = `${scenario.method} ${path} → ${answer.status} ${answer.text.slice(0, 300)}`
   expect(answer.status, context).toBe(scenario.status)
@@ -66,7 +66,7 @@ export async function runScenario<W extends ScenarioWorld>(world: W, scenario: A
     else expect(answer.text, context).not.toMatch(unwanted)
   }
   if (key && !mayHoldKey) expect(answer.text, context).not.toContain(key)
-  if (before !== null) expect(world.snapshot(), `${context}: the stored data changed`).toBe(before)
+  if (before !== null) expect((await world.snapshot()), `${context}: the stored data changed`).toBe(before)
   await scenario.check?.(answer, world)
   return answer
 }

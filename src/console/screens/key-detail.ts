@@ -49,6 +49,25 @@ function facts(key: ApiKey, orgNames: ReadonlyMap<string, string>): HTMLElement 
   )
 }
 
+/**
+ * An empty limit list means no limit: a change that empties one the key has widens it to
+ * everything its user reaches in that dimension. Asks first; true when confirmed or not needed.
+ */
+function confirmUnlimiting(key: ApiKey, changes: { limited_to_orgs?: unknown; limited_to_apps?: unknown }, orgNames: ReadonlyMap<string, string>): Promise<boolean> {
+  const dimensions = [
+    { plural: 'organizations', before: key.limited_to_orgs.map((id) => orgNames.get(id) ?? id), after: changes.limited_to_orgs },
+    { plural: 'apps', before: key.limited_to_apps, after: changes.limited_to_apps },
+  ]
+  const lifted = dimensions.filter(({ before, after }) => before.length > 0 && Array.isArray(after) && after.length === 0)
+  if (lifted.length === 0) return Promise.resolve(true)
+  const what = lifted.map(({ plural }) => plural).join(' and ')
+  return confirmDialog(
+    `Remove the limit to ${what}?`,
+    `None checked means no limit: “${key.name}”, now limited to ${lifted.map(({ before }) => before.join(', ')).join('; ')}, would reach all the ${what} its user can. To keep a limit, cancel and check at least one.`,
+    'Save without the limit',
+  )
+}
+
 export function keyDetailScreen(ctx: Context, idText: string): Promise<void> {
   return showKey(ctx, Number(idText))
 }
@@ -152,12 +171,13 @@ async function showKey(ctx: Context, id: number, flash?: unknown): Promise<void>
       const changes: Record<string, unknown> = {}
       if (next.name !== key.name) changes.name = next.name
       if (next.mode !== key.mode) changes.mode = next.mode
-      if (JSON.stringify(next.limited_to_orgs) !== JSON.stringify(key.limited_to_orgs)) changes.limited_to_orgs = next.limited_to_orgs
-      if (JSON.stringify(next.limited_to_apps) !== JSON.stringify(key.limited_to_apps)) changes.limited_to_apps = next.limited_to_apps
+      if (next.limited_to_orgs !== undefined) changes.limited_to_orgs = next.limited_to_orgs
+      if (next.limited_to_apps !== undefined) changes.limited_to_apps = next.limited_to_apps
       if (next.expires_at !== undefined) changes.expires_at = next.expires_at
       if (JSON.stringify(next.rate_limit) !== JSON.stringify(key.rate_limit)) changes.rate_limit = next.rate_limit
       if (next.enabled !== key.enabled) changes.enabled = next.enabled
       if (Object.keys(changes).length === 0) throw new Error('Nothing changed.')
+      if (!(await confirmUnlimiting(key, changes, orgNames))) return
       await api('PUT', `apikey/${id}/`, changes)
       announce('Changes saved.')
       await showKey(ctx, id)

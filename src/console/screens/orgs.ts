@@ -114,8 +114,8 @@ function policyForm(org: Organization, path: string, reload: () => Promise<void>
   })
 }
 
-export async function orgScreen(ctx: Context, idText: string): Promise<void> {
-  const id = decodeURIComponent(idText)
+/** One organization; `id` comes decoded from the location. */
+export async function orgScreen(ctx: Context, id: string): Promise<void> {
   const path = `organization/${encodeURIComponent(id)}/`
   const body = h('div')
   screen(ctx.main, 'Organization', h('p', null, h('a', { href: '#/orgs' }, '← All organizations')), body)
@@ -157,14 +157,14 @@ export async function orgScreen(ctx: Context, idText: string): Promise<void> {
           : null,
       ),
       manage
-        ? h('section', { 'aria-labelledby': 'policy-title' }, h('h2', { id: 'policy-title' }, 'Key policy'), policyForm(org, path, () => orgScreen(ctx, idText)))
+        ? h('section', { 'aria-labelledby': 'policy-title' }, h('h2', { id: 'policy-title' }, 'Key policy'), policyForm(org, path, () => orgScreen(ctx, id)))
         : null,
       atLeast(effective, 'write')
         ? h('section', { 'aria-labelledby': 'rename-title' }, h('h2', { id: 'rename-title' }, 'Rename'),
             form('Rename organization', [field('Name', rename)], 'Save name', async () => {
               await api('PUT', path, { name: rename.value })
               announce('Organization renamed.')
-              await orgScreen(ctx, idText)
+              await orgScreen(ctx, id)
             }))
         : null,
       manage

@@ -5,7 +5,11 @@ import { field, form, screen } from '../screen'
 import { remember } from '../session'
 
 export function signInScreen(main: HTMLElement, signedIn: (me: ApiKey) => void, notice?: Node): void {
-  const key = h('input', { name: 'key', type: 'password', required: true, autocomplete: 'off', spellcheck: 'false' })
+  // Masked text, not type=password: managers offer to save password fields whatever autocomplete says; data-* opt out of 1Password, LastPass, Bitwarden.
+  const key = h('input', {
+    name: 'key', type: 'text', class: 'masked', required: true, autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false',
+    'data-1p-ignore': true, 'data-lpignore': 'true', 'data-bwignore': true,
+  })
   const stay = h('input', { name: 'stay', type: 'checkbox', checked: true, id: 'stay' })
   screen(main, 'Sign in',
     notice ?? '',

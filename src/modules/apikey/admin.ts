@@ -7,47 +7,52 @@ import { normalizeName } from '../../validation'
 import { recordAudit } from '../audit/service'
 import type { ApiKeyView } from './model'
 import { newKeyPolicyEnd } from './policies'
+import type { Tx } from '../../store/types'
 import { checkWrite, issueKey, view } from './service'
 
 /** What the CLI writes in the audit log as the actor: the operator, with no key. */
 export const operatorOf = (userId: string): Actor => ({ userId, keyId: null, ip: null, userAgent: 'codepushgo-cli' })
 
 /**
- * A key without limits made by the operator: it expires as the key policy says (the operator's
- * keys obey --max-key-lifetime-days too) and is audited in the user's log with no actor key.
- * The view carries the full key, once. Call inside a transaction.
+ * A key without limits made by the operator in the transaction: it expires as the key policy
+ * says (the operator's keys obey --max-key-lifetime-days too) and is audited in the user's log
+ * with no actor key. The view carries the full key, once.
  */
-export function operatorKey(core: Core, userId: string, input: { name: string; mode: Mode }): ApiKeyView {
+export async function operatorKey(core: Core, tx: Tx, userId: string, input: { name: string; mode: Mode }): Promise<ApiKeyView> {
   const name = normalizeName(input.name)
+  const fresh = core.readModel.uncached(tx)
   const terms: KeyTerms = {
-    mode: input.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: newKeyPolicyEnd(core), rate_limit: null, enabled: true,
+    mode: input.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: await newKeyPolicyEnd(core, fresh), rate_limit: null, enabled: true,
     created_at: core.clock.now().toISOString(),
   }
-  checkWrite(core, operatorGranter(core.readModel.memberships(userId)), terms)
-  const { record, key } = issueKey(core, userId, { name, ...terms })
-  recordAudit(core, operatorOf(userId), 'apikey.create', { type: 'apikey', id: record.id }, { name, mode: terms.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: terms.expires_at })
-  return view(core, record, key)
+  await checkWrite(core, fresh, operatorGranter(await fresh.memberships(userId)), terms)
+  const { record, key } = await issueKey(core, tx, userId, { name, ...terms })
+  await recordAudit(core, tx, operatorOf(userId), 'apikey.create', { type: 'apikey', id: record.id }, {
+    name, mode: terms.mode, limited_to_apps: [], limited_to_orgs: [], expires_at: terms.expires_at,
+  })
+  return view(fresh, record, key)
 }
 
 /**
  * `operatorKey` in a transaction of its own: for a user who has no key left that works (lost,
  * or all expired under --max-key-lifetime-days, since a key can hand out none that outlives it).
  */
-export function issueKeyFor(core: Core, userId: string, input: { name: string; mode: Mode }): ApiKeyView {
-  return core.store.write(() => operatorKey(core, userId, input))
+export function issueKeyFor(core: Core, userId: string, input: { name: string; mode: Mode }): Promise<ApiKeyView> {
+  return core.store.write((tx) => operatorKey(core, tx, userId, input))
 }
 
 /** A user's keys, masked, newest first. */
-export function listKeysOfUser(core: Core, userId: string): ApiKeyView[] {
-  return core.store.apikeys.listByUser(userId).map((key) => view(core, key))
+export async function listKeysOfUser(core: Core, userId: string): Promise<ApiKeyView[]> {
+  const keys = await core.store.apikeys.listByUser(userId)
+  return Promise.all(keys.map((key) => view(core.readModel, key)))
 }
 
 /** Deletes a key; audited in the owner's log, with no actor key. */
-export function revokeKey(core: Core, id: number): void {
-  core.store.write(() => {
-    const record = core.store.apikeys.findById(id)
+export function revokeKey(core: Core, id: number): Promise<void> {
+  return core.store.write(async (tx) => {
+    const record = await tx.apikeys.findById(id)
     if (!record) throw notFound()
-    core.store.apikeys.delete(id)
-    recordAudit(core, operatorOf(record.user_id), 'apikey.revoke', { type: 'apikey', id }, { name: record.name, mode: record.mode })
+    await tx.apikeys.delete(id)
+    await recordAudit(core, tx, operatorOf(record.user_id), 'apikey.revoke', { type: 'apikey', id }, { name: record.name, mode: record.mode })
   })
 }

@@ -3,14 +3,16 @@
  * `/apikey/:id/`, POST `/apikey/:id/rotate`, GET `/apikey/verify` and the hourly usage of
  * GET `/apikey/usage` and `/apikey/:id/usage` (SPEC §7).
  */
-import { Elysia, t } from 'elysia'
+import { Elysia, t, type Context } from 'elysia'
 import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import {
   ApiKeyCreate, ApiKeyCreated, ApiKeyCreateQuery, ApiKeyIdParams, ApiKeyList, ApiKeyListQuery, errors,
-  ApiKeyOne, ApiKeyUpdate, RotateBody, Rotated, UsageList, UsageQuery, usageErrors, Verified, VerifyQuery,
+  ApiKeyOne, ApiKeyUpdate, type ApiKeyListFilters, RotateBody, Rotated, UsageList, UsageQuery, usageErrors, Verified, VerifyQuery,
 } from './model'
+import { hotHandler, Then } from '../../http/hot-route'
 import { AnswerText } from '../../http/json-text'
+import type { CachedKey } from '../../read-model/cached-key'
 import { optionalBody } from '../../http/openapi-annotations'
 import { responses, Success } from '../../http/schemas'
 import { listApiKeysJson } from './list-text'
@@ -47,11 +49,16 @@ function withQueryFields(url: string, body: unknown): unknown {
 const tags = ['API keys']
 
 export function apikeyModule(core: Core, auth: AuthPlugin) {
+  const waits = core.store.backend !== 'sqlite'
   return new Elysia({ prefix: '/apikey' })
     .use(auth)
     .get(
       '/',
-      ({ principal, query }) => new AnswerText<ApiKeyList>(listApiKeysJson(core, principal, query)),
+      hotHandler(
+        waits,
+        ({ principal, query }: { principal: CachedKey; query: ApiKeyListFilters }) =>
+          new Then(listApiKeysJson(core, principal, query), (json) => new AnswerText<ApiKeyList>(json)).answer,
+      ),
       {
         access: 'manage-keys',
         query: ApiKeyListQuery,
@@ -102,14 +109,15 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     )
     .get(
       '/verify',
-      ({ principal, query, request, set }) => {
+      hotHandler(waits, ({ principal, query, request, set }: { principal: CachedKey; query: VerifyQuery; request: Request; set: Context['set'] }) => {
         refuseRepeatedParameters(request.url)
-        const mode = verifyAccess(core, principal, query)
-        set.headers['x-codepushgo-user-id'] = principal.userId
-        set.headers['x-codepushgo-key-id'] = String(principal.keyId)
-        set.headers['x-codepushgo-key-mode'] = mode
-        return new AnswerText<Verified>(principal.verifiedJson(mode))
-      },
+        return new Then(verifyAccess(core, principal, query), (mode) => {
+          set.headers['x-codepushgo-user-id'] = principal.userId
+          set.headers['x-codepushgo-key-id'] = String(principal.keyId)
+          set.headers['x-codepushgo-key-mode'] = mode
+          return new AnswerText<Verified>(principal.verifiedJson(mode))
+        }).answer
+      }),
       {
         access: 'read',
         query: VerifyQuery,
@@ -130,7 +138,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       },
     )
     // A static segment: the router prefers it to `/:id` whatever the order.
-    .get('/usage', ({ principal, query }) => ({ data: totalUsage(core, principal, query) }), {
+    .get('/usage', async ({ principal, query }) => ({ data: await totalUsage(core, principal, query) }), {
       access: 'manage-keys',
       query: UsageQuery,
       response: responses({ 200: UsageList, 400: usageErrors.badRange, 401: errors.unauthorized, 403: errors.forbidden, 429: errors.tooMany }),
@@ -145,7 +153,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
           'included. A deleted key\'s usage is deleted with it. Needs an `all` key.',
       },
     })
-    .get('/:id/usage', ({ principal, params, query }) => ({ data: keyUsage(core, principal, parseKeyId(params.id), query) }), {
+    .get('/:id/usage', async ({ principal, params, query }) => ({ data: await keyUsage(core, principal, parseKeyId(params.id), query) }), {
       access: 'manage-keys',
       params: ApiKeyIdParams,
       query: UsageQuery,
@@ -182,7 +190,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         },
       },
     )
-    .get('/:id', ({ principal, params }) => ({ apikey: getApiKey(core, principal, parseKeyId(params.id)) }), {
+    .get('/:id', async ({ principal, params }) => ({ apikey: await getApiKey(core, principal, parseKeyId(params.id)) }), {
       access: 'manage-keys',
       params: ApiKeyIdParams,
       response: responses({ 200: ApiKeyOne, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),

@@ -10,6 +10,7 @@ import type { Core } from '../../core'
 import { jsonArray } from '../../http/json-text'
 import { pageStart } from '../../http/schemas'
 import type { CachedKey } from '../../read-model/cached-key'
+import type { Awaitable } from '../../store/types'
 import type { ApiKeyListFilters } from './model'
 import { listApiKeys } from './service'
 
@@ -26,7 +27,7 @@ function signatureOf(caller: CachedKey, filters: ApiKeyListFilters): string {
 }
 
 /** GET /apikey/'s answer for the caller (400 for `page` with `after`). */
-export function listApiKeysJson(core: Core, caller: CachedKey, filters: ApiKeyListFilters): string {
+export function listApiKeysJson(core: Core, caller: CachedKey, filters: ApiKeyListFilters): Awaitable<string> {
   pageStart(filters)
   return core.readModel.keyListText(caller.userId, signatureOf(caller, filters), (list) =>
     `{"data":${jsonArray(listApiKeys(list.rows, caller, filters), (row) => row.json)}}`,

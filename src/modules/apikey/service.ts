@@ -15,35 +15,41 @@ import { pageStart } from '../../http/schemas'
 import type { KeyListRow } from '../../read-model/entries'
 import type { ApiKeyCreateInput, ApiKeyListFilters, ApiKeyUpdateInput, ApiKeyView, Rotated } from './model'
 import { grantFacts } from './policies'
-import type { ApiKeyRecord } from './repository'
+import type { ReadModel } from '../../read-model/read-model'
+import type { ApiKeyRecord } from '../../store/records'
+import type { Repos, Tx } from '../../store/types'
 import { toApiKeyView } from './view'
 
 export const MAX_KEYS_PER_USER = 1000
 
+/** What a key write works with: the transaction, and the read model's questions asked of it afresh. */
+export interface KeyTx {
+  tx: Tx
+  fresh: ReadModel
+}
+
 /**
- * The transaction of a key write: a savepoint in the transaction that the key writes arriving
- * together share (src/db/group-commit.ts); it settles once that has committed. The key
- * repository notes what each write changes (that key, hence its user's key list) for the read
- * model; every other cached key stays.
- *
- * The write runs a turn or more after its caller's key was admitted: first the key is read
- * again, so that a key revoked, disabled or narrowed meanwhile (and answered so) writes
- * nothing after that answer.
+ * The transaction of a key write (SPEC §6): it settles once its transaction has committed. The
+ * write runs a while after its caller's key was admitted: first the key is read again, so that
+ * a key revoked, disabled or narrowed meanwhile (and answered so) writes nothing after that
+ * answer.
  */
-const keyWrite = <T>(core: Core, principal: Principal, work: () => T): Promise<T> =>
-  core.store.groupCommit.run(() => {
-    stillAdmitted(core, principal)
-    return work()
+function keyWrite<T>(core: Core, principal: Principal, work: (at: KeyTx) => Promise<T>): Promise<T> {
+  return core.store.write(async (tx) => {
+    const at = { tx, fresh: core.readModel.uncached(tx) }
+    await stillAdmitted(core, at, principal)
+    return work(at)
   })
+}
 
 /**
  * Throws the 401 the key would get now, or a 409 when what it may do changed since it got in:
  * its own terms, its effective expiry (a key policy that came into force meanwhile) or its
- * user's memberships. Inside the write's transaction, so every read here is fresh.
+ * user's memberships, all read in the transaction.
  */
-function stillAdmitted(core: Core, principal: Principal): void {
-  const now = core.store.apikeys.findById(principal.keyId)
-  const life = now && core.readModel.keyExpiry(now)
+async function stillAdmitted(core: Core, { tx, fresh }: KeyTx, principal: Principal): Promise<void> {
+  const now = await tx.apikeys.findById(principal.keyId)
+  const life = now && (await fresh.keyExpiry(now))
   checkStanding(core, now && { enabled: now.enabled, expiresAtMs: expiryMs(life) })
   // Gone, checkStanding has thrown.
   const { mode, limited_to_apps, limited_to_orgs, rate_limit } = now!
@@ -52,7 +58,7 @@ function stillAdmitted(core: Core, principal: Principal): void {
     life === principal.expiresAt &&
     JSON.stringify([limited_to_apps, limited_to_orgs, rate_limit]) ===
       JSON.stringify([principal.limits.limited_to_apps, principal.limits.limited_to_orgs, principal.ownRateLimit]) &&
-    sameRoles(core.readModel.memberships(principal.userId), principal.memberships)
+    sameRoles(await fresh.memberships(principal.userId), principal.memberships)
   if (!same) throw conflict('The calling API key was changed while this request waited; send it again')
 }
 
@@ -71,15 +77,15 @@ export interface KeySettings extends KeyLimits {
 }
 
 /**
- * Creates a key for `userId` and returns the stored record with the full key, which exists
- * nowhere else: only its hash and first characters are stored. Call inside a transaction.
+ * Creates a key for `userId` in the transaction and returns the stored record with the full
+ * key, which exists nowhere else: only its hash and first characters are stored.
  */
-export function issueKey(core: Core, userId: string, settings: KeySettings): { record: ApiKeyRecord; key: string } {
-  if (core.store.apikeys.countByUser(userId) >= MAX_KEYS_PER_USER)
+export async function issueKey(core: Core, tx: Tx, userId: string, settings: KeySettings): Promise<{ record: ApiKeyRecord; key: string }> {
+  if ((await tx.apikeys.countByUser(userId)) >= MAX_KEYS_PER_USER)
     throw conflict(`Too many API keys: at most ${MAX_KEYS_PER_USER} per user`)
   const key = generateKey()
   const now = core.clock.now().toISOString()
-  const record = core.store.apikeys.insert({
+  const record = await tx.apikeys.insert({
     user_id: userId,
     name: settings.name,
     mode: settings.mode,
@@ -98,8 +104,8 @@ export function issueKey(core: Core, userId: string, settings: KeySettings): { r
 }
 
 /** The caller's keys within its reach, newest first. */
-export function keysWithinReach(core: Core, principal: Principal): ApiKeyRecord[] {
-  return core.store.apikeys.listByUser(principal.userId).filter((key) => isAllowed(principal, { mode: 'all', on: 'key', key }))
+export async function keysWithinReach(core: Core, principal: Principal): Promise<ApiKeyRecord[]> {
+  return (await core.store.apikeys.listByUser(principal.userId)).filter((key) => isAllowed(principal, { mode: 'all', on: 'key', key }))
 }
 
 /**
@@ -139,34 +145,36 @@ function firstBelow(rows: readonly { id: number }[], id: number): number {
 }
 
 /** A key of the caller's within its reach, else 404 as if it did not exist. */
-export function reachKey(core: Core, principal: Principal, id: number): ApiKeyRecord {
-  const record = core.store.apikeys.findById(id)
+export async function reachKey(repos: Repos, principal: Principal, id: number): Promise<ApiKeyRecord> {
+  const record = await repos.apikeys.findById(id)
   if (!record) throw notFound()
   authorize(principal, { mode: 'all', on: 'key', key: record })
   return record
 }
 
-export function getApiKey(core: Core, principal: Principal, id: number): ApiKeyView {
-  return view(core, reachKey(core, principal, id))
+export async function getApiKey(core: Core, principal: Principal, id: number): Promise<ApiKeyView> {
+  return view(core.readModel, await reachKey(core.store, principal, id))
 }
 
 /** A key's view, with its effective expiry (`fullKey`: the response that creates it). */
-export function view(core: Core, record: ApiKeyRecord, fullKey?: string): ApiKeyView {
-  return toApiKeyView(record, { expiresAt: core.readModel.keyExpiry(record), fullKey })
+export async function view(lookups: ReadModel, record: ApiKeyRecord, fullKey?: string): Promise<ApiKeyView> {
+  return toApiKeyView(record, { expiresAt: await lookups.keyExpiry(record), fullKey })
 }
 
 /**
  * Asks the rule book (src/access/grant.ts) whether the caller may leave a key with `after`'s
  * terms; `before` is the key changed, `inherited` the limits taken as they are.
  */
-export function checkWrite(core: Core, granter: Granter, after: KeyTerms, change: { before?: ExistingKey; inherited?: KeyLimits } = {}): void {
-  checkKeyWrite(granter, { ...change, after }, grantFacts(core, after, change.before))
+export async function checkWrite(
+  core: Core, fresh: ReadModel, granter: Granter, after: KeyTerms, change: { before?: ExistingKey; inherited?: KeyLimits } = {},
+): Promise<void> {
+  checkKeyWrite(granter, { ...change, after }, await grantFacts(core, fresh, after, change.before))
 }
 
 /** A stored key as the rule book sees it: its successor named only when the caller may see it. */
-function existing(core: Core, principal: Principal, record: ApiKeyRecord): ExistingKey {
+async function existing({ tx }: KeyTx, principal: Principal, record: ApiKeyRecord): Promise<ExistingKey> {
   if (record.successor_id === null) return { ...record, rotated: null }
-  const successor = core.store.apikeys.findById(record.successor_id)
+  const successor = await tx.apikeys.findById(record.successor_id)
   const visible = successor !== null && isAllowed(principal, { mode: 'all', on: 'key', key: successor })
   return { ...record, rotated: { successor: visible ? record.successor_id : null } }
 }
@@ -175,10 +183,10 @@ function existing(core: Core, principal: Principal, record: ApiKeyRecord): Exist
  * Creates a key within the caller's reach; the view carries the full key, once. Omitted limits,
  * expiry and rate limit are the caller's own.
  */
-export function createApiKey(core: Core, principal: Principal, actor: Actor, input: ApiKeyCreateInput): Promise<ApiKeyView> {
+export async function createApiKey(core: Core, principal: Principal, actor: Actor, input: ApiKeyCreateInput): Promise<ApiKeyView> {
   const name = normalizeName(input.name)
   const expires_at = input.expires_at == null ? principal.expiresAt : parseFutureInstant(input.expires_at, core.clock.now())
-  return keyWrite(core, principal, () => {
+  return keyWrite(core, principal, async (at) => {
     const terms: KeyTerms = {
       mode: input.mode,
       limited_to_apps: unique(input.limited_to_apps ?? principal.limits.limited_to_apps),
@@ -188,11 +196,12 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
       enabled: true,
       created_at: core.clock.now().toISOString(),
     }
-    checkWrite(core, principal, terms)
-    const settings = { name, ...terms }
-    const { record, key } = issueKey(core, principal.userId, settings)
-    recordAudit(core, actor, 'apikey.create', { type: 'apikey', id: record.id }, { name, mode: terms.mode, limited_to_apps: terms.limited_to_apps, limited_to_orgs: terms.limited_to_orgs, expires_at, rate_limit: terms.rate_limit })
-    return view(core, record, key)
+    await checkWrite(core, at.fresh, principal, terms)
+    const { record, key } = await issueKey(core, at.tx, principal.userId, { name, ...terms })
+    await recordAudit(core, at.tx, actor, 'apikey.create', { type: 'apikey', id: record.id }, {
+      name, mode: terms.mode, limited_to_apps: terms.limited_to_apps, limited_to_orgs: terms.limited_to_orgs, expires_at, rate_limit: terms.rate_limit,
+    })
+    return view(at.fresh, record, key)
   })
 }
 
@@ -200,13 +209,13 @@ export function createApiKey(core: Core, principal: Principal, actor: Actor, inp
  * Changes a key within the caller's reach. A change that gives the key anything it had not
  * must leave it within the caller's bounds in every dimension (SPEC §6).
  */
-export function updateApiKey(core: Core, principal: Principal, actor: Actor, id: number, input: ApiKeyUpdateInput): Promise<ApiKeyView> {
+export async function updateApiKey(core: Core, principal: Principal, actor: Actor, id: number, input: ApiKeyUpdateInput): Promise<ApiKeyView> {
   if (Object.keys(input).length === 0)
     throw validationError('Nothing to update: send at least one of name, mode, limited_to_apps, limited_to_orgs, expires_at, enabled, rate_limit')
   const name = input.name === undefined ? undefined : normalizeName(input.name)
   const expiresAt = input.expires_at == null ? input.expires_at : parseFutureInstant(input.expires_at, core.clock.now())
-  return keyWrite(core, principal, () => {
-    const record = reachKey(core, principal, id)
+  return keyWrite(core, principal, async (at) => {
+    const record = await reachKey(at.tx, principal, id)
     const terms: KeyTerms = {
       mode: input.mode ?? record.mode,
       limited_to_apps: input.limited_to_apps === undefined ? record.limited_to_apps : unique(input.limited_to_apps),
@@ -216,14 +225,14 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
       enabled: input.enabled ?? record.enabled,
       created_at: record.created_at,
     }
-    checkWrite(core, principal, terms, { before: existing(core, principal, record) })
+    await checkWrite(core, at.fresh, principal, terms, { before: await existing(at, principal, record) })
     const { created_at: _, limited_to_apps, limited_to_orgs, ...settings } = terms
     const changes = {
       ...settings, limited_to_apps: [...limited_to_apps], limited_to_orgs: [...limited_to_orgs], name: name ?? record.name, updated_at: core.clock.now().toISOString(),
     }
-    core.store.apikeys.update(id, changes)
-    recordAudit(core, actor, 'apikey.update', { type: 'apikey', id }, { changed: Object.keys(input), ...changes })
-    return view(core, core.store.apikeys.findById(id)!)
+    await at.tx.apikeys.update(id, changes)
+    await recordAudit(core, at.tx, actor, 'apikey.update', { type: 'apikey', id }, { changed: Object.keys(input), ...changes })
+    return view(at.fresh, (await at.tx.apikeys.findById(id))!)
   })
 }
 
@@ -234,12 +243,12 @@ export function updateApiKey(core: Core, principal: Principal, actor: Actor, id:
  * (a caller whose rate limit is tighter than the key's may not rotate it: 403). The old key
  * stops at the earlier of its own (effective) expiry and now + grace.
  */
-export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Promise<Rotated> {
-  return keyWrite(core, principal, () => {
-    const record = reachKey(core, principal, id)
-    const old = existing(core, principal, record)
+export async function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Promise<Rotated> {
+  return keyWrite(core, principal, async (at) => {
+    const record = await reachKey(at.tx, principal, id)
+    const old = await existing(at, principal, record)
     const now = core.clock.now()
-    const facts = grantFacts(core, old, old)
+    const facts = await grantFacts(core, at.fresh, old, old)
     checkRotation(old, facts)
     const oldLife = effectiveExpiry(old.expires_at, old.created_at, facts.policies.before)
     const terms: KeyTerms = {
@@ -251,25 +260,25 @@ export function rotateApiKey(core: Core, principal: Principal, actor: Actor, id:
       enabled: old.enabled,
       created_at: now.toISOString(),
     }
-    checkWrite(core, principal, terms, { inherited: old })
-    const { record: successor, key } = issueKey(core, principal.userId, { ...terms, name: record.name, rotated_from: id })
+    await checkWrite(core, at.fresh, principal, terms, { inherited: old })
+    const { record: successor, key } = await issueKey(core, at.tx, principal.userId, { ...terms, name: record.name, rotated_from: id })
     const oldExpiry = earlier(oldLife, new Date(now.getTime() + graceSeconds * 1000).toISOString())
-    // Two rotations that raced: the second finds the first's successor (src/db/group-commit.ts runs them one after the other).
-    if (!core.store.apikeys.markRotated(id, successor.id, oldExpiry, now.toISOString())) throw alreadyRotated(null)
-    recordAudit(core, actor, 'apikey.rotate', { type: 'apikey', id }, { new_id: successor.id, grace_period_seconds: graceSeconds, previous_expires_at: oldExpiry })
-    return { apikey: view(core, successor, key), previous: { id, expires_at: oldExpiry } }
+    // Rotations that raced: writers take turns, and the later one finds the earlier one's successor.
+    if (!(await at.tx.apikeys.markRotated(id, successor.id, oldExpiry, now.toISOString()))) throw alreadyRotated(null)
+    await recordAudit(core, at.tx, actor, 'apikey.rotate', { type: 'apikey', id }, { new_id: successor.id, grace_period_seconds: graceSeconds, previous_expires_at: oldExpiry })
+    return { apikey: await view(at.fresh, successor, key), previous: { id, expires_at: oldExpiry } }
   })
 }
 
 /** Deletes (revokes) a key within the reach of an `all` key; any key may delete itself. */
-export function deleteApiKey(core: Core, principal: Principal, actor: Actor, id: number): Promise<void> {
+export async function deleteApiKey(core: Core, principal: Principal, actor: Actor, id: number): Promise<void> {
   // A key below `all` asking for another key is refused here, before the write transaction.
   authorize(principal, { mode: 'all', on: 'revoke', keyId: id })
-  return keyWrite(core, principal, () => {
-    const found = core.store.apikeys.findById(id)
+  await keyWrite(core, principal, async ({ tx }) => {
+    const found = await tx.apikeys.findById(id)
     authorize(principal, { mode: 'all', on: 'revoke', keyId: id, key: found })
     const record = found!
-    core.store.apikeys.delete(id)
-    recordAudit(core, actor, 'apikey.delete', { type: 'apikey', id }, { name: record.name, mode: record.mode })
+    await tx.apikeys.delete(id)
+    await recordAudit(core, tx, actor, 'apikey.delete', { type: 'apikey', id }, { name: record.name, mode: record.mode })
   })
 }

@@ -9,7 +9,7 @@
  * not written yet are dropped when they would be.
  */
 import type { Clock } from '../../clock'
-import type { Store } from '../../store'
+import type { Store } from '../../store/types'
 
 /** What became of an authentication with a known key; the index of its count. */
 export const Outcome = {
@@ -46,14 +46,6 @@ interface Row {
   counts: Counts
 }
 
-interface StoredRow {
-  hour: number
-  allowed: number
-  forbidden: number
-  rate_limited: number
-  rejected: number
-}
-
 export class UsageCounts {
   /** Counts not written yet: hour (since the epoch) → key id → counts. */
   private pending = new Map<number, Map<number, Counts>>()
@@ -65,32 +57,10 @@ export class UsageCounts {
   private roundAt = 0
   /** The cutoff (seconds) of the last prune that left nothing older behind. */
   private prunedBefore = Number.NEGATIVE_INFINITY
-  private readonly upsert
-  private readonly sums
-  private readonly pruneSlice
-
-  private readonly write: Store['write']
-
-  constructor(store: Pick<Store, 'db' | 'write'>, private readonly clock: Clock) {
-    const { db } = store
-    // Counts change nothing the read model holds: their transactions note nothing.
-    this.write = store.write
-    // A key deleted since its counts came in matches no row, and its counts are dropped.
-    this.upsert = db.prepare<never, [number, number, number, number, number, number]>(
-      `INSERT INTO key_usage_hourly (key_id, hour, allowed, forbidden, rate_limited, rejected)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM apikeys WHERE id = ?1)
-       ON CONFLICT (key_id, hour) DO UPDATE SET allowed = allowed + excluded.allowed, forbidden = forbidden + excluded.forbidden,
-         rate_limited = rate_limited + excluded.rate_limited, rejected = rejected + excluded.rejected`,
-    )
-    this.sums = db.prepare<StoredRow, [string, number, number]>(
-      `SELECT hour, sum(allowed) AS allowed, sum(forbidden) AS forbidden, sum(rate_limited) AS rate_limited, sum(rejected) AS rejected
-       FROM key_usage_hourly WHERE key_id IN (SELECT value FROM json_each(?)) AND hour >= ? AND hour < ? GROUP BY hour`,
-    )
-    this.pruneSlice = db.prepare<never, [number, number]>(
-      `DELETE FROM key_usage_hourly WHERE (key_id, hour) IN
-         (SELECT key_id, hour FROM key_usage_hourly WHERE hour < ? ORDER BY hour LIMIT ?)`,
-    )
-  }
+  constructor(
+    private readonly store: Pick<Store, 'write' | 'usage'>,
+    private readonly clock: Clock,
+  ) {}
 
   /** Counts one authentication of the key. Allocates only for a key's first count in an hour. */
   count(keyId: number, outcome: Outcome): void {
@@ -146,16 +116,14 @@ export class UsageCounts {
   }
 
   /** Writes up to `limit` rows of the round in one transaction; on failure they go back to pending. */
-  private writeRound(limit: number): number {
+  private async writeRound(limit: number): Promise<number> {
     const from = this.roundAt
     const to = Math.min(this.round.length, from + limit)
+    const rows = this.round.slice(from, to).map(({ keyId, hour, counts }) => ({
+      keyId, hour: hour * 3600, allowed: counts[0]!, forbidden: counts[1]!, rate_limited: counts[2]!, rejected: counts[3]!,
+    }))
     try {
-      this.write(() => {
-        for (let i = from; i < to; i++) {
-          const { keyId, hour, counts } = this.round[i]!
-          this.upsert.run(keyId, hour * 3600, counts[0]!, counts[1]!, counts[2]!, counts[3]!)
-        }
-      })
+      await this.store.write((tx) => tx.usage.add(rows))
     } catch (error) {
       for (let i = from; i < this.round.length; i++) {
         const { keyId, hour, counts } = this.round[i]!
@@ -165,6 +133,7 @@ export class UsageCounts {
       this.roundAt = 0
       throw error
     }
+    // Answers add the round's rows from roundAt on until they are written: moved on only now.
     this.roundAt = to
     if (to === this.round.length) {
       this.round = []
@@ -179,15 +148,15 @@ export class UsageCounts {
    * Without one (at shutdown), everything. When the write fails, the rows are kept for the
    * next flush, the round ends and the error is thrown to the caller.
    */
-  flush(limit = Number.POSITIVE_INFINITY): number {
+  async flush(limit = Number.POSITIVE_INFINITY): Promise<number> {
     if (!this.roundUnfinished) {
       if (this.pending.size === 0) return 0
       this.startRound()
     }
-    let written = this.writeRound(limit)
+    let written = await this.writeRound(limit)
     if (limit === Number.POSITIVE_INFINITY && this.pending.size > 0) {
       this.startRound()
-      written += this.writeRound(limit)
+      written += await this.writeRound(limit)
     }
     return written
   }
@@ -197,10 +166,10 @@ export class UsageCounts {
    * returns how many. Call again while it returns `limit`. Once a pass leaves nothing older,
    * calls do nothing until the cutoff moves on by an hour.
    */
-  prune(retentionDays: number, limit: number): number {
+  async prune(retentionDays: number, limit: number): Promise<number> {
     const before = (Math.floor(this.clock.nowMs() / HOUR_MS) - retentionDays * 24) * 3600
     if (before <= this.prunedBefore) return 0
-    const deleted = this.write(() => this.pruneSlice.run(before, limit).changes)
+    const deleted = await this.store.write((tx) => tx.usage.prune(before, limit))
     if (deleted < limit) this.prunedBefore = before
     return deleted
   }
@@ -210,7 +179,7 @@ export class UsageCounts {
    * hours since the epoch: one bucket per hour, zeros included, oldest first. Counts not
    * written yet are added in.
    */
-  hourly(keyIds: readonly number[], fromHour: number, toHour: number): UsageBucket[] {
+  async hourly(keyIds: readonly number[], fromHour: number, toHour: number): Promise<UsageBucket[]> {
     const hours = Math.max(0, toHour - fromHour)
     const sums: Counts[] = Array.from({ length: hours }, () => [0, 0, 0, 0])
     const addTo = (hour: number, counts: ArrayLike<number>) => {
@@ -218,7 +187,7 @@ export class UsageCounts {
       if (sum !== undefined) for (let i = 0; i < 4; i++) sum[i]! += counts[i]!
     }
     if (hours > 0 && keyIds.length > 0) {
-      for (const row of this.sums.all(JSON.stringify(keyIds), fromHour * 3600, toHour * 3600))
+      for (const row of await this.store.usage.sums(keyIds, fromHour * 3600, toHour * 3600))
         addTo(row.hour / 3600, [row.allowed, row.forbidden, row.rate_limited, row.rejected])
       const wanted = new Set(keyIds)
       for (const [hour, keys] of this.pending) for (const [keyId, counts] of keys) if (wanted.has(keyId)) addTo(hour, counts)

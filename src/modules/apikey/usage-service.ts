@@ -35,15 +35,15 @@ export function usageHours(query: UsageQuery, nowMs: number): { from: number; to
 }
 
 /** One key's hourly usage, for a key within the caller's reach (else 404, as GET /apikey/:id/). */
-export function keyUsage(core: Core, principal: Principal, id: number, query: UsageQuery): UsageBucket[] {
+export async function keyUsage(core: Core, principal: Principal, id: number, query: UsageQuery): Promise<UsageBucket[]> {
   const { from, to } = usageHours(query, core.clock.nowMs())
-  reachKey(core, principal, id)
+  await reachKey(core.store, principal, id)
   return core.usage.counts.hourly([id], from, to)
 }
 
 /** The hourly usage of all the caller's keys within its reach, summed. */
-export function totalUsage(core: Core, principal: Principal, query: UsageQuery): UsageBucket[] {
+export async function totalUsage(core: Core, principal: Principal, query: UsageQuery): Promise<UsageBucket[]> {
   const { from, to } = usageHours(query, core.clock.nowMs())
-  const ids = keysWithinReach(core, principal).map((key) => key.id)
+  const ids = (await keysWithinReach(core, principal)).map((key) => key.id)
   return core.usage.counts.hourly(ids, from, to)
 }

@@ -10,7 +10,7 @@
  * every request cost each of them about a millisecond (docs/performance.md, "Garbage collection").
  */
 import type { Clock } from '../../clock'
-import type { Store } from '../../store'
+import type { Store } from '../../store/types'
 import { UsageCounts } from './usage-counts'
 
 /** A use not written yet: when, and from where (looked up at most once a second). */
@@ -121,7 +121,7 @@ export class UsageTracker {
   readonly counts: UsageCounts
 
   constructor(
-    private readonly store: Pick<Store, 'db' | 'write' | 'apikeys'>,
+    private readonly store: Pick<Store, 'write' | 'usage'>,
     private readonly clock: Clock,
   ) {
     this.counts = new UsageCounts(store, clock)
@@ -165,7 +165,7 @@ export class UsageTracker {
    * When the write fails (a lock held too long, a full disk) the uses are kept for the next
    * flush, the round ends, and the error is thrown to the caller.
    */
-  flush(limit = Number.POSITIVE_INFINITY): number {
+  async flush(limit = Number.POSITIVE_INFINITY): Promise<number> {
     if (limit === Number.POSITIVE_INFINITY || !this.roundUnfinished) this.startRound()
     const round = this.round!
     const batch = round.take(limit)
@@ -174,8 +174,8 @@ export class UsageTracker {
       return 0
     }
     try {
-      this.store.write(() => {
-        for (const use of batch) this.store.apikeys.writeLastUse(use.key, new Date(use.at).toISOString(), use.ip)
+      await this.store.write(async (tx) => {
+        for (const use of batch) await tx.apikeys.writeLastUse(use.key, new Date(use.at).toISOString(), use.ip)
       })
     } catch (error) {
       // Kept as they are, with any newer use they got meanwhile: the next round writes them.

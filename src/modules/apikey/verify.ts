@@ -8,6 +8,8 @@ import { decide, effectiveMode, type Decision } from '../../access/policy'
 import type { Principal } from '../../access/principal'
 import type { Core } from '../../core'
 import { forbidden, validationError } from '../../errors'
+import { then } from '../../store/awaitable'
+import type { Awaitable } from '../../store/types'
 import type { VerifyQuery } from './model'
 
 const VERIFY_DENIED = 'The API key does not grant this access'
@@ -51,23 +53,24 @@ function safeDecode(text: string): string {
  * key's effective mode there: the lower of its mode and its user's role in the org asked about
  * (the key's own mode when no org or app is named).
  */
-export function verifyAccess(core: Core, principal: Principal, query: VerifyQuery): Mode {
+export function verifyAccess(core: Core, principal: Principal, query: VerifyQuery): Awaitable<Mode> {
   const mode = query.mode ?? 'read'
-  let decision: Decision
-  let orgId: string | undefined
   if (query.app_id !== undefined) {
-    const app = core.readModel.app(query.app_id)
-    orgId = app?.org_id
-    decision =
-      app && (query.org_id === undefined || app.org_id === query.org_id)
-        ? decide(principal, { mode, on: 'app', orgId: app.org_id, appId: app.app_id })
-        : 'hidden'
-  } else if (query.org_id !== undefined) {
-    orgId = query.org_id
-    decision = decide(principal, { mode, on: 'org', orgId })
-  } else {
-    decision = decide(principal, { mode, on: 'any' })
+    const orgId = query.org_id
+    return then(core.readModel.app(query.app_id), (app) =>
+      allowed(
+        principal,
+        app && (orgId === undefined || app.org_id === orgId) ? decide(principal, { mode, on: 'app', orgId: app.org_id, appId: app.app_id }) : 'hidden',
+        app?.org_id,
+      ),
+    )
   }
+  if (query.org_id !== undefined) return allowed(principal, decide(principal, { mode, on: 'org', orgId: query.org_id }), query.org_id)
+  return allowed(principal, decide(principal, { mode, on: 'any' }), undefined)
+}
+
+/** The key's effective mode in `orgId` (its own mode when none) once allowed; else the 403. */
+function allowed(principal: Principal, decision: Decision, orgId: string | undefined): Mode {
   if (decision !== 'allow') throw forbidden(VERIFY_DENIED)
   return orgId === undefined ? principal.mode : effectiveMode(principal, orgId)
 }

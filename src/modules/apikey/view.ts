@@ -3,7 +3,7 @@ import type { Mode } from '../../access/modes'
 import type { KeyLimits } from '../../access/principal'
 import type { RateLimit } from '../../access/rate-limit'
 import type { ApiKeyView } from './model'
-import type { ApiKeyRecord } from './repository'
+import type { ApiKeyRecord } from '../../store/records'
 
 /** How a view shows a key beyond its record. */
 export interface ViewOf {

@@ -1,10 +1,12 @@
 /** `/app/` (SPEC §7). */
-import { Elysia } from 'elysia'
+import { Elysia, type Static } from 'elysia'
 import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import { AppCreateBody, AppIdParams, AppList, AppListQuery, AppNameBody, AppOne, appErrors as e } from './model'
 import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
+import { hotHandler, Then } from '../../http/hot-route'
 import { AnswerText, jsonArray } from '../../http/json-text'
+import type { CachedKey } from '../../read-model/cached-key'
 import { responses, Success } from '../../http/schemas'
 
 const tags = ['Apps']
@@ -13,11 +15,16 @@ const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound, 429: e.to
 const one = { 400: e.invalidId, ...read }
 
 export function appModule(core: Core, auth: AuthPlugin) {
+  const waits = core.store.backend !== 'sqlite'
   return new Elysia({ prefix: '/app' })
     .use(auth)
     .get(
       '/',
-      ({ principal, query }) => new AnswerText<AppList>(`{"data":${jsonArray(listApps(core, principal, query), (app) => app.json)}}`),
+      hotHandler(
+        waits,
+        ({ principal, query }: { principal: CachedKey; query: Static<typeof AppListQuery> }) =>
+          new Then(listApps(core, principal, query), (apps) => new AnswerText<AppList>(`{"data":${jsonArray(apps, (app) => app.json)}}`)).answer,
+      ),
       {
         access: 'read',
         query: AppListQuery,
@@ -25,20 +32,20 @@ export function appModule(core: Core, auth: AuthPlugin) {
         detail: { tags, operationId: 'listApps', summary: 'List apps', description: "Apps within the key's reach; `?org_id=` for one org." },
       },
     )
-    .post('/', ({ principal, actor, body, status }) => status(201, { app: createAppFor(core, principal, actor, body) }), {
+    .post('/', async ({ principal, actor, body, status }) => status(201, { app: await createAppFor(core, principal, actor, body) }), {
       access: 'write',
       jsonBody: true,
       body: AppCreateBody,
       response: responses({ 201: AppOne, 400: e.invalid, ...read, 409: e.conflict, 413: e.tooLarge }),
       detail: { tags, operationId: 'createApp', summary: 'Create an app', description: 'Needs `write` on the org (key mode and role); not for app-limited keys.' },
     })
-    .get('/:app_id', ({ principal, params }) => ({ app: getApp(core, principal, params.app_id) }), {
+    .get('/:app_id', async ({ principal, params }) => ({ app: await getApp(core, principal, params.app_id) }), {
       access: 'read',
       params: AppIdParams,
       response: responses({ 200: AppOne, ...one }),
       detail: { tags, operationId: 'getApp', summary: 'Get an app', description: "One app within the key's reach." },
     })
-    .put('/:app_id', ({ principal, actor, params, body }) => ({ app: renameApp(core, principal, actor, params.app_id, body) }), {
+    .put('/:app_id', async ({ principal, actor, params, body }) => ({ app: await renameApp(core, principal, actor, params.app_id, body) }), {
       access: 'write',
       jsonBody: true,
       params: AppIdParams,
@@ -48,8 +55,8 @@ export function appModule(core: Core, auth: AuthPlugin) {
     })
     .delete(
       '/:app_id',
-      ({ principal, actor, params }) => {
-        deleteApp(core, principal, actor, params.app_id)
+      async ({ principal, actor, params }) => {
+        await deleteApp(core, principal, actor, params.app_id)
         return { success: true as const }
       },
       {

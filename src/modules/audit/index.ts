@@ -11,7 +11,7 @@ const tags = ['Audit']
 export function auditModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/audit' })
     .use(auth)
-    .get('/', ({ principal, query }) => ({ data: listAuditEvents(core, principal, query) }), {
+    .get('/', async ({ principal, query }) => ({ data: await listAuditEvents(core, principal, query) }), {
       // The route needs `all`; the service also requires a key without limits.
       access: 'all',
       query: AuditListQuery,

@@ -34,7 +34,7 @@ export const AuditListQuery = t.Object({
   action: t.Optional(t.String({ maxLength: 100, description: 'Only events of this action, e.g. `apikey.delete`.' })),
   target_type: t.Optional(t.String({ maxLength: 100, description: 'Only events on this kind of target: `apikey`, `organization`, `app`.' })),
   target_id: t.Optional(t.String({ maxLength: 200, description: 'Only events on the target with this id (a key id, an org id, an app id).' })),
-  actor_key_id: t.Optional(t.Integer({ minimum: 1, description: 'Only events made with this API key.', error: "Invalid query field 'actor_key_id': expected a key id" })),
+  actor_key_id: t.Optional(t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Only events made with this API key.', error: "Invalid query field 'actor_key_id': expected a key id" })),
 })
 export type AuditListQuery = Static<typeof AuditListQuery>
 

@@ -13,7 +13,7 @@ export const PRUNE_SLICE = 500
  * Deletes one slice of the events older than `days` days, by the core's clock; returns true
  * while there may be more to delete.
  */
-export function pruneAuditSlice(core: Pick<Core, 'store' | 'clock'>, days: number): boolean {
+export async function pruneAuditSlice(core: Pick<Core, 'store' | 'clock'>, days: number): Promise<boolean> {
   const cutoff = new Date(core.clock.nowMs() - days * DAY_MS).toISOString()
-  return core.store.write(() => core.store.audit.pruneOlderThan(cutoff, PRUNE_SLICE)) === PRUNE_SLICE
+  return (await core.store.write((tx) => tx.audit.pruneOlderThan(cutoff, PRUNE_SLICE))) === PRUNE_SLICE
 }

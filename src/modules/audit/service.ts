@@ -4,17 +4,19 @@ import type { Actor, Core } from '../../core'
 import { validationError } from '../../errors'
 import { pageStart } from '../../http/schemas'
 import type { AuditEventView, AuditListQuery } from './model'
-import type { AuditEventRow } from './repository'
+import type { AuditEventRow } from '../../store/records'
+import type { Awaitable, Tx } from '../../store/types'
 
-/** Records one audit event. Call inside the transaction of the change it describes. */
+/** Records one audit event, in the transaction of the change it describes. */
 export function recordAudit(
   core: Core,
+  tx: Tx,
   actor: Actor,
   action: string,
   target: { type: string; id: string | number },
   details: Record<string, unknown> = {},
-): void {
-  core.store.audit.insert({
+): Awaitable<void> {
+  return tx.audit.insert({
     at: core.clock.now().toISOString(),
     user_id: actor.userId,
     actor_key_id: actor.keyId,
@@ -38,15 +40,15 @@ export const MAX_AUDIT_OFFSET = 100_000
  * GET /audit/: the caller's user's events, newest first. Reading the whole log needs an
  * `all` key without limits: a limited key would otherwise see changes beyond its reach.
  */
-export function listAuditEvents(core: Core, principal: Principal, query: AuditListQuery): AuditEventView[] {
+export async function listAuditEvents(core: Core, principal: Principal, query: AuditListQuery): Promise<AuditEventView[]> {
   authorize(principal, { mode: 'all', on: 'unlimited' })
   const { limit = 100, page: _, after: __, ...filters } = query
   const start = pageStart(query)
-  if ('after' in start) return core.store.audit.listByUser(principal.userId, filters, { before: start.after, offset: 0 }, limit).map(toAuditEventView)
+  if ('after' in start) return (await core.store.audit.listByUser(principal.userId, filters, { before: start.after, offset: 0 }, limit)).map(toAuditEventView)
   const offset = start.page * limit
   if (offset > MAX_AUDIT_OFFSET)
     throw validationError(`Invalid query field 'page': pages may start at most ${MAX_AUDIT_OFFSET} events deep; use 'after' (the id of the last event of the previous page) to go further`)
-  return core.store.audit.listByUser(principal.userId, filters, { before: Number.MAX_SAFE_INTEGER, offset }, limit).map(toAuditEventView)
+  return (await core.store.audit.listByUser(principal.userId, filters, { before: Number.MAX_SAFE_INTEGER, offset }, limit)).map(toAuditEventView)
 }
 
 function toAuditEventView(row: AuditEventRow): AuditEventView {

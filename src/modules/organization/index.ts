@@ -23,25 +23,25 @@ const member = { ...change, 400: e.invalidMember, 404: e.memberNotFound, 409: e.
 export function organizationModule(core: Core, auth: AuthPlugin) {
   return new Elysia({ prefix: '/organization' })
     .use(auth)
-    .get('/', ({ principal }) => ({ data: listOrganizations(core, principal) }), {
+    .get('/', async ({ principal }) => ({ data: await listOrganizations(core, principal) }), {
       access: 'read',
       response: responses({ 200: OrganizationList, 401: e.unauthorized, 403: e.forbidden, 429: e.tooMany }),
       detail: { tags, operationId: 'listOrganizations', summary: 'List organizations', description: "The caller's orgs within the key's reach, each with the caller's role." },
     })
-    .post('/', ({ principal, actor, body, status }) => status(201, { organization: createOrganizationFor(core, principal, actor, body) }), {
+    .post('/', async ({ principal, actor, body, status }) => status(201, { organization: await createOrganizationFor(core, principal, actor, body) }), {
       access: 'all',
       jsonBody: true,
       body: OrgNameBody,
       response: responses({ 201: OrganizationOne, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 413: e.tooLarge, 429: e.tooMany }),
       detail: { tags, operationId: 'createOrganization', summary: 'Create an organization', description: 'Needs an `all` key without limits; the caller becomes an `all` member.' },
     })
-    .get('/:id', ({ principal, params }) => ({ organization: getOrganization(core, principal, params.id) }), {
+    .get('/:id', async ({ principal, params }) => ({ organization: await getOrganization(core, principal, params.id) }), {
       access: 'read',
       params: OrgIdParams,
       response: responses({ 200: OrganizationOne, ...read }),
       detail: { tags, operationId: 'getOrganization', summary: 'Get an organization', description: "One org within the key's reach, with the caller's role." },
     })
-    .put('/:id', ({ principal, actor, params, body }) => ({ organization: updateOrganization(core, principal, actor, params.id, body) }), {
+    .put('/:id', async ({ principal, actor, params, body }) => ({ organization: await updateOrganization(core, principal, actor, params.id, body) }), {
       access: 'write',
       jsonBody: true,
       params: OrgIdParams,
@@ -59,8 +59,8 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     })
     .delete(
       '/:id',
-      ({ principal, actor, params }) => {
-        deleteOrganization(core, principal, actor, params.id)
+      async ({ principal, actor, params }) => {
+        await deleteOrganization(core, principal, actor, params.id)
         return { success: true as const }
       },
       {
@@ -70,13 +70,13 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
         detail: { tags, operationId: 'deleteOrganization', summary: 'Delete an organization', description: 'Deletes the org with its apps. Keys limited to it stay, but can reach nothing.' },
       },
     )
-    .get('/:id/members', ({ principal, params }) => ({ data: listMembers(core, principal, params.id) }), {
+    .get('/:id/members', async ({ principal, params }) => ({ data: await listMembers(core, principal, params.id) }), {
       access: 'read',
       params: OrgIdParams,
       response: responses({ 200: MemberList, ...read }),
       detail: { tags, operationId: 'listMembers', summary: 'List members', description: 'The members of one org, with their roles.' },
     })
-    .post('/:id/members', ({ principal, actor, params, body, status }) => status(201, { member: addMember(core, principal, actor, params.id, body) }), {
+    .post('/:id/members', async ({ principal, actor, params, body, status }) => status(201, { member: await addMember(core, principal, actor, params.id, body) }), {
       access: 'all',
       jsonBody: true,
       params: OrgIdParams,
@@ -84,7 +84,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       response: responses({ 201: MemberOne, ...change, 400: e.invalidMember, 404: e.userNotFound, 409: e.alreadyMember }),
       detail: { tags, operationId: 'addMember', summary: 'Add a member', description: 'Adds an existing user, found by email, with a role.' },
     })
-    .put('/:id/members/:user_id', ({ principal, actor, params, body }) => ({ member: changeMemberRole(core, principal, actor, params.id, params.user_id, body) }), {
+    .put('/:id/members/:user_id', async ({ principal, actor, params, body }) => ({ member: await changeMemberRole(core, principal, actor, params.id, params.user_id, body) }), {
       access: 'all',
       jsonBody: true,
       params: MemberParams,
@@ -94,8 +94,8 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
     })
     .delete(
       '/:id/members/:user_id',
-      ({ principal, actor, params }) => {
-        removeMember(core, principal, actor, params.id, params.user_id)
+      async ({ principal, actor, params }) => {
+        await removeMember(core, principal, actor, params.id, params.user_id)
         return { success: true as const }
       },
       {

@@ -5,9 +5,9 @@ import { newId } from '../../ids'
 import { operatorKey, operatorOf } from '../apikey/admin'
 import type { ApiKeyView } from '../apikey/model'
 import { createOrganization } from '../organization/service'
-import type { OrgRecord } from '../organization/repository'
+import type { OrgRecord } from '../../store/records'
 import { normalizeEmail, normalizeName } from '../../validation'
-import type { UserRecord } from './repository'
+import type { UserRecord } from '../../store/records'
 
 export interface NewUserResult {
   user: UserRecord
@@ -17,15 +17,15 @@ export interface NewUserResult {
 }
 
 /** Creates a user, an org they own and an `all` key for them, in one transaction. */
-export function createUser(core: Core, input: { email: string; name?: string; orgName?: string }): NewUserResult {
+export function createUser(core: Core, input: { email: string; name?: string; orgName?: string }): Promise<NewUserResult> {
   const email = normalizeEmail(input.email)
   const name = normalizeName(input.name ?? email.split('@')[0]!)
-  return core.store.write(() => {
-    if (core.store.users.findByEmail(email)) throw conflict(`A user with email ${email} already exists`)
+  return core.store.write(async (tx) => {
+    if (await tx.users.findByEmail(email)) throw conflict(`A user with email ${email} already exists`)
     const user: UserRecord = { id: newId('usr'), email, name, created_at: core.clock.now().toISOString() }
-    core.store.users.insert(user)
+    await tx.users.insert(user)
     const actor = operatorOf(user.id)
-    const organization = createOrganization(core, actor, { name: input.orgName ?? `${name}'s organization` })
-    return { user, organization, apikey: operatorKey(core, user.id, { name: 'Admin key', mode: 'all' }) }
+    const organization = await createOrganization(core, tx, actor, { name: input.orgName ?? `${name}'s organization` })
+    return { user, organization, apikey: await operatorKey(core, tx, user.id, { name: 'Admin key', mode: 'all' }) }
   })
 }

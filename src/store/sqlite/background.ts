@@ -1,6 +1,6 @@
 /**
  * Database work that need not hold the event loop, on a Worker with a connection of its own
- * (src/db/background-worker.ts; built into the binary as an entry point of its own):
+ * (src/store/sqlite/background-worker.ts; built into the binary as an entry point of its own):
  *
  * - WAL checkpoints. By default SQLite copies the WAL back into the database on the
  *   connection whose commit takes the WAL past 1000 pages, inside that commit: about 10 ms with
@@ -46,11 +46,11 @@ export interface Background {
 }
 
 /**
- * The Worker's module. Run from source, this module is src/db/background.ts, beside it; in the
+ * The Worker's module. Run from source, this module is src/store/sqlite/background.ts, beside it; in the
  * binary, every module is bundled into one at the root of the bundle (src/), and the Worker is
- * an entry point of its own under db/ (package.json, `build`).
+ * an entry point of its own under store/sqlite/ (package.json, `build`).
  */
-const WORKER = import.meta.path.endsWith('background.ts') ? new URL('./background-worker.ts', import.meta.url) : new URL('./db/background-worker.ts', import.meta.url)
+const WORKER = import.meta.path.endsWith('background.ts') ? new URL('./background-worker.ts', import.meta.url) : new URL('./store/sqlite/background-worker.ts', import.meta.url)
 
 /** The server's connection's automatic checkpoints (pages of WAL that trigger one), as SQLite's default. */
 const SQLITE_AUTOCHECKPOINT = 1000

@@ -1,45 +1,36 @@
-/** Storage of audit events. */
+/** Audit events on SQLite. */
 import type { Database } from 'bun:sqlite'
+import type { AuditEventRow, AuditFilters, NewAuditEvent } from '../records'
+import type { AuditRepo } from '../types'
 
-export interface NewAuditEvent {
-  at: string
-  user_id: string
-  actor_key_id: number | null
-  action: string
-  target_type: string
-  target_id: string
-  ip: string | null
-  user_agent: string | null
-  /** Never a secret: callers pass ids, names and modes, not keys or hashes. */
-  details: Record<string, unknown>
+type ListParameters = [string, number, string | null, string | null, string | null, number | null, number, number]
+
+/**
+ * The filters each index on audit_events leads with after `user_id` (migrations 0001 and 0006),
+ * the most selective first; the last, none, is audit_events_by_user.
+ */
+const INDEX_LEADS: (keyof AuditFilters)[][] = [['target_type', 'target_id'], ['actor_key_id'], ['action'], []]
+
+/**
+ * A page of a user's events below `id` ?2 (the keyset), newest first, stepping over ?8 matches.
+ * The filters `lead` names are equalities, so the page is a range of the index that leads with
+ * them, in its order (test/query-plans.test.ts); any other filter is checked on the rows that
+ * range holds, and matches every event when left null.
+ */
+function listSql(lead: readonly (keyof AuditFilters)[]): string {
+  const filters = (['action', 'target_type', 'target_id', 'actor_key_id'] as const).map((column, i) =>
+    lead.includes(column) ? `${column} = ?${i + 3}` : `(?${i + 3} IS NULL OR ${column} = ?${i + 3})`)
+  return `SELECT id, at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details
+     FROM audit_events WHERE user_id = ?1 AND id < ?2 AND ${filters.join(' AND ')}
+     ORDER BY id DESC LIMIT ?7 OFFSET ?8`
 }
 
-/** Which events to list; an absent field matches every event. */
-export interface AuditFilters {
-  action?: string
-  target_type?: string
-  target_id?: string
-  actor_key_id?: number
-}
-
-/** An event as stored: `details` is its JSON text. */
-export type AuditEventRow = Omit<NewAuditEvent, 'details'> & { id: number; details: string }
-
-export function auditRepository(db: Database) {
+export function auditRepository(db: Database): AuditRepo {
   const insert = db.prepare<never, Record<string, string | number | null>>(
     `INSERT INTO audit_events (at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details)
      VALUES ($at, $user_id, $actor_key_id, $action, $target_type, $target_id, $ip, $user_agent, $details)`,
   )
-  // A range of the index audit_events_by_user(user_id, id) below `before` (the keyset: it
-  // starts where it should; test/query-plans.test.ts), stepping over `offset` matches; a filter
-  // left null matches every event.
-  const ofUser = db.prepare<AuditEventRow, [string, number, string | null, string | null, string | null, number | null, number, number]>(
-    `SELECT id, at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details
-     FROM audit_events WHERE user_id = ?1 AND id < ?2
-       AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR target_type = ?4) AND (?5 IS NULL OR target_id = ?5)
-       AND (?6 IS NULL OR actor_key_id = ?6)
-     ORDER BY id DESC LIMIT ?7 OFFSET ?8`,
-  )
+  const lists = INDEX_LEADS.map((lead) => ({ lead, statement: db.prepare<AuditEventRow, ListParameters>(listSql(lead)) }))
   // Events are written in time order, so the oldest are the lowest ids: a slice looks at the
   // start of the table's rowid order, found without an index on `at` (which every insert would
   // pay for). An event written by a clock set back, behind a slice of newer ones, waits for them.
@@ -54,7 +45,7 @@ export function auditRepository(db: Database) {
      * skipping `offset`.
      */
     listByUser: (userId: string, filters: AuditFilters, page: { before: number; offset: number }, limit: number) =>
-      ofUser.all(
+      lists.find(({ lead }) => lead.every((column) => filters[column] !== undefined))!.statement.all(
         userId, page.before, filters.action ?? null, filters.target_type ?? null, filters.target_id ?? null, filters.actor_key_id ?? null,
         limit, page.offset,
       ),
@@ -66,4 +57,3 @@ export function auditRepository(db: Database) {
   }
 }
 
-export type AuditRepository = ReturnType<typeof auditRepository>

@@ -4,12 +4,13 @@
  * migration may end with a code step, for what SQL cannot compute (Unicode case folding).
  */
 import type { Database } from 'bun:sqlite'
-import init from '../../migrations/0001_init.sql' with { type: 'text' }
-import keyUsage from '../../migrations/0002_key_usage_and_rate_limit.sql' with { type: 'text' }
-import retiredAppIds from '../../migrations/0003_retired_app_ids.sql' with { type: 'text' }
-import keyPolicies from '../../migrations/0004_key_policies_and_identities.sql' with { type: 'text' }
-import keyUsageHourly from '../../migrations/0005_key_usage_hourly.sql' with { type: 'text' }
-import { emailKey } from '../validation'
+import init from '../../../migrations/0001_init.sql' with { type: 'text' }
+import keyUsage from '../../../migrations/0002_key_usage_and_rate_limit.sql' with { type: 'text' }
+import retiredAppIds from '../../../migrations/0003_retired_app_ids.sql' with { type: 'text' }
+import keyPolicies from '../../../migrations/0004_key_policies_and_identities.sql' with { type: 'text' }
+import keyUsageHourly from '../../../migrations/0005_key_usage_hourly.sql' with { type: 'text' }
+import auditFilterIndexes from '../../../migrations/0006_audit_filter_indexes.sql' with { type: 'text' }
+import { emailKey } from '../../validation'
 
 export interface Migration {
   version: number
@@ -42,4 +43,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: '0003_retired_app_ids', sql: retiredAppIds },
   { version: 4, name: '0004_key_policies_and_identities', sql: keyPolicies, code: foldEmails },
   { version: 5, name: '0005_key_usage_hourly', sql: keyUsageHourly },
+  { version: 6, name: '0006_audit_filter_indexes', sql: auditFilterIndexes },
 ]

@@ -1,5 +1,5 @@
 /**
- * The background Worker (src/db/background.ts): its own connection to the database, a PASSIVE
+ * The background Worker (src/store/sqlite/background.ts): its own connection to the database, a PASSIVE
  * checkpoint every `checkpointMs`, and a count of the keys at start and when asked, posted back.
  */
 import { Database } from 'bun:sqlite'

@@ -1,35 +1,8 @@
-/** Storage of API keys. Statements are prepared once per database. */
+/** API keys on SQLite. Statements are prepared once per connection. */
 import type { Database } from 'bun:sqlite'
-import type { Mode } from '../../access/modes'
-import type { RateLimit } from '../../access/rate-limit'
-import type { Transactions } from '../../db/transactions'
-import type { UsedKey } from './usage'
-
-/** A stored key as the core sees it. It holds the hash only for lookup; views never carry it. */
-export interface ApiKeyRecord {
-  id: number
-  user_id: string
-  name: string
-  mode: Mode
-  limited_to_apps: string[]
-  limited_to_orgs: string[]
-  key_start: string
-  created_at: string
-  updated_at: string
-  expires_at: string | null
-  enabled: boolean
-  last_used_at: string | null
-  last_used_ip: string | null
-  rotated_from: number | null
-  /** The key that replaced this one by rotation (set once, never cleared); not shown by the API. */
-  successor_id: number | null
-  rate_limit: RateLimit | null
-}
-
-export type NewApiKey = Omit<ApiKeyRecord, 'id' | 'last_used_at' | 'last_used_ip' | 'successor_id'> & { key_hash: string }
-
-/** What an update may change. */
-export type ApiKeyChanges = Pick<ApiKeyRecord, 'name' | 'mode' | 'limited_to_apps' | 'limited_to_orgs' | 'expires_at' | 'enabled' | 'rate_limit' | 'updated_at'>
+import type { Change } from '../../read-model/changes'
+import type { ApiKeyChanges, ApiKeyRecord, NewApiKey } from '../records'
+import type { ApiKeyRepo } from '../types'
 
 interface ApiKeyRow extends Omit<ApiKeyRecord, 'limited_to_apps' | 'limited_to_orgs' | 'enabled' | 'rate_limit'> {
   limited_to_apps: string
@@ -58,7 +31,7 @@ function toRecord(row: ApiKeyRow | null): ApiKeyRecord | null {
   }
 }
 
-export function apiKeyRepository(db: Database, transactions: Transactions) {
+export function apiKeyRepository(db: Database, note: (change: Change) => void): ApiKeyRepo {
   const insert = db.prepare<ApiKeyRow, Record<string, string | number | null>>(
     `INSERT INTO apikeys (user_id, name, mode, limited_to_apps, limited_to_orgs, key_hash, key_start, created_at,
        updated_at, expires_at, enabled, rotated_from, rate_limit)
@@ -81,11 +54,14 @@ export function apiKeyRepository(db: Database, transactions: Transactions) {
   const byUser = db.prepare<ApiKeyRow, [string]>(`SELECT ${COLUMNS} FROM apikeys WHERE user_id = ? ORDER BY id DESC`)
   const countByUser = db.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM apikeys WHERE user_id = ?')
   const remove = db.prepare<KeyIdentity, [number]>('DELETE FROM apikeys WHERE id = ? RETURNING key_hash, user_id')
-  const lastUse = db.prepare<never, [string, string | null, number]>('UPDATE apikeys SET last_used_at = ?, last_used_ip = ? WHERE id = ?')
+  const lastUse = db.prepare<never, [string, string | null, number]>(
+    'UPDATE apikeys SET last_used_at = ?1, last_used_ip = ?2 WHERE id = ?3 AND (last_used_at IS NULL OR last_used_at < ?1)',
+  )
+  const countAll = db.prepare<{ n: number }, []>('SELECT count(*) AS n FROM apikeys')
 
   /** Every write below changes one key of one user, and nothing else the read model holds. */
   const noteKey = (written: KeyIdentity | null) => {
-    if (written) transactions.note({ kind: 'key', hash: written.key_hash, userId: written.user_id })
+    if (written) note({ kind: 'key', hash: written.key_hash, userId: written.user_id })
   }
 
   return {
@@ -125,15 +101,14 @@ export function apiKeyRepository(db: Database, transactions: Transactions) {
     /** The user's keys, newest first. */
     listByUser: (userId: string) => byUser.all(userId).map((row) => toRecord(row)!),
     countByUser: (userId: string) => countByUser.get(userId)!.n,
+    countAll: () => countAll.get()!.n,
     delete(id: number): void {
       noteKey(remove.get(id))
     },
-    /** Writes when and from where the key was last used (a key deleted since matches no row). */
-    writeLastUse(key: UsedKey, at: string, ip: string | null): void {
+    writeLastUse(key, at, ip): void {
       lastUse.run(at, ip, key.keyId)
-      transactions.note({ kind: 'last-use', hash: key.hash, keyId: key.keyId, userId: key.userId, at, ip })
+      note({ kind: 'last-use', hash: key.hash, keyId: key.keyId, userId: key.userId, at, ip })
     },
   }
 }
 
-export type ApiKeyRepository = ReturnType<typeof apiKeyRepository>

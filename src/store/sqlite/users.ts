@@ -1,18 +1,12 @@
-/** Storage of users. */
+/** Users on SQLite. */
 import type { Database } from 'bun:sqlite'
 import { emailKey } from '../../validation'
-
-// A type alias, not an interface: bun:sqlite binds it as named parameters.
-export type UserRecord = {
-  id: string
-  email: string
-  name: string
-  created_at: string
-}
+import type { UserRecord } from '../records'
+import type { UserRepo } from '../types'
 
 const COLUMNS = 'id, email, name, created_at'
 
-export function userRepository(db: Database) {
+export function userRepository(db: Database): UserRepo {
   const insert = db.prepare<never, UserRecord & { email_key: string }>(
     'INSERT INTO users (id, email, email_key, name, created_at) VALUES ($id, $email, $email_key, $name, $created_at)',
   )
@@ -28,5 +22,3 @@ export function userRepository(db: Database) {
     count: () => count.get()!.n,
   }
 }
-
-export type UserRepository = ReturnType<typeof userRepository>

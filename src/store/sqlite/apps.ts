@@ -1,21 +1,13 @@
 /** Storage of apps. */
 import type { Database } from 'bun:sqlite'
-import type { Transactions } from '../../db/transactions'
-import { EVERYTHING } from '../../read-model/changes'
-
-// A type alias, not an interface: bun:sqlite binds it as named parameters.
-export type AppRecord = {
-  app_id: string
-  org_id: string
-  name: string
-  created_at: string
-  updated_at: string
-}
+import { EVERYTHING, type Change } from '../../read-model/changes'
+import type { AppRecord } from '../records'
+import type { AppRepo } from '../types'
 
 const COLUMNS = 'app_id, org_id, name, created_at, updated_at'
 
 /** Every write here notes that everything the read model holds may have changed (apps decide app-limited keys and lists of apps). */
-export function appRepository(db: Database, transactions: Transactions) {
+export function appRepository(db: Database, note: (change: Change) => void): AppRepo {
   const insert = db.prepare<never, AppRecord>(
     `INSERT INTO apps (app_id, org_id, name, created_at, updated_at)
      VALUES ($app_id, $org_id, $name, $created_at, $updated_at)`,
@@ -38,7 +30,7 @@ export function appRepository(db: Database, transactions: Transactions) {
   const retiredAnyCase = db.prepare<{ app_id: string }, [string]>('SELECT app_id FROM retired_app_ids WHERE app_id = ? COLLATE NOCASE LIMIT 1')
   const ofOrg = db.prepare<AppRecord, [string]>(`SELECT ${COLUMNS} FROM apps WHERE org_id = ? ORDER BY app_id`)
 
-  const changed = () => transactions.note(EVERYTHING)
+  const changed = () => note(EVERYTHING)
 
   return {
     insert(app: AppRecord): void {
@@ -71,4 +63,3 @@ export function appRepository(db: Database, transactions: Transactions) {
   }
 }
 
-export type AppRepository = ReturnType<typeof appRepository>

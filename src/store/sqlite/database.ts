@@ -14,7 +14,7 @@ const toStderr = (line: string) => void process.stderr.write(`codepushgo: ${line
  * Opens (creating if needed) the database with the pragmas of SPEC §9: WAL so readers never
  * block the writer, a busy timeout so concurrent writers wait instead of failing, foreign keys
  * on, and synchronous=NORMAL (durable across process crashes in WAL mode). The directory and
- * the files are private to their owner, whatever the umask (src/db/private-files.ts).
+ * the files are private to their owner, whatever the umask (src/store/sqlite/private-files.ts).
  * `dir` null opens a private in-memory database (tests).
  */
 export function openDatabase(dir: string | null, warn: (line: string) => void = toStderr): Database {

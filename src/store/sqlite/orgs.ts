@@ -1,27 +1,9 @@
 /** Storage of orgs and their members. */
 import type { Database } from 'bun:sqlite'
 import type { Mode } from '../../access/modes'
-import type { Transactions } from '../../db/transactions'
-import { EVERYTHING } from '../../read-model/changes'
-
-// Type aliases, not interfaces: bun:sqlite binds them as named parameters.
-export type OrgRecord = {
-  id: string
-  name: string
-  created_by: string
-  created_at: string
-  updated_at: string
-}
-
-export type MemberRecord = {
-  org_id: string
-  user_id: string
-  role: Mode
-  created_at: string
-}
-
-/** A member with the user's email and name, as lists show them. */
-export type MemberView = { user_id: string; email: string; name: string; role: Mode; created_at: string }
+import { EVERYTHING, type Change } from '../../read-model/changes'
+import type { MemberRecord, MemberView, OrgRecord } from '../records'
+import type { OrgRepo } from '../types'
 
 const ORG_COLUMNS = 'id, name, created_by, created_at, updated_at'
 
@@ -29,7 +11,7 @@ const ORG_COLUMNS = 'id, name, created_by, created_at, updated_at'
  * Every write here notes that everything the read model holds may have changed: memberships
  * decide every key of their users, and orgs and their apps every list of apps.
  */
-export function organizationRepository(db: Database, transactions: Transactions) {
+export function organizationRepository(db: Database, note: (change: Change) => void): OrgRepo {
   const insertOrg = db.prepare<never, OrgRecord>(
     `INSERT INTO orgs (id, name, created_by, created_at, updated_at)
      VALUES ($id, $name, $created_by, $created_at, $updated_at)`,
@@ -60,7 +42,7 @@ export function organizationRepository(db: Database, transactions: Transactions)
     "SELECT count(*) AS n FROM org_members WHERE org_id = ? AND role = 'all'",
   )
 
-  const changed = () => transactions.note(EVERYTHING)
+  const changed = () => note(EVERYTHING)
 
   return {
     insert(org: OrgRecord): void {
@@ -99,4 +81,3 @@ export function organizationRepository(db: Database, transactions: Transactions)
   }
 }
 
-export type OrganizationRepository = ReturnType<typeof organizationRepository>

@@ -6,10 +6,10 @@
  * counter in the WAL index's `-shm` file instead would need no lock, but mapping that file
  * means opening and closing it, which drops the POSIX locks SQLite holds on it: another
  * process then took the server for gone and truncated the file under it.) A PASSIVE
- * checkpoint by another connection does not move it (src/db/checkpointer.ts).
+ * checkpoint by another connection does not move it (src/store/sqlite/background.ts).
  */
 import type { Database } from 'bun:sqlite'
-import type { ChangeFeed } from '../read-model/changes'
+import type { ChangeFeed } from '../../read-model/changes'
 
 export function sqliteChangeFeed(db: Database): ChangeFeed {
   const dataVersion = db.prepare<{ data_version: number }, []>('PRAGMA data_version')
@@ -21,6 +21,5 @@ export function sqliteChangeFeed(db: Database): ChangeFeed {
       seen = now
       return moved
     },
-    inTransaction: () => db.inTransaction,
   }
 }

@@ -6,7 +6,7 @@
  * with the transaction). The version is the highest row of `codepushgo_migrations`.
  */
 import type { SQL } from 'bun'
-import { SchemaTooNewError } from '../migrate'
+import { SchemaTooNewError } from '../sqlite/migrate'
 import { POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations'
 
 /**
