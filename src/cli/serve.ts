@@ -9,7 +9,7 @@ import { jsonLogger } from '../http/logger'
 import { apart, inSlices } from '../maintenance'
 import { keepMemoryDown } from '../memory'
 import { pruneAuditSlice } from '../modules/audit/retention'
-import { createUser } from '../modules/user/service'
+import { createFirstUser } from '../modules/user/service'
 import { VERSION } from '../version'
 import { parseFlags, type Command } from './args'
 import { describeLocation, openCore } from './open'
@@ -60,10 +60,15 @@ On first run it creates admin@localhost with an org "Default" and prints an \`al
 once, on stderr. SIGTERM or SIGINT stop it gracefully; a second signal forces the exit.
 `
 
-/** First run: an admin user, its org and an `all` key, printed once in a banner on stderr. */
+/**
+ * First run: an admin user, its org and an `all` key, printed once in a banner on stderr. Of
+ * several instances starting together on one empty database, one makes them.
+ */
 async function bootstrap(core: Core, url: string): Promise<void> {
   if ((await core.store.users.count()) > 0) return
-  const { user, organization, apikey } = await createUser(core, { email: 'admin@localhost', name: 'admin', orgName: 'Default' })
+  const created = await createFirstUser(core, { email: 'admin@localhost', name: 'admin', orgName: 'Default' })
+  if (created === null) return
+  const { user, organization, apikey } = created
   const line = '='.repeat(72)
   process.stderr.write(
     `${line}\n  CodePushGo first run: created user ${user.email} and org "${organization.name}".\n\n` +

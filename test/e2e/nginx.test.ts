@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { BINARY, fetchChecked, startServer, tempDir, type RunningServer } from '../helpers/binary'
-import { startNginx, type RunningNginx } from '../helpers/nginx'
+import { replaceOnce, startNginx, type RunningNginx } from '../helpers/nginx'
 import { freePort } from '../helpers/ports'
 import { findProgram } from '../helpers/system-program'
 
@@ -16,20 +16,13 @@ const nginx = findProgram('nginx', ['/usr/sbin/nginx'])
 
 const DOC = resolve(import.meta.dir, '../../docs/nginx-auth-request.md')
 
-/** `text` with `from` replaced by `to`, which must occur exactly once (so a doc edit fails loudly). */
-function replaceOnce(text: string, from: string, to: string): string {
-  const parts = text.split(from)
-  if (parts.length !== 2) throw new Error(`docs/nginx-auth-request.md: expected "${from}" exactly once, found ${parts.length - 1}`)
-  return parts.join(to)
-}
-
 /** The documented nginx block, pointed at this run's ports. */
 function nginxBlock(ports: { listen: number; codepushgo: number; backend: number }): string {
   const block = /```nginx\n([\s\S]*?)```/.exec(readFileSync(DOC, 'utf8'))?.[1]
   if (!block) throw new Error('docs/nginx-auth-request.md has no ```nginx block')
-  let http = replaceOnce(block, 'server 127.0.0.1:8090;', `server 127.0.0.1:${ports.codepushgo};`)
-  http = replaceOnce(http, 'server 127.0.0.1:3000;', `server 127.0.0.1:${ports.backend};`)
-  return replaceOnce(http, 'listen 80;', `listen 127.0.0.1:${ports.listen};`)
+  let http = replaceOnce(block, 'server 127.0.0.1:8090;', `server 127.0.0.1:${ports.codepushgo};`, DOC)
+  http = replaceOnce(http, 'server 127.0.0.1:3000;', `server 127.0.0.1:${ports.backend};`, DOC)
+  return replaceOnce(http, 'listen 80;', `listen 127.0.0.1:${ports.listen};`, DOC)
 }
 
 describe.skipIf(!nginx)('nginx auth_request in front of the binary', () => {

@@ -3,7 +3,15 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { tempDir } from './binary'
 
-
+/**
+ * `text` with `from` replaced by `to`, which must occur exactly once: a documented nginx block
+ * with its addresses swapped for a test's, so that an edit of the document fails loudly.
+ */
+export function replaceOnce(text: string, from: string, to: string, source: string): string {
+  const parts = text.split(from)
+  if (parts.length !== 2) throw new Error(`${source}: expected "${from}" exactly once, found ${parts.length - 1}`)
+  return parts.join(to)
+}
 
 /** A main context around `http` (the inside of an `http { }` block) that keeps everything in `prefix`. */
 function mainConf(prefix: string, http: string): string {

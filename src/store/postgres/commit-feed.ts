@@ -13,7 +13,10 @@
  * - every `pollMs` the counter is read: when it is beyond the last number heard and a short
  *   grace later still is (a notification may be on its way), everything goes. So a lost
  *   notification costs at most a poll interval and the grace, while the listen connection
- *   reconnects (up to ~40 s after an outage: docs/postgres-notes.md).
+ *   reconnects (up to ~40 s after an outage: docs/postgres-notes.md);
+ * - after a poll failed, the listen connection is presumed down as well until a notification
+ *   or a re-subscription shows otherwise: no notification is on its way then, so a commit the
+ *   poll sees goes at once, without the grace (the bound after an outage is the poll alone).
  */
 import type { SQL } from 'bun'
 import { EVERYTHING, type Change } from '../../read-model/changes'
@@ -69,6 +72,8 @@ export class CommitFeed {
   private poller: Timer | null = null
   private subscription: { unlisten(): Promise<void> } | null = null
   private closed = false
+  /** A poll failed, and no notification or subscription has come since: nothing is on its way. */
+  private listenPresumedDown = false
 
   constructor(
     private readonly sql: SQL,
@@ -92,6 +97,7 @@ export class CommitFeed {
 
   /** The listen connection (re)subscribed: what was sent while it was down is lost. */
   private subscribed(): void {
+    this.listenPresumedDown = false
     this.heard = null
     this.heardMeanwhile = 0
     this.subscriptions++
@@ -101,6 +107,7 @@ export class CommitFeed {
 
   private notified(payload: string): void {
     const notice = parseNotice(payload)
+    this.listenPresumedDown = false
     if (notice === null) return this.deliver([EVERYTHING]) // not ours: whatever it was, assume the worst
     if (this.heard === null) {
       this.heardMeanwhile = Math.max(this.heardMeanwhile, notice.n)
@@ -129,10 +136,12 @@ export class CommitFeed {
         // Commits up to `counter` were before the subscription (everything went) or will be heard.
         this.heard = Math.max(counter, this.heardMeanwhile)
       } else if (counter > this.heard) {
-        setTimeout(() => this.missed(counter), this.options.graceMs).unref()
+        if (this.listenPresumedDown) this.missed(counter)
+        else setTimeout(() => this.missed(counter), this.options.graceMs).unref()
       }
     } catch {
-      // The database is unavailable: the next poll tries again.
+      // The database is unavailable (the listen connection too, most likely): the next poll tries again.
+      this.listenPresumedDown = true
     } finally {
       if (again) this.schedulePoll()
     }
