@@ -102,6 +102,13 @@ describe.skipIf(!bin)('PostgreSQL store: several instances on one database', () 
     expect(await a!.apikeys.countByUser('u1')).toBe(5)
   })
 
+  test('a write naming an org that is gone is the client\'s 404, not a server error', async () => {
+    const { stores: [a] } = await instances(1)
+    const app = { app_id: 'com.gone.app', org_id: 'org_gone', name: 'a', created_at: NOW, updated_at: NOW }
+    expect(await failure(a!.write((tx) => tx.apps.insert(app)))).toMatchObject({ status: 404, code: 'not_found', message: 'Organization not found' })
+    expect(await failure(a!.write((tx) => tx.orgs.addMember({ org_id: 'org_gone', user_id: 'u1', role: 'all', created_at: NOW })))).toMatchObject({ status: 404, code: 'not_found' })
+  })
+
   test('a commit that bumps the counter without notifying converges through the poll', async () => {
     const { stores: [b], raw } = await instances(1)
     const onB = heard(b!)

@@ -47,6 +47,10 @@ export const Success = t.Object({ success: t.Literal(true) }, { description: 'Do
 /** The 401 every authenticated route may answer. */
 export const Unauthorized = errorResponse('No key, or a key that is unknown, deleted, disabled or expired; checked before the body, query and path are.', 'Invalid API key', 'invalid_api_key')
 
+/** The 409 of every write acting for the caller's key: the key or its user's memberships changed after it was admitted. */
+export const CALLER_CHANGED = "the calling key or its user's memberships changed while the request waited: send it again"
+export const CallerChanged = errorResponse(`The change was not made: ${CALLER_CHANGED}.`, 'The calling API key was changed while this request waited; send it again', 'conflict')
+
 /** The 429 every authenticated route may answer: the key's rate limit, or too many failed authentications. */
 export const TooMany = sendsHeaders(
   errorResponse('Rate limited (per key, or failed authentications per address); see Retry-After.', 'Rate limit exceeded for this API key; retry later', 'rate_limited'),

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs'
 const BOTH_BACKENDS = [
   'test/apikey.test.ts', 'test/audit.test.ts', 'test/authenticate-first.test.ts', 'test/database-unavailable.test.ts',
   'test/fuzz.test.ts', 'test/identities.test.ts', 'test/input.test.ts', 'test/key-policies.test.ts', 'test/key-rules.test.ts',
-  'test/lifecycle.test.ts', 'test/observability.test.ts', 'test/organization.test.ts', 'test/paging.test.ts',
+  'test/lifecycle.test.ts', 'test/observability.test.ts', 'test/organization.test.ts', 'test/paging.test.ts', 'test/permission-changes-in-flight.test.ts',
   'test/permissions.test.ts', 'test/request-path.test.ts', 'test/usage.test.ts', 'test/verify.test.ts',
   'test/e2e/binary.test.ts', 'test/e2e/nginx.test.ts',
 ]

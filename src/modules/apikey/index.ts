@@ -14,7 +14,7 @@ import { hotHandler, Then } from '../../http/hot-route'
 import { AnswerText } from '../../http/json-text'
 import type { CachedKey } from '../../read-model/cached-key'
 import { optionalBody } from '../../http/openapi-annotations'
-import { responses, Success } from '../../http/schemas'
+import { CallerChanged, responses, Success } from '../../http/schemas'
 import { listApiKeysJson } from './list-text'
 import { createApiKey, deleteApiKey, getApiKey, rotateApiKey, updateApiKey } from './service'
 import { keyUsage, totalUsage } from './usage-service'
@@ -178,7 +178,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       {
         access: 'revoke-key',
         params: ApiKeyIdParams,
-        response: responses({ 200: Success, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
+        response: responses({ 200: Success, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: CallerChanged, 429: errors.tooMany }),
         detail: {
           tags,
           operationId: 'deleteApiKey',

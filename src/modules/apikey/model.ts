@@ -2,7 +2,7 @@
 import { t, type Static } from 'elysia'
 import { invalidId, MESSAGES } from '../../errors'
 import { documentedAs, named, sendsHeaders } from '../../http/openapi-annotations'
-import { errorResponse, ModeSchema, nullableTimestamp, pageFields, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
+import { CALLER_CHANGED, errorResponse, ModeSchema, nullableTimestamp, pageFields, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 import { MAX_NAME_LENGTH } from '../../validation'
 
 export const MAX_LIMIT_ENTRIES = 100
@@ -183,7 +183,7 @@ export const errors = {
   notFound: errorResponse('No such key within the caller\'s reach.', MESSAGES.keyNotFound, 'not_found'),
   tooMany: TooMany,
   invalid: errorResponse('Invalid input.', 'expires_at must be a future ISO 8601 date', 'invalid_expires_at'),
-  conflict: errorResponse('The user already has 1000 keys.', 'Too many API keys: at most 1000 per user', 'conflict'),
+  conflict: errorResponse(`The user already has 1000 keys, or ${CALLER_CHANGED}.`, 'Too many API keys: at most 1000 per user', 'conflict'),
   rotateConflict: errorResponse(
     'The key was rotated already (`already_rotated`, naming its successor when the caller may see it), it has expired, the user already has 1000 keys, or the calling key changed while the request waited (`conflict`).',
     'API key was already rotated (successor: 12)',

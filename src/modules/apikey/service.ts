@@ -1,5 +1,4 @@
 /** API key management (SPEC §6–7): plain functions over the store, no HTTP. */
-import { checkStanding, expiryMs } from '../../access/authenticate'
 import { checkKeyWrite, checkRotation, type ExistingKey, type Granter, type KeyTerms } from '../../access/grant'
 import { generateKey, hashKey, keyStart } from '../../access/key-format'
 import { earlier, effectiveExpiry } from '../../access/lifetime'
@@ -7,6 +6,7 @@ import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { KeyLimits, Principal } from '../../access/principal'
 import type { RateLimit } from '../../access/rate-limit'
+import { writeAs, type PrincipalTx } from '../../access/write-as'
 import type { Actor, Core } from '../../core'
 import { alreadyRotated, conflict, notFound, validationError } from '../../errors'
 import { normalizeName, parseFutureInstant, unique } from '../../validation'
@@ -21,50 +21,6 @@ import type { Repos, Tx } from '../../store/types'
 import { toApiKeyView } from './view'
 
 export const MAX_KEYS_PER_USER = 1000
-
-/** What a key write works with: the transaction, and the read model's questions asked of it afresh. */
-export interface KeyTx {
-  tx: Tx
-  fresh: ReadModel
-}
-
-/**
- * The transaction of a key write (SPEC §6): it settles once its transaction has committed. The
- * write runs a while after its caller's key was admitted: first the key is read again, so that
- * a key revoked, disabled or narrowed meanwhile (and answered so) writes nothing after that
- * answer.
- */
-function keyWrite<T>(core: Core, principal: Principal, work: (at: KeyTx) => Promise<T>): Promise<T> {
-  return core.store.write(async (tx) => {
-    const at = { tx, fresh: core.readModel.uncached(tx) }
-    await stillAdmitted(core, at, principal)
-    return work(at)
-  })
-}
-
-/**
- * Throws the 401 the key would get now, or a 409 when what it may do changed since it got in:
- * its own terms, its effective expiry (a key policy that came into force meanwhile) or its
- * user's memberships, all read in the transaction.
- */
-async function stillAdmitted(core: Core, { tx, fresh }: KeyTx, principal: Principal): Promise<void> {
-  const now = await tx.apikeys.findById(principal.keyId)
-  const life = now && (await fresh.keyExpiry(now))
-  checkStanding(core, now && { enabled: now.enabled, expiresAtMs: expiryMs(life) })
-  // Gone, checkStanding has thrown.
-  const { mode, limited_to_apps, limited_to_orgs, rate_limit } = now!
-  const same =
-    mode === principal.mode &&
-    life === principal.expiresAt &&
-    JSON.stringify([limited_to_apps, limited_to_orgs, rate_limit]) ===
-      JSON.stringify([principal.limits.limited_to_apps, principal.limits.limited_to_orgs, principal.ownRateLimit]) &&
-    sameRoles(await fresh.memberships(principal.userId), principal.memberships)
-  if (!same) throw conflict('The calling API key was changed while this request waited; send it again')
-}
-
-function sameRoles(a: ReadonlyMap<string, Mode>, b: ReadonlyMap<string, Mode>): boolean {
-  return a.size === b.size && [...a].every(([org, role]) => b.get(org) === role)
-}
 
 /** What a new key is made with. */
 export interface KeySettings extends KeyLimits {
@@ -172,7 +128,7 @@ export async function checkWrite(
 }
 
 /** A stored key as the rule book sees it: its successor named only when the caller may see it. */
-async function existing({ tx }: KeyTx, principal: Principal, record: ApiKeyRecord): Promise<ExistingKey> {
+async function existing({ tx }: PrincipalTx, principal: Principal, record: ApiKeyRecord): Promise<ExistingKey> {
   if (record.successor_id === null) return { ...record, rotated: null }
   const successor = await tx.apikeys.findById(record.successor_id)
   const visible = successor !== null && isAllowed(principal, { mode: 'all', on: 'key', key: successor })
@@ -186,7 +142,7 @@ async function existing({ tx }: KeyTx, principal: Principal, record: ApiKeyRecor
 export async function createApiKey(core: Core, principal: Principal, actor: Actor, input: ApiKeyCreateInput): Promise<ApiKeyView> {
   const name = normalizeName(input.name)
   const expires_at = input.expires_at == null ? principal.expiresAt : parseFutureInstant(input.expires_at, core.clock.now())
-  return keyWrite(core, principal, async (at) => {
+  return writeAs(core, principal, async (at) => {
     const terms: KeyTerms = {
       mode: input.mode,
       limited_to_apps: unique(input.limited_to_apps ?? principal.limits.limited_to_apps),
@@ -214,7 +170,7 @@ export async function updateApiKey(core: Core, principal: Principal, actor: Acto
     throw validationError('Nothing to update: send at least one of name, mode, limited_to_apps, limited_to_orgs, expires_at, enabled, rate_limit')
   const name = input.name === undefined ? undefined : normalizeName(input.name)
   const expiresAt = input.expires_at == null ? input.expires_at : parseFutureInstant(input.expires_at, core.clock.now())
-  return keyWrite(core, principal, async (at) => {
+  return writeAs(core, principal, async (at) => {
     const record = await reachKey(at.tx, principal, id)
     const terms: KeyTerms = {
       mode: input.mode ?? record.mode,
@@ -244,7 +200,7 @@ export async function updateApiKey(core: Core, principal: Principal, actor: Acto
  * stops at the earlier of its own (effective) expiry and now + grace.
  */
 export async function rotateApiKey(core: Core, principal: Principal, actor: Actor, id: number, graceSeconds: number): Promise<Rotated> {
-  return keyWrite(core, principal, async (at) => {
+  return writeAs(core, principal, async (at) => {
     const record = await reachKey(at.tx, principal, id)
     const old = await existing(at, principal, record)
     const now = core.clock.now()
@@ -274,7 +230,7 @@ export async function rotateApiKey(core: Core, principal: Principal, actor: Acto
 export async function deleteApiKey(core: Core, principal: Principal, actor: Actor, id: number): Promise<void> {
   // A key below `all` asking for another key is refused here, before the write transaction.
   authorize(principal, { mode: 'all', on: 'revoke', keyId: id })
-  await keyWrite(core, principal, async ({ tx }) => {
+  await writeAs(core, principal, async ({ tx }) => {
     const found = await tx.apikeys.findById(id)
     authorize(principal, { mode: 'all', on: 'revoke', keyId: id, key: found })
     const record = found!

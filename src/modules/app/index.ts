@@ -7,7 +7,7 @@ import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
 import { hotHandler, Then } from '../../http/hot-route'
 import { AnswerText, jsonArray } from '../../http/json-text'
 import type { CachedKey } from '../../read-model/cached-key'
-import { responses, Success } from '../../http/schemas'
+import { CallerChanged, responses, Success } from '../../http/schemas'
 
 const tags = ['Apps']
 const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound, 429: e.tooMany }
@@ -50,7 +50,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
       jsonBody: true,
       params: AppIdParams,
       body: AppNameBody,
-      response: responses({ 200: AppOne, ...one, 400: e.invalid, 413: e.tooLarge }),
+      response: responses({ 200: AppOne, ...one, 400: e.invalid, 409: CallerChanged, 413: e.tooLarge }),
       detail: { tags, operationId: 'updateApp', summary: 'Rename an app', description: 'Needs `write` on its org (key mode and role).' },
     })
     .delete(
@@ -62,7 +62,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
       {
         access: 'all',
         params: AppIdParams,
-        response: responses({ 200: Success, ...one }),
+        response: responses({ 200: Success, ...one, 409: CallerChanged }),
         detail: { tags, operationId: 'deleteApp', summary: 'Delete an app', description: 'Needs `all`. Its id is retired for good: no new app can take it.' },
       },
     )

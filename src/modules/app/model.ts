@@ -1,7 +1,7 @@
 /** TypeBox schemas of the app endpoints. */
 import { t, type Static } from 'elysia'
 import { named } from '../../http/openapi-annotations'
-import { errorResponse, Forbidden, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
+import { CALLER_CHANGED, errorResponse, Forbidden, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 
 export const App = named('App', t.Object(
   {
@@ -38,5 +38,5 @@ export const appErrors = {
   tooLarge: TooLarge,
   forbidden: Forbidden,
   notFound: errorResponse("No such app (or org) within the key's reach.", 'App not found', 'not_found'),
-  conflict: errorResponse('The app id is taken.', 'App id com.demo.app is already taken', 'conflict'),
+  conflict: errorResponse(`The app id is taken, or ${CALLER_CHANGED}.`, 'App id com.demo.app is already taken', 'conflict'),
 }

@@ -2,6 +2,7 @@
 import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { Principal } from '../../access/principal'
+import { writeAs } from '../../access/write-as'
 import type { Actor, Core } from '../../core'
 import { conflict, notFound } from '../../errors'
 import { checkAppId, normalizeName } from '../../validation'
@@ -33,7 +34,7 @@ export async function createAppFor(core: Core, principal: Principal, actor: Acto
   authorize(principal, { mode: 'write', on: 'org', orgId: input.org_id })
   checkAppId(input.app_id)
   normalizeName(input.name)
-  return core.store.write((tx) => registerApp(core, tx, actor, input))
+  return writeAs(core, principal, ({ tx }) => registerApp(core, tx, actor, input))
 }
 
 /**
@@ -65,8 +66,8 @@ export function getApp(core: Core, principal: Principal, appId: string): Promise
 
 export async function renameApp(core: Core, principal: Principal, actor: Actor, appId: string, input: { name: string }): Promise<AppRecord> {
   const name = normalizeName(input.name)
-  return core.store.write(async (tx) => {
-    const app = await reachApp(core.readModel.uncached(tx), principal, appId, 'write')
+  return writeAs(core, principal, async ({ tx, fresh }) => {
+    const app = await reachApp(fresh, principal, appId, 'write')
     const now = core.clock.now().toISOString()
     await tx.apps.rename(appId, name, now)
     await recordAudit(core, tx, actor, 'app.update', { type: 'app', id: appId }, { name, previous_name: app.name })
@@ -75,8 +76,8 @@ export async function renameApp(core: Core, principal: Principal, actor: Actor, 
 }
 
 export async function deleteApp(core: Core, principal: Principal, actor: Actor, appId: string): Promise<void> {
-  await core.store.write(async (tx) => {
-    const app = await reachApp(core.readModel.uncached(tx), principal, appId, 'all')
+  await writeAs(core, principal, async ({ tx, fresh }) => {
+    const app = await reachApp(fresh, principal, appId, 'all')
     await tx.apps.delete(appId, core.clock.now().toISOString())
     await recordAudit(core, tx, actor, 'app.delete', { type: 'app', id: appId }, { name: app.name, org_id: app.org_id })
   })

@@ -10,7 +10,7 @@ import {
   addMember, changeMemberRole, createOrganizationFor, deleteOrganization, getOrganization, listMembers,
   listOrganizations, removeMember, updateOrganization,
 } from './service'
-import { responses, Success } from '../../http/schemas'
+import { CallerChanged, responses, Success } from '../../http/schemas'
 
 const tags = ['Organizations']
 /** The answers of every route about one org: its id may be too long (400), or out of reach (404). */
@@ -32,7 +32,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       access: 'all',
       jsonBody: true,
       body: OrgNameBody,
-      response: responses({ 201: OrganizationOne, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 413: e.tooLarge, 429: e.tooMany }),
+      response: responses({ 201: OrganizationOne, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 409: CallerChanged, 413: e.tooLarge, 429: e.tooMany }),
       detail: { tags, operationId: 'createOrganization', summary: 'Create an organization', description: 'Needs an `all` key without limits; the caller becomes an `all` member.' },
     })
     .get('/:id', async ({ principal, params }) => ({ organization: await getOrganization(core, principal, params.id) }), {
@@ -46,7 +46,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       jsonBody: true,
       params: OrgIdParams,
       body: OrgUpdateBody,
-      response: responses({ 200: OrganizationOne, ...change }),
+      response: responses({ 200: OrganizationOne, ...change, 409: CallerChanged }),
       detail: {
         tags,
         operationId: 'updateOrganization',
@@ -66,7 +66,7 @@ export function organizationModule(core: Core, auth: AuthPlugin) {
       {
         access: 'all',
         params: OrgIdParams,
-        response: responses({ 200: Success, ...read }),
+        response: responses({ 200: Success, ...read, 409: CallerChanged }),
         detail: { tags, operationId: 'deleteOrganization', summary: 'Delete an organization', description: 'Deletes the org with its apps. Keys limited to it stay, but can reach nothing.' },
       },
     )

@@ -2,7 +2,7 @@
 import { t, type Static } from 'elysia'
 import { MESSAGES } from '../../errors'
 import { named } from '../../http/openapi-annotations'
-import { errorResponse, Forbidden, ModeSchema, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
+import { CALLER_CHANGED, errorResponse, Forbidden, ModeSchema, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
 
 const Name = t.String({ description: '1–100 characters after trimming, no control characters.', examples: ['Demo team'] })
 
@@ -89,6 +89,6 @@ export const orgErrors = {
   notFound: errorResponse("No such organization within the key's reach.", 'Organization not found', 'not_found'),
   memberNotFound: errorResponse("No such organization within the key's reach, or no such member in it.", 'Member not found', 'not_found'),
   userNotFound: errorResponse("No such organization within the key's reach, or no user with that email.", 'User not found', 'not_found'),
-  alreadyMember: errorResponse('The user is already a member.', 'The user is already a member of this organization', 'conflict'),
-  lastAllMember: errorResponse('The change would leave the org without an `all` member.', 'The last member with role "all" can be neither removed nor demoted', 'conflict'),
+  alreadyMember: errorResponse(`The user is already a member, or ${CALLER_CHANGED}.`, 'The user is already a member of this organization', 'conflict'),
+  lastAllMember: errorResponse(`The change would leave the org without an \`all\` member, or ${CALLER_CHANGED}.`, 'The last member with role "all" can be neither removed nor demoted', 'conflict'),
 }

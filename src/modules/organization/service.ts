@@ -3,6 +3,7 @@ import { policySettings, type KeyPolicySettings } from '../../access/lifetime'
 import type { Mode } from '../../access/modes'
 import { authorize, isAllowed } from '../../access/policy'
 import type { Principal } from '../../access/principal'
+import { writeAs } from '../../access/write-as'
 import type { Actor, Core } from '../../core'
 import { conflict, notFound, validationError } from '../../errors'
 import { newId } from '../../ids'
@@ -36,7 +37,7 @@ export async function createOrganization(core: Core, tx: Tx, actor: Actor, input
 export async function createOrganizationFor(core: Core, principal: Principal, actor: Actor, input: { name: string }): Promise<OrgView> {
   authorize(principal, { mode: 'all', on: 'unlimited' })
   normalizeName(input.name)
-  const org = await core.store.write((tx) => createOrganization(core, tx, actor, input))
+  const org = await writeAs(core, principal, ({ tx }) => createOrganization(core, tx, actor, input))
   return toView(core.readModel, org, 'all')
 }
 
@@ -69,8 +70,7 @@ const samePolicy = (a: KeyPolicySettings | null, b: KeyPolicySettings | null) =>
 export async function updateOrganization(core: Core, principal: Principal, actor: Actor, orgId: string, input: OrgUpdateBody): Promise<OrgView> {
   if (input.name === undefined && input.key_policy === undefined) throw validationError('Nothing to update: send name or key_policy')
   const name = input.name === undefined ? undefined : normalizeName(input.name)
-  return core.store.write(async (tx) => {
-    const fresh = core.readModel.uncached(tx)
+  return writeAs(core, principal, async ({ tx, fresh }) => {
     let org = await reachOrg(tx, principal, orgId, input.key_policy === undefined ? 'write' : 'all')
     const now = core.clock.now().toISOString()
     const changes: Record<string, unknown> = {}
@@ -93,7 +93,7 @@ export async function updateOrganization(core: Core, principal: Principal, actor
 
 /** Deletes the org with its apps and memberships; each app deleted is audited too. Keys limited to it stay, powerless. */
 export function deleteOrganization(core: Core, principal: Principal, actor: Actor, orgId: string): Promise<void> {
-  return core.store.write(async (tx) => {
+  return writeAs(core, principal, async ({ tx }) => {
     const org = await reachOrg(tx, principal, orgId, 'all')
     for (const app of await tx.apps.listForOrg(orgId))
       await recordAudit(core, tx, actor, 'app.delete', { type: 'app', id: app.app_id }, { name: app.name, org_id: orgId, with_organization: true })
@@ -110,7 +110,7 @@ export async function listMembers(core: Core, principal: Principal, orgId: strin
 
 /** Adds an existing user, found by email, with a role. */
 export function addMember(core: Core, principal: Principal, actor: Actor, orgId: string, input: { email: string; role: Mode }): Promise<MemberView> {
-  return core.store.write(async (tx) => {
+  return writeAs(core, principal, async ({ tx }) => {
     await reachOrg(tx, principal, orgId, 'all')
     const user = await tx.users.findByEmail(input.email.trim())
     if (!user) throw notFound('User not found')
@@ -136,7 +136,7 @@ async function assertNotLastAll(tx: Tx, orgId: string, member: MemberView): Prom
 }
 
 export function changeMemberRole(core: Core, principal: Principal, actor: Actor, orgId: string, userId: string, input: { role: Mode }): Promise<MemberView> {
-  return core.store.write(async (tx) => {
+  return writeAs(core, principal, async ({ tx }) => {
     const member = await reachMember(tx, principal, orgId, userId)
     if (input.role !== 'all') await assertNotLastAll(tx, orgId, member)
     await tx.orgs.setRole(orgId, userId, input.role)
@@ -146,7 +146,7 @@ export function changeMemberRole(core: Core, principal: Principal, actor: Actor,
 }
 
 export function removeMember(core: Core, principal: Principal, actor: Actor, orgId: string, userId: string): Promise<void> {
-  return core.store.write(async (tx) => {
+  return writeAs(core, principal, async ({ tx }) => {
     const member = await reachMember(tx, principal, orgId, userId)
     await assertNotLastAll(tx, orgId, member)
     await tx.orgs.removeMember(orgId, userId)

@@ -17,7 +17,7 @@
  */
 import { SQL } from 'bun'
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { conflict } from '../../errors'
+import { conflict, notFound } from '../../errors'
 import { EVERYTHING } from '../../read-model/changes'
 import { DatabaseDeadlineError, isDatabaseUnavailable } from '../database-errors'
 import type { Change } from '../../read-model/changes'
@@ -107,9 +107,20 @@ const CONFLICTS: Record<string, string> = {
   apikeys_key_hash_key: 'An API key with this secret already exists',
 }
 
+/**
+ * A foreign-key violation inside a write: the org it names was deleted by a transaction that
+ * committed while this one ran (404 for that org, as if it had been gone when asked).
+ */
+const MISSING: Record<string, string> = {
+  apps_org_id_fkey: 'Organization not found',
+  org_members_org_id_fkey: 'Organization not found',
+}
+
 function asConflict(error: unknown): unknown {
-  if (!(error instanceof SQL.PostgresError) || error.errno !== '23505') return error
-  return conflict(CONFLICTS[error.constraint ?? ''] ?? 'The change conflicts with data already stored')
+  if (!(error instanceof SQL.PostgresError)) return error
+  if (error.errno === '23505') return conflict(CONFLICTS[error.constraint ?? ''] ?? 'The change conflicts with data already stored')
+  if (error.errno === '23503' && error.constraint && error.constraint in MISSING) return notFound(MISSING[error.constraint])
+  return error
 }
 
 const refuseWrite = () => {

@@ -1,0 +1,90 @@
+/**
+ * A request is admitted before its body is read, so its write runs a while after its key got
+ * in. Whatever changed meanwhile decides (SPEC §6): a key revoked or disabled gets the 401 it
+ * would get now, a caller whose membership was removed or demoted, or whose org was deleted, a
+ * 409 to send it again — and the write changes nothing. "Meanwhile" is made deterministic: the
+ * change runs when the request's write transaction is asked for, just before it starts.
+ */
+import { describe, expect, test } from 'bun:test'
+import { createUser } from '../src/modules/user/service'
+import { seededWorld } from './helpers/world'
+
+type World = Awaited<ReturnType<typeof seededWorld>>
+
+/** Bob's writes on Alice's org `main`, where Bob is an `all` member beside Alice. */
+const WRITES: { name: string; method: string; path: (w: World) => string; body?: (w: World) => unknown }[] = [
+  { name: 'create org member', method: 'POST', path: (w) => `/organization/${w.orgs.aliceMain}/members`, body: () => ({ email: 'carol@example.com', role: 'all' }) },
+  { name: 'update member', method: 'PUT', path: (w) => `/organization/${w.orgs.aliceMain}/members/${w.alice.user.id}`, body: () => ({ role: 'read' }) },
+  { name: 'remove member', method: 'DELETE', path: (w) => `/organization/${w.orgs.aliceMain}/members/${w.alice.user.id}` },
+  { name: 'rename org', method: 'PUT', path: (w) => `/organization/${w.orgs.aliceMain}`, body: () => ({ name: 'Taken over' }) },
+  { name: 'delete org', method: 'DELETE', path: (w) => `/organization/${w.orgs.aliceMain}` },
+  { name: 'create app', method: 'POST', path: () => '/app/', body: (w) => ({ app_id: 'com.bob.sneaky', name: 'Sneaky', org_id: w.orgs.aliceMain }) },
+  { name: 'rename app', method: 'PUT', path: (w) => `/app/${w.apps.aliceOne}`, body: () => ({ name: 'Taken over' }) },
+  { name: 'delete app', method: 'DELETE', path: (w) => `/app/${w.apps.aliceOne}` },
+]
+
+/** What happens between Bob's admission and his write, and what Bob must get. */
+const CHANGES: { name: string; status: number; code: string; run: (w: World) => Promise<void> }[] = [
+  { name: 'his key is revoked', status: 401, code: 'invalid_api_key', run: (w) => expectOk(w.request('DELETE', `/apikey/${w.bob.keyId}`, { key: w.bob.key })) },
+  { name: 'his key is disabled', status: 401, code: 'api_key_disabled', run: (w) => w.writeBehind('UPDATE apikeys SET enabled = FALSE WHERE id = ?', w.bob.keyId) },
+  {
+    name: 'Alice removes him', status: 409, code: 'conflict',
+    run: (w) => expectOk(w.request('DELETE', `/organization/${w.orgs.aliceMain}/members/${w.bob.user.id}`, { key: w.alice.key })),
+  },
+  {
+    name: 'Alice demotes him', status: 409, code: 'conflict',
+    run: (w) => expectOk(w.request('PUT', `/organization/${w.orgs.aliceMain}/members/${w.bob.user.id}`, { key: w.alice.key, body: { role: 'read' } })),
+  },
+  { name: 'Alice deletes the org', status: 409, code: 'conflict', run: (w) => expectOk(w.request('DELETE', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key })) },
+]
+
+async function expectOk(response: Promise<{ status: number; text: string }>): Promise<void> {
+  const { status, text } = await response
+  expect(status, text).toBeLessThan(300)
+}
+
+/** Alice's world with Bob an `all` member of her org `main`, and Carol, who is in no org of hers. */
+async function world(): Promise<World> {
+  const w = await seededWorld()
+  await expectOk(w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body: { email: 'bob@example.com', role: 'all' } }))
+  await createUser(w.core, { email: 'carol@example.com' })
+  return w
+}
+
+/** Runs `change` when the next write transaction is asked for, before it starts; returns the snapshot taken after the change. */
+function beforeNextWrite(w: World, change: () => Promise<void>): Promise<string> {
+  const store = w.core.store
+  const original = store.write
+  return new Promise((resolve, reject) => {
+    store.write = (async (work: Parameters<typeof original>[0]) => {
+      store.write = original
+      try {
+        await change()
+        resolve(await w.snapshot())
+      } catch (error) {
+        reject(error)
+      }
+      return original.call(store, work)
+    }) as typeof original
+  })
+}
+
+describe('writes acting for a key decide from the key and memberships as they are when they write', () => {
+  for (const write of WRITES) {
+    test(`${write.name}: Bob may do it when nothing changed`, async () => {
+      const w = await world()
+      const res = await w.request(write.method, write.path(w), { key: w.bob.key, body: write.body?.(w) })
+      expect(res.status, res.text).toBeLessThan(300)
+    })
+    for (const change of CHANGES) {
+      test(`${write.name}: ${change.name} meanwhile → ${change.status}, nothing written`, async () => {
+        const w = await world()
+        const changed = beforeNextWrite(w, () => change.run(w))
+        const res = await w.request(write.method, write.path(w), { key: w.bob.key, body: write.body?.(w) })
+        expect(res.status, res.text).toBe(change.status)
+        expect(res.json).toMatchObject({ status: 'KO', code: change.code })
+        expect(await w.snapshot()).toBe(await changed)
+      })
+    }
+  }
+})
