@@ -111,7 +111,8 @@ export async function runCluster(context: ClusterContext): Promise<ClusterResult
   const { binary, work, serverFlags } = context
   const verifyPath = `/apikey/verify?mode=read&app_id=${encodeURIComponent(VERIFY_APP)}`
   const started = performance.now()
-  const postgresVersion = Bun.spawnSync([join(bin, 'postgres'), '--version'], { stdout: 'pipe' }).stdout.toString().trim().split(' ').pop() ?? '?'
+  // `postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)`: the first version number.
+  const postgresVersion = /\d+(\.\d+)*/.exec(Bun.spawnSync([join(bin, 'postgres'), '--version'], { stdout: 'pipe' }).stdout.toString())?.[0] ?? '?'
   const cluster = await PostgresCluster.start(bin, { fsync: true })
   const targets: Target[] = []
   const servers: Server[] = []

@@ -452,7 +452,7 @@ export function writeSection(path: string, name: string, lines: readonly string[
   const begin = `<!-- ${name}: begin -->`
   const end = `<!-- ${name}: end -->`
   const before = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmark results\n\n'
-  const section = `${begin}\n\n${lines.join('\n')}\n\n${end}`
+  const section = `${begin}\n\n${lines.join('\n').trim()}\n\n${end}`
   const from = before.indexOf(begin)
   const to = before.indexOf(end)
   let after: string
