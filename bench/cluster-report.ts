@@ -1,6 +1,6 @@
 /** The cluster part against its targets: a table for the terminal and for RESULTS.md. */
 import { SCENARIOS, VERIFY_KEYS, type ClusterResult, type Scenario } from './cluster'
-import { cpuText, escapeCell, mark, ms, num, percentDown, pct, printTable, ratioText, statusText, summarise, type RunsSummary } from './report'
+import { COLUMNS, cpuText, escapeCell, mark, ms, num, percentDown, pct, printTable, ratioText, statusText, summarise, type Row, type RunsSummary } from './report'
 
 /**
  * Verify on PostgreSQL against SQLite (issue 20: served from the read model, it should cost
@@ -9,31 +9,12 @@ import { cpuText, escapeCell, mark, ms, num, percentDown, pct, printTable, ratio
  */
 export const CLUSTER_TARGETS = { postgresVerify: 0.8, sameSpeed: 0.95 }
 
-interface ClusterRow {
-  name: string
-  rps: string
+/** A row of the small part's table (`ratio`: vs baseline), with the ratio to SQLite's run. */
+interface ClusterRow extends Row {
   vsSqlite: string
-  vsBaseline: string
-  p50: string
-  p99: string
-  statuses: string
-  cpu: string
-  target: string
-  result: string
 }
 
-const COLUMNS: [keyof ClusterRow, string][] = [
-  ['name', 'cluster part'],
-  ['rps', 'req/s'],
-  ['vsSqlite', 'vs SQLite'],
-  ['vsBaseline', 'vs baseline'],
-  ['p50', 'p50 ms'],
-  ['p99', 'p99 ms'],
-  ['statuses', 'statuses'],
-  ['cpu', 'server CPU'],
-  ['target', 'target'],
-  ['result', 'result'],
-]
+const CLUSTER_COLUMNS: [keyof ClusterRow, string][] = [['name', 'cluster part'], COLUMNS[1]!, ['vsSqlite', 'vs SQLite'], ...COLUMNS.slice(2)]
 
 const unexpectedOf = (summary: RunsSummary, expected: readonly number[]) =>
   Object.entries(summary.statuses).filter(([status]) => !expected.includes(Number(status))).reduce((sum, [, n]) => sum + n, 0) +
@@ -46,7 +27,7 @@ export function judgeCluster(c: ClusterResult): { rows: ClusterRow[]; failures: 
   const sqlite = c.targets.find((t) => t.id === 'sqlite')!
   const showRange = c.baselines.length > 1
   const base = summarise(c.baselines, c.baselines)
-  rows.push({ name: 'baseline: bare Bun.serve `{"ok":true}`', rps: num(base.rps), vsSqlite: '', vsBaseline: '100.0%', p50: ms(base.p50Ms), p99: ms(base.p99Ms), statuses: statusText(base), cpu: cpuText(base.cpu), target: '—', result: '—' })
+  rows.push({ name: 'baseline: bare Bun.serve `{"ok":true}`', rps: num(base.rps), vsSqlite: '', ratio: '100.0%', p50: ms(base.p50Ms), p99: ms(base.p99Ms), statuses: statusText(base), cpu: cpuText(base.cpu), target: '—', result: '—' })
   for (const scenario of Object.keys(SCENARIOS) as Scenario[]) {
     const { title, expected } = SCENARIOS[scenario]
     for (const target of c.targets) {
@@ -63,7 +44,7 @@ export function judgeCluster(c: ClusterResult): { rows: ClusterRow[]; failures: 
         name: `${target.name}: ${title}`,
         rps: num(vsBaseline.rps),
         vsSqlite: target.id === 'sqlite' ? '100.0%' : ratioText(vsSqlite, showRange),
-        vsBaseline: ratioText(vsBaseline, showRange),
+        ratio: ratioText(vsBaseline, showRange),
         p50: ms(vsBaseline.p50Ms),
         p99: ms(vsBaseline.p99Ms),
         statuses: statusText(vsBaseline),
@@ -84,7 +65,7 @@ export function judgeCluster(c: ClusterResult): { rows: ClusterRow[]; failures: 
         name: `SQLite ${scenario}: this build against the other build`,
         rps: `${num(mine.rps)} vs ${num(summarise(other.runs[scenario], other.runs[scenario]).rps)}`,
         vsSqlite: ratioText(mine, showRange),
-        vsBaseline: '', p50: '', p99: '', statuses: '', cpu: '',
+        ratio: '', p50: '', p99: '', statuses: '', cpu: '',
         target: judged ? `≥ ${pct(CLUSTER_TARGETS.sameSpeed)} of the other build` : '—',
         result: judged ? mark(pass) : '—',
       })
@@ -95,7 +76,7 @@ export function judgeCluster(c: ClusterResult): { rows: ClusterRow[]; failures: 
       name: `${target.name}: startup (spawn → first 200 on /health); peak RSS`,
       rps: target.startupMs.map((t) => `${Math.round(t)} ms`).join(', '),
       vsSqlite: target.peakRssMb.map((mb) => `${mb.toFixed(1)} MB`).join(', '),
-      vsBaseline: '', p50: '', p99: '', statuses: '', cpu: '', target: '—', result: '—',
+      ratio: '', p50: '', p99: '', statuses: '', cpu: '', target: '—', result: '—',
     })
   }
   return { rows, failures }
@@ -104,7 +85,7 @@ export function judgeCluster(c: ClusterResult): { rows: ClusterRow[]; failures: 
 /** The cluster part as a plain-text table for the terminal. Returns the failed targets. */
 export function printCluster(c: ClusterResult): string[] {
   const { rows, failures } = judgeCluster(c)
-  printTable(COLUMNS, rows)
+  printTable(CLUSTER_COLUMNS, rows)
   return failures
 }
 
@@ -122,8 +103,8 @@ export function clusterMarkdown(c: ClusterResult, heading: string[], compareBina
       'SQLite commits with synchronous=NORMAL in WAL mode (no disk flush per commit), PostgreSQL with a flush per commit.' +
       (compareBinary === null ? '' : ` The other build: \`${compareBinary}\`, on SQLite, in the same rounds.`),
     '',
-    `| ${COLUMNS.map(([, title]) => title).join(' | ')} |`,
+    `| ${CLUSTER_COLUMNS.map(([, title]) => title).join(' | ')} |`,
     '|---|---:|---:|---:|---:|---:|---|---:|---|---|',
-    ...rows.map((r) => `| ${COLUMNS.map(([key]) => escapeCell(r[key])).join(' | ')} |`),
+    ...rows.map((r) => `| ${CLUSTER_COLUMNS.map(([key]) => escapeCell(r[key])).join(' | ')} |`),
   ]
 }

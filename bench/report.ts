@@ -201,7 +201,8 @@ export interface Summary {
 /** A markdown table cell's text. */
 export const escapeCell = (cell: string) => cell.replaceAll('|', '\\|')
 
-interface Row {
+/** A row of a table of runs: every cell as shown. */
+export interface Row {
   name: string
   rps: string
   ratio: string
@@ -269,7 +270,8 @@ function rows(s: Omit<Summary, 'info'>): { rows: Row[]; failures: string[] } {
   return { rows: out, failures }
 }
 
-const COLUMNS: [keyof Row, string][] = [
+/** The columns of the small part's table (the cluster part's adds one). */
+export const COLUMNS: [keyof Row, string][] = [
   ['name', 'scenario'],
   ['rps', 'req/s'],
   ['ratio', 'vs baseline'],
