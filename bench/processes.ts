@@ -4,7 +4,7 @@
  * memory and CPU time.
  */
 import type { Subprocess } from 'bun'
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 
 export const children = new Set<Subprocess>()
@@ -16,6 +16,15 @@ export const exitedCpu = { us: 0 }
 export const countChildCpu = (us: number) => {
   exitedCpu.us += us
 }
+
+/**
+ * Whatever ends the process (a signal handler of another module calling `process.exit` while
+ * `cleanup` still waits): what is left is killed and removed at once.
+ */
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  if (process.env.BENCH_KEEP_TMP !== '1') for (const dir of tempDirs) if (existsSync(dir)) rmSync(dir, { recursive: true, force: true })
+})
 
 export async function cleanup(): Promise<void> {
   if (cleanedUp) return
@@ -88,10 +97,11 @@ export interface Server {
 
 /**
  * Spawns `serve` on a free port and times spawn → first 200 on /health, polling every
- * millisecond or so. The request log goes to a file: no reader in this process competes with
- * the server for the CPU.
+ * millisecond or so. `storage` says where the data is: `['--dir', DIR]` or
+ * `['--database-url', URL]`. The request log goes to a file: no reader in this process
+ * competes with the server for the CPU.
  */
-export async function startServer(binary: string, dir: string, work: string, name: string, flags: readonly string[]): Promise<Server> {
+export async function startServer(binary: string, storage: readonly string[], work: string, name: string, flags: readonly string[]): Promise<Server> {
   const port = freePort()
   const url = `http://127.0.0.1:${port}`
   const logPath = join(work, `${name}.log`)
@@ -103,7 +113,7 @@ export async function startServer(binary: string, dir: string, work: string, nam
     closeSync(err)
   }
   const started = performance.now()
-  const child = Bun.spawn([binary, 'serve', '--http', `127.0.0.1:${port}`, '--dir', dir, ...flags], { stdin: 'ignore', stdout: out, stderr: err })
+  const child = Bun.spawn([binary, 'serve', '--http', `127.0.0.1:${port}`, ...storage, ...flags], { stdin: 'ignore', stdout: out, stderr: err })
   children.add(child)
   const deadline = Date.now() + 15_000
   for (;;) {

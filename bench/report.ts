@@ -145,10 +145,10 @@ export const cpuText = (cpu: number | null) => (cpu === null ? '?' : `${Math.rou
 
 export const pct = (x: number) => `${Math.round(x * 100)}%`
 /** A share to one decimal, rounded down: 59.97% is shown as 59.9%, never as a met 60%. */
-const percentDown = (x: number) => `${(Math.floor(x * 1000) / 10).toFixed(1)}%`
-const num = (x: number) => Math.round(x).toLocaleString('en-US')
-const ms = (x: number) => x.toFixed(2)
-const mark = (pass: boolean | null) => (pass === null ? '—' : pass ? 'pass' : '**FAIL**')
+export const percentDown = (x: number) => `${(Math.floor(x * 1000) / 10).toFixed(1)}%`
+export const num = (x: number) => Math.round(x).toLocaleString('en-US')
+export const ms = (x: number) => x.toFixed(2)
+export const mark = (pass: boolean | null) => (pass === null ? '—' : pass ? 'pass' : '**FAIL**')
 
 export function statusText(r: Pick<WrkResult, 'statuses' | 'errors'>): string {
   const parts = Object.entries(r.statuses)
@@ -199,9 +199,10 @@ export interface Summary {
 }
 
 /** A markdown table cell's text. */
-const escapeCell = (cell: string) => cell.replaceAll('|', '\\|')
+export const escapeCell = (cell: string) => cell.replaceAll('|', '\\|')
 
-interface Row {
+/** A row of a table of runs: every cell as shown. */
+export interface Row {
   name: string
   rps: string
   ratio: string
@@ -269,7 +270,8 @@ function rows(s: Omit<Summary, 'info'>): { rows: Row[]; failures: string[] } {
   return { rows: out, failures }
 }
 
-const COLUMNS: [keyof Row, string][] = [
+/** The columns of the small part's table (the cluster part's adds one). */
+export const COLUMNS: [keyof Row, string][] = [
   ['name', 'scenario'],
   ['rps', 'req/s'],
   ['ratio', 'vs baseline'],
@@ -282,7 +284,7 @@ const COLUMNS: [keyof Row, string][] = [
 ]
 
 /** A plain-text table for the terminal, columns padded to their widest cell. */
-function printTable<R extends { [K in keyof R]: string }>(columns: readonly [keyof R, string][], table: readonly R[]): void {
+export function printTable<R extends { [K in keyof R]: string }>(columns: readonly [keyof R, string][], table: readonly R[]): void {
   const widths = columns.map(([key, title]) => Math.max(title.length, ...table.map((r) => r[key]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
   console.log()
@@ -428,14 +430,38 @@ export function writeLatestRun(path: string, lines: readonly string[]): void {
 
 /** The run's heading and machine line. */
 export function runHeading(i: RunInfo): string[] {
-  const date = i.date.toISOString().replace('T', ' ').slice(0, 16)
-  return [
-    `## Latest run: ${date} UTC, commit ${i.commit}`,
-    '',
+  return [`## Latest run: ${runDate(i)} UTC, commit ${i.commit}`, '', machineLine(i), '']
+}
+
+export const runDate = (i: RunInfo) => i.date.toISOString().replace('T', ' ').slice(0, 16)
+
+/** How the run was made: the machine, the tools, the load's settings, and how busy the machine was. */
+export function machineLine(i: RunInfo): string {
+  return (
     `Machine: nproc ${i.nproc} (${i.cpu}), bun ${i.bunVersion}, wrk ${i.wrkVersion}; ${i.connections} connections, ` +
-      `${i.threads} threads; ${i.rounds} rounds of ${i.seconds} s runs per scenario, after a ${i.warmupSeconds} s warm-up of each; ` +
-      `server flags \`${i.serverFlags}\`; ${i.seed}; 1-min load average at start ${i.load}; ` +
-      `other processes used ${i.otherCpu} during the measurements.`,
-    '',
-  ]
+    `${i.threads} threads; ${i.rounds} rounds of ${i.seconds} s runs per scenario, after a ${i.warmupSeconds} s warm-up of each; ` +
+    `server flags \`${i.serverFlags}\`; ${i.seed === '' ? '' : `${i.seed}; `}1-min load average at start ${i.load}; ` +
+    `other processes used ${i.otherCpu} during the measurements.`
+  )
+}
+
+/**
+ * Replaces the section of RESULTS.md between `<!-- NAME: begin -->` and `<!-- NAME: end -->`
+ * (put just before the latest run when there is none yet): a part run on its own (the cluster
+ * part) keeps its latest numbers there, and leaves the other parts' latest run alone.
+ */
+export function writeSection(path: string, name: string, lines: readonly string[]): void {
+  const begin = `<!-- ${name}: begin -->`
+  const end = `<!-- ${name}: end -->`
+  const before = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmark results\n\n'
+  const section = `${begin}\n\n${lines.join('\n').trim()}\n\n${end}`
+  const from = before.indexOf(begin)
+  const to = before.indexOf(end)
+  let after: string
+  if (from !== -1 && to > from) after = before.slice(0, from) + section + before.slice(to + end.length)
+  else {
+    const at = before.indexOf(LATEST_RUN_MARK)
+    after = at === -1 ? `${before.trimEnd()}\n\n${section}\n` : `${before.slice(0, at)}${section}\n\n${before.slice(at)}`
+  }
+  writeFileSync(path, after)
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run bench` (after `npm run build`; `npm run bench -- small` or `-- wide` for one part):
+ * `npm run bench` (after `npm run build`; `npm run bench -- small`, `-- wide` or `-- cluster`
+ * for one part; the cluster part runs only when asked for, `npm run bench:cluster`):
  * loads the built binary with wrk over loopback, beside a bare Bun.serve baseline in the same
  * run, prints the numbers against the targets and writes them into bench/RESULTS.md as its
  * latest run. Everything it starts is killed and every temporary directory removed, also on
@@ -12,13 +13,18 @@
  *   cache); startup and peak RSS, (a) on 1,000 hot keys and (f) over 100,000 keys interleaved
  *   with the event loop's delay, (g) paging deep, and 100,000 keys made through the API
  *   (bench/wide.ts).
+ * - cluster: verify and key writes on SQLite and on PostgreSQL, one and two instances, in the
+ *   same rounds (bench/cluster.ts). Not in the default run: it needs PostgreSQL, and would
+ *   make a run of some 7 minutes one of 10; it writes its own section of RESULTS.md.
  *
  * Environment: BENCH_ROUNDS (odd, default 3), BENCH_SECONDS (per run, default 4),
  * BENCH_WARMUP_SECONDS (before a scenario's first round, default 1), BENCH_CONNECTIONS (32),
  * BENCH_THREADS (2), BENCH_WRK (path to wrk), BENCH_CACHE_DIR (where the wide database is
  * kept), BENCH_KEEP_TMP=1 (keep the temporary directory: data, Lua scripts, server logs),
- * BENCH_STRICT=1 (exit 1 when a target is missed). With the defaults the small part takes
- * about 3 minutes, the wide part about 4 (plus 15 s to seed the wide database the first time).
+ * BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_COMPARE_BINARY (cluster part: another
+ * build of the server to load on SQLite in the same rounds, e.g. the main branch's). With the
+ * defaults the small part takes about 3 minutes, the wide part about 4 (plus 15 s to seed the
+ * wide database the first time), the cluster part about 3 (4 with BENCH_COMPARE_BINARY).
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -26,21 +32,26 @@ import { join, resolve } from 'node:path'
 import { generateKey } from '../src/access/key-format'
 import { typicalAnswer } from './answer'
 import { machineCpu, processCpuUs, selfCpuUs } from './cpu'
+import { runCluster, type ClusterResult, type Loaded } from './cluster'
+import { clusterMarkdown, printCluster } from './cluster-report'
 import { constantGet, createThenDelete, rotatingGet } from './lua'
 import { children, cleanup, countChildCpu, exitedCpu, rssSampler, startServer, stopProcess, stopServer, tempDirs } from './processes'
 import {
-  cpuText, pct, printSummary, printWide, runHeading, smallMarkdown, wideMarkdown, writeLatestRun,
+  cpuText, machineLine, pct, printSummary, printWide, runDate, runHeading, smallMarkdown, wideMarkdown, writeLatestRun, writeSection,
   type MeasuredRun, type ReplayRun, type Round, type ScenarioResult, type Target,
 } from './report'
 import { seed } from './seed'
 import { runWide, type WideResult } from './wide'
-import { findWrk, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion } from './wrk'
+import { findWrk, mergeRuns, requestsPerSecond, runWrk, WRK_INSTALL_HINT, wrkVersion } from './wrk'
 
 const ROOT = resolve(import.meta.dir, '..')
 const BINARY = join(ROOT, 'dist/codepushgo')
 const RESULTS = join(import.meta.dir, 'RESULTS.md')
-const PARTS = ['small', 'wide'] as const
+const PARTS = ['small', 'wide', 'cluster'] as const
 type Part = (typeof PARTS)[number]
+/** What `npm run bench` runs without arguments. */
+const DEFAULT_PARTS: readonly Part[] = ['small', 'wide']
+const COMPARE_BINARY = process.env.BENCH_COMPARE_BINARY || null
 
 function envNumber(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name]
@@ -78,12 +89,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-/** The parts asked for on the command line (`small`, `wide`); both by default. */
+/** The parts asked for on the command line (`small`, `wide`, `cluster`); DEFAULT_PARTS without any. */
 function partsAsked(argv: string[]): Part[] | null {
-  if (argv.length === 0) return [...PARTS]
+  if (argv.length === 0) return [...DEFAULT_PARTS]
   const unknown = argv.filter((arg) => !(PARTS as readonly string[]).includes(arg))
   if (unknown.length > 0) {
-    console.error(`bench: unknown part ${unknown.map((u) => `"${u}"`).join(', ')}: expected ${PARTS.join(' and/or ')}`)
+    console.error(`bench: unknown part ${unknown.map((u) => `"${u}"`).join(', ')}: expected any of ${PARTS.join(', ')}`)
     return null
   }
   return PARTS.filter((part) => argv.includes(part))
@@ -196,7 +207,7 @@ async function runSmall(run: Run) {
     }
   }
 
-  const server = await startServer(BINARY, dataDir, run.work, 'small', SERVER_FLAGS)
+  const server = await startServer(BINARY, ['--dir', dataDir], run.work, 'small', SERVER_FLAGS)
   console.log(`bench: server up in ${Math.round(server.startupMs)} ms (spawn → first 200 on /health) at ${server.url}`)
   const serverRss = rssSampler(server.child.pid)
   const results: ScenarioResult[] = []
@@ -252,14 +263,23 @@ async function main(): Promise<number> {
     writeFileSync(path, text)
     return path
   }
-  const wrkOptions = (seconds: number) => ({ threads: THREADS, connections: CONNECTIONS, seconds, track: children, onExit: countChildCpu })
-  /** A run of `script` against `url`, after a warm-up when asked, with the CPU `pid` used meanwhile (a fraction of one core). */
-  const timedRun = async (label: string, url: string, scriptPath: string, pid: number, warmUp: boolean): Promise<MeasuredRun> => {
-    if (warmUp && WARMUP_SECONDS > 0) await runWrk(wrk, url, scriptPath, wrkOptions(WARMUP_SECONDS))
-    const cpuBefore = processCpuUs(pid)
+  /** wrk's options for one of `of` servers loaded at once: an equal share of the threads and connections. */
+  const wrkOptions = (seconds: number, of: number) => {
+    const threads = Math.max(1, Math.floor(THREADS / of))
+    return { threads, connections: Math.max(threads, Math.floor(CONNECTIONS / of)), seconds, track: children, onExit: countChildCpu }
+  }
+  /**
+   * A run of `script` against every one of `servers` at once, after a warm-up when asked, with
+   * the CPU their processes used meanwhile (a fraction of one core, added up).
+   */
+  const loadRun = async (label: string, servers: readonly Loaded[], scriptPath: string, warmUp: boolean): Promise<MeasuredRun> => {
+    const load = (seconds: number) => Promise.all(servers.map((s) => runWrk(wrk, s.url, scriptPath, wrkOptions(seconds, servers.length))))
+    if (warmUp && WARMUP_SECONDS > 0) await load(WARMUP_SECONDS)
+    const cpuOf = () => servers.reduce<number | null>((sum, s) => { const us = processCpuUs(s.pid); return sum === null || us === null ? null : sum + us }, 0)
+    const cpuBefore = cpuOf()
     const started = performance.now()
-    const result = await runWrk(wrk, url, scriptPath, wrkOptions(SECONDS))
-    const cpuAfter = processCpuUs(pid)
+    const result = mergeRuns(await load(SECONDS))
+    const cpuAfter = cpuOf()
     const cpu = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / ((performance.now() - started) * 1000)
     console.log(
       `bench: ${label} ${Math.round(requestsPerSecond(result))} req/s, p50 ${(result.latency_us.p50 / 1000).toFixed(2)} ms, ` +
@@ -267,6 +287,8 @@ async function main(): Promise<number> {
     )
     return { ...result, cpu }
   }
+  /** A run of `script` against `url`, after a warm-up when asked, with the CPU `pid` used meanwhile (a fraction of one core). */
+  const timedRun = (label: string, url: string, scriptPath: string, pid: number, warmUp: boolean) => loadRun(label, [{ url, pid }], scriptPath, warmUp)
   /** A bare Bun.serve (bench/baseline.ts): the constant `{"ok":true}`, or the answer in `answerFile`. */
   const startBaseline = async (answerFile?: string) => {
     const args = [process.execPath, join(import.meta.dir, 'baseline.ts'), ...(answerFile === undefined ? [] : [answerFile])]
@@ -300,6 +322,12 @@ async function main(): Promise<number> {
   const wide: WideResult | null = parts.includes('wide')
     ? await runWide({ root: ROOT, binary: BINARY, work, rounds: ROUNDS, serverFlags: SERVER_FLAGS, baseline, baselineScript: run.baselineScript, timedRun, script })
     : null
+  const cluster: ClusterResult | null = parts.includes('cluster')
+    ? await runCluster({
+        binary: BINARY, compareBinary: COMPARE_BINARY, work, rounds: ROUNDS, serverFlags: SERVER_FLAGS,
+        baseline: { url: baseline.url, pid: baseline.child.pid }, baselineScript: run.baselineScript, script, loadRun,
+      })
+    : null
   const baselineRssMb = baselineRss.stop()
   await stopProcess(baseline.child)
 
@@ -317,7 +345,7 @@ async function main(): Promise<number> {
   }
 
   const failures: string[] = []
-  const lines = runHeading({
+  const info = {
     date: new Date(),
     commit: commitDescription(),
     nproc,
@@ -333,7 +361,8 @@ async function main(): Promise<number> {
     seed: [small && `small seed: ${small.seedText}`, wide && `wide database: 1,000,000 keys of 10,000 users, 1,000,000 audit events (${wide.dbMb.toFixed(0)} MB)`].filter(Boolean).join('; '),
     load: loadBefore.toFixed(2),
     otherCpu,
-  })
+  }
+  const lines = runHeading(info)
   if (small) {
     const summary = { scenarios: small.scenarios, startupMs: small.startupMs, peakRssMb: small.peakRssMb, baselineRssMb }
     failures.push(...printSummary(summary))
@@ -343,13 +372,23 @@ async function main(): Promise<number> {
     failures.push(...printWide(wide))
     lines.push('### Wide part: 1,000,000 keys (server with `--metrics`; the event-loop delay is its view of the run)', '', ...wideMarkdown(wide), '')
   }
+  const notes = (odd: readonly string[]) => (odd.length === 0 ? [] : [...odd.map((o) => `Note: ${o.split('\n')[0]}`), ''])
   const odd = [...(small?.odd ?? []), ...(wide?.odd ?? [])]
-  for (const o of odd) console.log(`bench: NOTE ${o}`)
-  if (odd.length > 0) lines.push(...odd.map((o) => `Note: ${o.split('\n')[0]}`), '')
+  for (const o of [...odd, ...(cluster?.odd ?? [])]) console.log(`bench: NOTE ${o}`)
+  lines.push(...notes(odd))
+  if (cluster) failures.push(...printCluster(cluster))
   console.log()
   console.log(failures.length === 0 ? 'All targets met.' : `Targets missed:\n${failures.map((f) => `  - ${f}`).join('\n')}`)
-  writeLatestRun(RESULTS, lines)
-  console.log(`bench: wrote the latest run into ${RESULTS} (total ${((performance.now() - runStarted) / 1000).toFixed(1)} s)`)
+  if (small || wide) {
+    writeLatestRun(RESULTS, lines)
+    console.log(`bench: wrote the latest run into ${RESULTS}`)
+  }
+  if (cluster) {
+    const heading = [`Run: ${runDate(info)} UTC, commit ${info.commit}. ${machineLine(info)}`, '']
+    writeSection(RESULTS, 'cluster part', [...clusterMarkdown(cluster, heading, COMPARE_BINARY), '', ...notes(cluster.odd)])
+    console.log(`bench: wrote the cluster part into ${RESULTS}`)
+  }
+  console.log(`bench: total ${((performance.now() - runStarted) / 1000).toFixed(1)} s`)
   if (failures.length > 0 && process.env.BENCH_STRICT === '1') return 1
   return 0
 }

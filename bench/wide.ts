@@ -148,7 +148,7 @@ export async function runWide(context: WideContext): Promise<WideResult> {
   const hotScript = context.script('wide-a.lua', rotatingGet(verifyPath, plan.hot.map(wideKey)))
   const wideScript = context.script('wide-f.lua', rotatingGet(verifyPath, plan.rotation.map(wideKey)))
 
-  const server = await startServer(binary, dataDir, work, 'wide', [...context.serverFlags, '--metrics'])
+  const server = await startServer(binary, ['--dir', dataDir], work, 'wide', [...context.serverFlags, '--metrics'])
   console.log(`bench: wide server up in ${Math.round(server.startupMs)} ms (spawn → first 200 on /health), RSS ${memoryMb(server.child.pid)?.rss.toFixed(1)} MB`)
   const rss = rssSampler(server.child.pid)
   const pid = server.child.pid

@@ -67,3 +67,29 @@ export async function runWrk(wrk: string, url: string, script: string, options: 
 }
 
 export const requestsPerSecond = (r: WrkResult) => r.requests / (r.duration_us / 1e6)
+
+/**
+ * Runs of wrk made at the same time (one per server of a cluster) as one: requests, bytes,
+ * errors and statuses added up over the longest duration. Percentiles of separate runs do not
+ * combine: each latency figure is the worse of the runs' (the mean is weighted by requests).
+ */
+export function mergeRuns(runs: readonly WrkResult[]): WrkResult {
+  if (runs.length === 1) return runs[0]!
+  const requests = runs.reduce((sum, r) => sum + r.requests, 0)
+  const statuses: Record<string, number> = {}
+  for (const r of runs) for (const [status, n] of Object.entries(r.statuses)) statuses[status] = (statuses[status] ?? 0) + n
+  const errors = { connect: 0, read: 0, write: 0, status: 0, timeout: 0 }
+  for (const r of runs) for (const kind of Object.keys(errors) as (keyof typeof errors)[]) errors[kind] += r.errors[kind]
+  const worst = (of: keyof WrkResult['latency_us']) => Math.max(...runs.map((r) => r.latency_us[of]))
+  return {
+    requests,
+    duration_us: Math.max(...runs.map((r) => r.duration_us)),
+    bytes: runs.reduce((sum, r) => sum + r.bytes, 0),
+    errors,
+    latency_us: {
+      p50: worst('p50'), p90: worst('p90'), p99: worst('p99'), p999: worst('p999'), max: worst('max'),
+      mean: requests === 0 ? 0 : runs.reduce((sum, r) => sum + r.latency_us.mean * r.requests, 0) / requests,
+    },
+    statuses,
+  }
+}

@@ -6,7 +6,7 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { judge, LATEST_RUN_MARK, median, ratioText, smallMarkdown, summarise, writeLatestRun, type MeasuredRun, type Round, type ScenarioResult } from '../bench/report'
+import { judge, LATEST_RUN_MARK, median, ratioText, smallMarkdown, summarise, writeLatestRun, writeSection, type MeasuredRun, type Round, type ScenarioResult } from '../bench/report'
 
 /** A wrk result of `rps` requests a second over one second, with this p99 (ms) and these statuses. */
 function run(rps: number, p99Ms = 1, statuses: Record<string, number> = { 200: rps }): MeasuredRun {
@@ -121,6 +121,28 @@ test('the latest run replaces the one before, below the mark; what is above it s
     expect(text).toContain('second run')
     expect(text).not.toContain('first run')
     expect(text.split(LATEST_RUN_MARK)).toHaveLength(2)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test("a part's own section is replaced where it is, and neither it nor the latest run touches the other", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-report-'))
+  try {
+    const path = join(dir, 'RESULTS.md')
+    writeLatestRun(path, ['latest small run'])
+    writeSection(path, 'cluster part', ['first cluster run'])
+    writeSection(path, 'cluster part', ['second cluster run'])
+    let text = readFileSync(path, 'utf8')
+    expect(text).not.toContain('first cluster run')
+    expect(text.indexOf('second cluster run')).toBeLessThan(text.indexOf(LATEST_RUN_MARK))
+    expect(text).toContain('latest small run')
+    writeLatestRun(path, ['next small run'])
+    text = readFileSync(path, 'utf8')
+    expect(text).toContain('second cluster run')
+    expect(text).toContain('next small run')
+    expect(text).not.toContain('latest small run')
+    expect(text.split('<!-- cluster part: begin -->')).toHaveLength(2)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

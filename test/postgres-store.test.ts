@@ -11,7 +11,7 @@ import { TokenBuckets } from '../src/access/rate-limit'
 import { conflict } from '../src/errors'
 import { EVERYTHING, type Change } from '../src/read-model/changes'
 import { PRUNE_EVERY_MS } from '../src/store/postgres/buckets'
-import { COMMITS_CHANNEL } from '../src/store/postgres/commit-feed'
+import { COMMITS_CHANNEL, MAX_NOTIFICATIONS, MAX_PAYLOAD_BYTES, noticePayloads } from '../src/store/postgres/commit-feed'
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../src/store/postgres/store'
 import { DatabaseDeadlineError, isDatabaseUnavailable } from '../src/store/database-errors'
 import type { NewApiKey } from '../src/store/records'
@@ -80,12 +80,29 @@ describe.skipIf(!bin)('PostgreSQL store: several instances on one database', () 
     expect(await b!.apikeys.findByHash('h1')).toMatchObject({ last_used_at: NOW, last_used_ip: '10.0.0.1' })
   })
 
-  test('notes too large for a notification arrive as one full clear', async () => {
+  test('notes too large for a notification arrive in several, every note of them, and clear nothing', async () => {
     const { stores: [a, b] } = await instances(2)
     const onB = heard(b!)
-    // 200 key notes of ~90 bytes each: beyond the 8,000 bytes of a payload.
+    // 200 key notes of ~100 bytes each: beyond the 8,000 bytes of a payload.
+    const hashes = Array.from({ length: 200 }, (_, i) => `hash-${String(i).padStart(64, '0')}`)
     await a!.write(async (tx) => {
-      for (let i = 0; i < 200; i++) await tx.apikeys.insert(key(`hash-${String(i).padStart(64, '0')}`))
+      for (const hash of hashes) await tx.apikeys.insert(key(hash))
+    })
+    await waitFor('B to hear every note', () => onB.flat().length >= hashes.length)
+    expect(onB.length).toBeGreaterThan(1)
+    expect(onB.flat()).toEqual(hashes.map((hash) => ({ kind: 'key', hash, userId: 'u1' })))
+    // The numbering saw one commit: the next one is no gap.
+    await a!.write((tx) => tx.apikeys.insert(key('next')))
+    await waitFor('B to hear the next commit', () => onB.flat().length > hashes.length)
+    expect(clears(onB)).toBe(0)
+  })
+
+  test('a commit with more notes than MAX_NOTIFICATIONS hold arrives as one full clear', async () => {
+    const { stores: [a, b] } = await instances(2)
+    const onB = heard(b!)
+    // 2,000 key notes of ~100 bytes each: about 25 notifications' worth.
+    await a!.write(async (tx) => {
+      for (let i = 0; i < 2000; i++) await tx.apikeys.insert(key(`hash-${String(i).padStart(64, '0')}`))
     })
     await waitFor('B to hear the commit', () => onB.length >= 1)
     expect(onB).toEqual([[EVERYTHING]])
@@ -264,5 +281,31 @@ describe.skipIf(!bin)('PostgreSQL store: several instances on one database', () 
     }
     await waitFor('ping to work again', () => Promise.resolve(store.ping()).then(() => true, () => false))
     proxy.stop()
+  })
+})
+
+describe('the notifications of one commit', () => {
+  const lastUse = (i: number): Change => ({ kind: 'last-use', hash: i.toString(16).padStart(64, '0'), keyId: i, userId: `usr_${String(i).padStart(16, '0')}`, at: NOW, ip: '2001:db8::1' })
+  const parse = (payload: string) => JSON.parse(payload) as { i: string; n: number; c: Change[] }
+
+  test('a last-use flush of 100 keys: its notes in order, in a few notifications under the limit, each numbered as the commit', () => {
+    const notes = Array.from({ length: 100 }, (_, i) => lastUse(i))
+    const payloads = noticePayloads('instance-a', 42, notes)
+    expect(payloads.length).toBeGreaterThan(1)
+    expect(payloads.length).toBeLessThanOrEqual(3)
+    for (const payload of payloads) expect(Buffer.byteLength(payload)).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES)
+    expect(payloads.map(parse).map(({ i, n }) => ({ i, n }))).toEqual(payloads.map(() => ({ i: 'instance-a', n: 42 })))
+    expect(payloads.flatMap((payload) => parse(payload).c)).toEqual(notes)
+  })
+
+  test('a commit that notes nothing still sends one notification (its number must be heard)', () => {
+    expect(noticePayloads('a', 7, []).map(parse)).toEqual([{ i: 'a', n: 7, c: [] }])
+  })
+
+  test('past MAX_NOTIFICATIONS, or a note larger than a notification, one full clear', () => {
+    const many = Array.from({ length: MAX_NOTIFICATIONS * 60 }, (_, i) => lastUse(i))
+    expect(noticePayloads('a', 1, many).map(parse)).toEqual([{ i: 'a', n: 1, c: [EVERYTHING] }])
+    const huge: Change = { kind: 'key', hash: 'h'.repeat(MAX_PAYLOAD_BYTES), userId: 'u1' }
+    expect(noticePayloads('a', 1, [lastUse(1), huge]).map(parse)).toEqual([{ i: 'a', n: 1, c: [EVERYTHING] }])
   })
 })

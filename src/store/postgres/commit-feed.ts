@@ -5,7 +5,8 @@
  * commit order, which the counter's row lock makes the counter's order. Here:
  *
  * - a notification from another instance hands its notes to `deliver`; one from this instance
- *   only counts (its writer delivered its notes after the commit);
+ *   only counts (its writer delivered its notes after the commit); a commit with many notes
+ *   sends several notifications, all with its number;
  * - numbers come one after the other: a gap means a commit that sent nothing (or whose
  *   notification was lost), and everything goes;
  * - on every (re)subscription everything goes, since notifications sent while the listen
@@ -24,20 +25,53 @@ import { EVERYTHING, type Change } from '../../read-model/changes'
 /** The channel of commit notifications. Channels are per database, like the data. */
 export const COMMITS_CHANNEL = 'codepushgo_commits'
 
-/** PostgreSQL refuses payloads of 8,000 bytes or more; beyond this, a commit's notes become one `all`. */
+/** PostgreSQL refuses payloads of 8,000 bytes or more. */
 export const MAX_PAYLOAD_BYTES = 7900
 
-/** What one commit's notification says: who committed (`i`), its number (`n`) and its notes (`c`). */
+/**
+ * At most this many notifications per commit: a commit whose notes need more (a bulk change)
+ * sends one `all` instead, cheaper for the listeners than the notes. A last-use flush of 100
+ * keys needs three.
+ */
+export const MAX_NOTIFICATIONS = 16
+
+/** What one commit's notification says: who committed (`i`), its number (`n`) and (some of) its notes (`c`). */
 interface Notice {
   i: string
   n: number
   c: Change[]
 }
 
-/** The payload of the notification of commit `n` by `instance`. */
-export function noticePayload(instance: string, n: number, changes: readonly Change[]): string {
-  const text = JSON.stringify({ i: instance, n, c: changes })
-  return Buffer.byteLength(text) <= MAX_PAYLOAD_BYTES ? text : JSON.stringify({ i: instance, n, c: [EVERYTHING] })
+/**
+ * The payloads of the notifications of commit `n` by `instance`: its notes, in as many
+ * notifications as their size needs (each numbered `n`: the numbering sees one commit), or
+ * one `all` past MAX_NOTIFICATIONS. Never none: a commit that notes nothing is still heard,
+ * or the next one would look like a gap. Splitting, rather than one `all` for any commit too
+ * large for a notification, spares the other instances a full clear at each last-use flush
+ * (docs/performance.md, "PostgreSQL").
+ */
+export function noticePayloads(instance: string, n: number, changes: readonly Change[]): string[] {
+  const head = `{"i":${JSON.stringify(instance)},"n":${n},"c":[`
+  const room = MAX_PAYLOAD_BYTES - Buffer.byteLength(head) - 2 // the closing ]}
+  const everything = [`${head}${JSON.stringify(EVERYTHING)}]}`]
+  const payloads: string[] = []
+  let notes: string[] = []
+  let bytes = 0
+  for (const change of changes) {
+    const text = JSON.stringify(change)
+    const size = Buffer.byteLength(text)
+    if (size > room) return everything
+    if (notes.length > 0 && bytes + 1 + size > room) {
+      payloads.push(`${head}${notes.join(',')}]}`)
+      if (payloads.length === MAX_NOTIFICATIONS) return everything
+      notes = []
+      bytes = 0
+    }
+    bytes += (notes.length > 0 ? 1 : 0) + size // with the comma before it
+    notes.push(text)
+  }
+  payloads.push(`${head}${notes.join(',')}]}`)
+  return payloads
 }
 
 function parseNotice(payload: string): Notice | null {

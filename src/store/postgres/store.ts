@@ -6,8 +6,8 @@
  *   a write there is refused by the server) and see what is committed.
  * - `write` is a real transaction on a pool of its own. Its first statement bumps the commit
  *   counter (migration 0003): the row lock makes writers take turns across instances, so the
- *   services' check-then-write holds as on SQLite, and numbers the commit. Its last sends the
- *   notes its repositories pushed in a NOTIFY, delivered only if it commits; once committed,
+ *   services' check-then-write holds as on SQLite, and numbers the commit. Its last statements
+ *   send the notes its repositories pushed in NOTIFYs, delivered only if it commits; once committed,
  *   the notes go to this instance's `onCommit` listeners.
  * - Other instances' notes come through the CommitFeed (commit-feed.ts), pushed to the same
  *   listeners; the read model polls nothing (`feed.foreignCommits()` is always false).
@@ -26,7 +26,7 @@ import { apiKeyRepository } from './apikeys'
 import { appRepository } from './apps'
 import { auditRepository } from './audit'
 import { postgresBuckets, type PostgresBuckets } from './buckets'
-import { CommitFeed, COMMITS_CHANNEL, noticePayload } from './commit-feed'
+import { CommitFeed, COMMITS_CHANNEL, noticePayloads } from './commit-feed'
 import { keyPolicyRepository } from './key-policies'
 import { migratePostgres } from './migrate'
 import { organizationRepository } from './orgs'
@@ -196,7 +196,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         .begin(async (tx) => {
           const [row] = await tx<{ n: string }[]>`UPDATE codepushgo_commits SET n = n + 1 RETURNING n`
           const value = await inWrite.run(true, () => work(repositories(tx, (change) => notes.push(change))))
-          await tx`SELECT pg_notify(${COMMITS_CHANNEL}, ${noticePayload(instanceId, Number(row!.n), notes)})`
+          for (const payload of noticePayloads(instanceId, Number(row!.n), notes)) await tx`SELECT pg_notify(${COMMITS_CHANNEL}, ${payload})`
           // Boxed: begin() would await a returned array's promises.
           return { value }
         })
