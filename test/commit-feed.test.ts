@@ -6,7 +6,7 @@
 import type { SQL } from 'bun'
 import { afterEach, expect, test } from 'bun:test'
 import { EVERYTHING, type Change } from '../src/read-model/changes'
-import { CommitFeed, noticePayload } from '../src/store/postgres/commit-feed'
+import { CommitFeed, noticePayloads } from '../src/store/postgres/commit-feed'
 import { waitFor } from './helpers/wait'
 
 /** What the feed talks to: a commit counter to read, and one subscription. */
@@ -65,9 +65,9 @@ test('a notification shows the listen connection works: a commit the poll sees f
   db.down = false
   const note: Change = { kind: 'key', hash: 'h1', userId: 'u1' }
   db.counter = 1
-  db.notify(noticePayload('another instance', 1, [note]))
+  db.notify(noticePayloads('another instance', 1, [note])[0]!)
   db.counter = 2 // its notification is on its way
   await pollsAfter(5)
-  db.notify(noticePayload('another instance', 2, [note]))
+  db.notify(noticePayloads('another instance', 2, [note])[0]!)
   expect(delivered).toEqual([[note], [note]])
 })
