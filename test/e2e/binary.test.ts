@@ -224,6 +224,29 @@ describe.skipIf(onPostgres)('binary: first-run bootstrap', () => {
 
 // ---- 3. the CLI ----------------------------------------------------------------------------
 
+describe.skipIf(!onPostgres)('binary: CLI on PostgreSQL (--database-url)', () => {
+  test('migrate applies the PostgreSQL migrations once; backup says to use pg_dump, exit 2', async () => {
+    const location = await freshLocation()
+    const flags = locationFlags(location)
+    const fresh = runCli(['migrate', ...flags])
+    expect(fresh.exitCode).toBe(0)
+    expect(fresh.stdout).toMatch(/schema (is up to date|version \d+)/)
+    const again = runCli(['migrate', ...flags])
+    expect(again.stdout).toMatch(/^schema is up to date \(version \d+\)\n$/)
+    const backup = runCli(['backup', '/tmp/never-written.db', ...flags])
+    expect(backup.exitCode).toBe(2)
+    expectOneLineError(backup.stderr, /pg_dump/)
+    expect(existsSync('/tmp/never-written.db')).toBe(false)
+  })
+
+  test('a database that cannot be reached stops serve with one line, without its password', async () => {
+    const result = await serveExpectingExit(['--http', '127.0.0.1:0', '--database-url', 'postgres://keys:s3cret@127.0.0.1:1/keys'])
+    expect(result.exitCode).toBe(1)
+    expectOneLineError(result.stderr, /cannot open the PostgreSQL database at postgres:\/\/keys:\*\*\*@127\.0\.0\.1:1\/keys/)
+    expect(result.stderr).not.toContain('s3cret')
+  })
+})
+
 describe.skipIf(onPostgres)('binary: CLI', () => {
   // Each command prints its own usage, not the main one.
   test.each([
