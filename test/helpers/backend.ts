@@ -5,6 +5,7 @@
  * copy of a template migrated once, and is closed when the test that made it finishes.
  */
 import { SQL } from 'bun'
+import { appendFileSync } from 'node:fs'
 import { onTestFinished } from 'bun:test'
 import { migratePostgres } from '../../src/store/postgres/migrate'
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store'
@@ -31,6 +32,8 @@ function cluster(): Promise<PostgresCluster> {
   started ??= (async () => {
     if (!bin) throw new Error('TEST_BACKEND=postgres, but PostgreSQL is not installed (apt-get install postgresql)')
     const running = await PostgresCluster.start(bin)
+    // bun test exits without running exit handlers: the pass's runner stops what is named here.
+    if (process.env.TEST_POSTGRES_CLUSTERS) appendFileSync(process.env.TEST_POSTGRES_CLUSTERS, `${running.dir}\n`)
     const admin = new SQL(running.url(), { max: 1 })
     await admin.unsafe(`CREATE DATABASE ${TEMPLATE}`)
     await admin.close()

@@ -3,7 +3,9 @@
  * (TEST_BACKEND=postgres, test/helpers/backend.ts). Without PostgreSQL installed it skips with
  * a notice, and fails when CI=true (SPEC §10, §11).
  */
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 /** The files that run on both backends: everything a user sees through the API, the binary and nginx. */
 const BOTH_BACKENDS = [
@@ -25,8 +27,22 @@ if (!installed) {
   console.warn('\n[SKIP NOTICE] PostgreSQL is not installed: the PostgreSQL pass is skipped. Install it (see README) to run it.\n')
   process.exit(0)
 }
+const scratch = mkdtempSync(join(tmpdir(), 'codepushgo-pass-'))
+const clusters = join(scratch, 'clusters')
 const run = Bun.spawn([process.execPath, 'test', '--timeout', '60000', ...BOTH_BACKENDS, ...process.argv.slice(2)], {
-  env: { ...process.env, TEST_BACKEND: 'postgres' },
+  env: { ...process.env, TEST_BACKEND: 'postgres', TEST_POSTGRES_CLUSTERS: clusters },
   stdio: ['inherit', 'inherit', 'inherit'],
 })
-process.exit(await run.exited)
+const code = await run.exited
+// The clusters the run started (test/helpers/backend.ts): stopped at once, their directories removed.
+for (const dir of existsSync(clusters) ? readFileSync(clusters, 'utf8').split('\n').filter(Boolean) : []) {
+  const data = join(dir, 'data')
+  const binDir = readdirSync('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin`).find((b) => existsSync(`${b}/pg_ctl`))
+  if (binDir && existsSync(join(data, 'postmaster.pid'))) {
+    const stop = [`${binDir}/pg_ctl`, '-D', data, 'stop', '-w', '-m', 'immediate']
+    Bun.spawnSync(process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', ...stop] : stop, { stdout: 'ignore', stderr: 'ignore' })
+  }
+  rmSync(dir, { recursive: true, force: true })
+}
+rmSync(scratch, { recursive: true, force: true })
+process.exit(code)
