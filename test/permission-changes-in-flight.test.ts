@@ -5,8 +5,13 @@
  * 409 to send it again — and the write changes nothing. "Meanwhile" is made deterministic: the
  * change runs when the request's write transaction is asked for, just before it starts.
  */
+import { Database, type SQLQueryBindings } from 'bun:sqlite'
 import { describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
 import { createUser } from '../src/modules/user/service'
+import { DATABASE_FILE } from '../src/store/sqlite/database'
+import type { SqliteStore } from '../src/store/sqlite/store'
+import { onPostgres } from './helpers/backend'
 import { seededWorld } from './helpers/world'
 
 type World = Awaited<ReturnType<typeof seededWorld>>
@@ -28,6 +33,11 @@ const CHANGES: { name: string; status: number; code: string; run: (w: World) => 
   { name: 'his key is revoked', status: 401, code: 'invalid_api_key', run: (w) => expectOk(w.request('DELETE', `/apikey/${w.bob.keyId}`, { key: w.bob.key })) },
   { name: 'his key is disabled', status: 401, code: 'api_key_disabled', run: (w) => w.writeBehind('UPDATE apikeys SET enabled = FALSE WHERE id = ?', w.bob.keyId) },
   {
+    // The read model has not polled for other processes' commits yet: the write must ask now.
+    name: 'another process disables his key, not yet noticed', status: 401, code: 'api_key_disabled',
+    run: (w) => otherProcess(w, 'UPDATE apikeys SET enabled = FALSE WHERE id = ?', w.bob.keyId),
+  },
+  {
     name: 'Alice removes him', status: 409, code: 'conflict',
     run: (w) => expectOk(w.request('DELETE', `/organization/${w.orgs.aliceMain}/members/${w.bob.user.id}`, { key: w.alice.key })),
   },
@@ -37,6 +47,17 @@ const CHANGES: { name: string; status: number; code: string; run: (w: World) => 
   },
   { name: 'Alice deletes the org', status: 409, code: 'conflict', run: (w) => expectOk(w.request('DELETE', `/organization/${w.orgs.aliceMain}`, { key: w.alice.key })) },
 ]
+
+/** Runs SQL on its own connection, as the offline CLI (SQLite) or another instance (PostgreSQL) would, telling no one. */
+async function otherProcess(w: World, sql: string, ...params: SQLQueryBindings[]): Promise<void> {
+  if (onPostgres) return void (await w.query(sql, ...params))
+  const db = new Database(join((w.store as SqliteStore).dir, DATABASE_FILE))
+  try {
+    db.run(sql, params)
+  } finally {
+    db.close()
+  }
+}
 
 async function expectOk(response: Promise<{ status: number; text: string }>): Promise<void> {
   const { status, text } = await response
@@ -86,5 +107,42 @@ describe('writes acting for a key decide from the key and memberships as they ar
         expect(await w.snapshot()).toBe(await changed)
       })
     }
+  }
+})
+
+/**
+ * Every row a request could change, but for Bob's key: to tell that Bob's write changed nothing
+ * when his key was deleted in the same transaction.
+ */
+async function rowsButBobsKey(w: World): Promise<string> {
+  const tables = ['users', 'orgs', 'org_members', 'apps', 'audit_events']
+  const rows = await Promise.all(tables.map((table) => w.query(`SELECT * FROM ${table} ORDER BY 1`)))
+  return JSON.stringify([rows, await w.query('SELECT * FROM apikeys WHERE id <> ? ORDER BY 1', w.bob.keyId)])
+}
+
+// SQLite runs the writes that arrive together in one transaction (group commit): a write
+// earlier in it that changes the key is not committed yet, so the read model has not heard of it.
+describe.skipIf(onPostgres)('a change to the key earlier in the same shared transaction', () => {
+  for (const write of WRITES) {
+    test(`${write.name}: his key deleted just before, in the same transaction → 401, nothing written`, async () => {
+      const w = await world()
+      const store = w.core.store as SqliteStore
+      const before = await rowsButBobsKey(w)
+      const commits = store.commits
+      const original = store.write
+      let deleted: Promise<void> | undefined
+      store.write = ((work: Parameters<typeof original>[0]) => {
+        store.write = original
+        deleted = store.write((tx) => tx.apikeys.delete(w.bob.keyId))
+        return original.call(store, work)
+      }) as typeof original
+      const res = await w.request(write.method, write.path(w), { key: w.bob.key, body: write.body?.(w) })
+      await deleted
+      expect(res.status, res.text).toBe(401)
+      expect(res.json).toMatchObject({ status: 'KO', code: 'invalid_api_key' })
+      expect(store.commits - commits, 'the deletion and the write shared one transaction').toBe(1)
+      expect(await rowsButBobsKey(w)).toBe(before)
+      expect(await w.query('SELECT id FROM apikeys WHERE id = ?', w.bob.keyId)).toEqual([])
+    })
   }
 })

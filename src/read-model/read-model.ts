@@ -18,7 +18,7 @@
  */
 import { effectiveExpiry, serverLifetimePolicy, type LifetimePolicy } from '../access/lifetime'
 import type { Mode } from '../access/modes'
-import type { KeyLimits } from '../access/principal'
+import type { KeyLimits, Principal } from '../access/principal'
 import type { RateLimit } from '../access/rate-limit'
 import type { Clock } from '../clock'
 import { answer, drive } from '../store/awaitable'
@@ -111,6 +111,26 @@ export class ReadModel {
    */
   uncached(sources: ReadSources): ReadModel {
     return new ReadModel(sources, NO_FOREIGN_COMMITS, this.clock, { ...this.options, budgetBytes: 0 })
+  }
+
+  /**
+   * True when `principal` is still what this read model holds for its key, and so what a read
+   * inside the write under way would find: no other process has committed since (asked now,
+   * not at the poll's pace; a commit seen clears everything), and none of `pending`, what the
+   * transaction's writes have changed so far, touches the key or what it was derived from
+   * (its user's memberships, its apps, the key policies: every such change clears everything).
+   */
+  stillHolds(principal: Principal, pending: readonly Change[]): principal is CachedKey {
+    if (!(principal instanceof CachedKey)) return false
+    this.polledAt = this.clock.nowMs()
+    if (this.feed.foreignCommits()) {
+      this.clear()
+      return false
+    }
+    return (
+      this.cache.peek(principal.hash) === principal &&
+      pending.every((change) => change.kind === 'last-use' || (change.kind === 'key' && change.hash !== principal.hash))
+    )
   }
 
   /** The key with this hash (the principal it makes), or null when there is none. */

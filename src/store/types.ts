@@ -148,6 +148,12 @@ export interface Store extends Repos {
    * `work` may await only the transaction's own repositories.
    */
   write<T>(work: (tx: Tx) => Promise<T> | T): Promise<T>
+  /**
+   * Inside a write: what the transactions under way have changed so far, which the read model
+   * has not heard of yet; null when others may commit meanwhile without the read model hearing
+   * at once (PostgreSQL), so that only a read in the transaction tells how things stand.
+   */
+  pendingChanges(): readonly Change[] | null
   /** Hears what each transaction changed, once it has committed (this process's writes). */
   onCommit(listener: (changes: readonly Change[]) => void): void
   /** How the read model hears of what other processes commit. */

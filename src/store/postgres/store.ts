@@ -216,6 +216,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       committed.catch(() => {}).finally(() => writing.delete(committed))
       return withDeadline(committed, deadlineMs + CLIENT_DEADLINE_GRACE_MS)
     },
+    // Other instances commit while a transaction runs: the read model cannot stand in for it.
+    pendingChanges: () => null,
     onCommit: (listener) => void listeners.push(listener),
     feed: { foreignCommits: () => false },
     buckets: { take: (id, limit, nowMs) => withDeadline(buckets.take(id, limit, nowMs), deadlineMs), prune: buckets.prune },

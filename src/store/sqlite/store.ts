@@ -102,6 +102,8 @@ export function openSqliteStore(dir: string | null): SqliteStore {
       if (inWrite.getStore()) throw new Error('store.write() inside a write: use the transaction it was given')
       return group.run(() => inWrite.run(true, () => work(tx)))
     },
+    // Writes take turns in this process: what the read model has not heard of is this group's.
+    pendingChanges: () => notes,
     onCommit: (listener) => void listeners.push(listener),
     // The write connection hears other connections' commits: the reader never writes.
     feed: sqliteChangeFeed(writer),
