@@ -146,3 +146,44 @@ describe.skipIf(onPostgres)('a change to the key earlier in the same shared tran
     })
   }
 })
+
+/** Records what the read model answered each time a write asked whether it still holds the caller. */
+function fastPathAnswers(w: World): boolean[] {
+  const answers: boolean[] = []
+  const readModel = w.core.readModel
+  const stillHolds = readModel.stillHolds.bind(readModel)
+  readModel.stillHolds = ((principal, pending) => {
+    const held = stillHolds(principal, pending)
+    answers.push(held)
+    return held
+  }) as typeof readModel.stillHolds
+  return answers
+}
+
+// On SQLite, where the read model provably still holds the caller, it stands in for the reads.
+describe.skipIf(onPostgres)('the read model standing in for the recheck', () => {
+  const rename = (w: World) => `/organization/${w.orgs.aliceMain}`
+
+  test('nothing changed: the read model answers, and the write goes through', async () => {
+    const w = await world()
+    const answers = fastPathAnswers(w)
+    const res = await w.request('PUT', rename(w), { key: w.bob.key, body: { name: 'Renamed' } })
+    expect(res.status, res.text).toBe(200)
+    expect(answers).toEqual([true])
+  })
+
+  test('a key that expired while the request waited → 401 api_key_expired, nothing written', async () => {
+    const w = await world()
+    const created = await w.request('POST', '/apikey/', { key: w.bob.key, body: { name: 'Short', mode: 'all', expires_at: new Date(w.clock.nowMs() + 60_000).toISOString() } })
+    expect(created.status, created.text).toBe(201)
+    const key = created.json.apikey.key as string
+    expect((await w.request('GET', '/apikey/verify', { key })).status).toBe(200)
+    const answers = fastPathAnswers(w)
+    const changed = beforeNextWrite(w, async () => w.clock.advance(61_000))
+    const res = await w.request('PUT', rename(w), { key, body: { name: 'Renamed' } })
+    expect(answers).toEqual([true])
+    expect(res.status, res.text).toBe(401)
+    expect(res.json).toMatchObject({ status: 'KO', code: 'api_key_expired' })
+    expect(await w.snapshot()).toBe(await changed)
+  })
+})

@@ -145,7 +145,10 @@ export interface Store extends Repos {
    * changed nothing). SQLite runs the writes that arrive together in one transaction, each in a
    * savepoint of its own (group commit), one transaction at a time, never interleaved with
    * another across an `await`; PostgreSQL runs real transactions, writers taking turns.
-   * `work` may await only the transaction's own repositories.
+   * `work` may await only the transaction's own repositories, and must have finished with them
+   * when it settles. Every change a caller's standing depends on (keys, orgs, members, apps,
+   * key policies) notes itself: on SQLite the notes are what tells a write that the read model
+   * no longer holds its caller as the transaction would read it (src/access/write-as.ts).
    */
   write<T>(work: (tx: Tx) => Promise<T> | T): Promise<T>
   /**
