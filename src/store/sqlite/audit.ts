@@ -1,36 +1,58 @@
 /** Audit events on SQLite. */
 import type { Database } from 'bun:sqlite'
 import type { AuditEventRow, AuditFilters, NewAuditEvent } from '../records'
-import type { AuditRepo } from '../types'
-
-type ListParameters = [string, number, string | null, string | null, string | null, number | null, number, number]
+import type { AuditRepo, Awaitable } from '../types'
 
 /**
- * The filters each index on audit_events leads with after `user_id` (migrations 0001 and 0006),
- * the most selective first; the last, none, is audit_events_by_user.
+ * How many of a user's events a filtered page reads per turn of the event loop: about 2 ms
+ * (docs/performance.md, "Paging"). A filter has no index of its own, which every write would
+ * pay for (docs/performance.md, "Writes").
  */
-const INDEX_LEADS: (keyof AuditFilters)[][] = [['target_type', 'target_id'], ['actor_key_id'], ['action'], []]
+export const FILTER_SLICE = 10_000
 
-/**
- * A page of a user's events below `id` ?2 (the keyset), newest first, stepping over ?8 matches.
- * The filters `lead` names are equalities, so the page is a range of the index that leads with
- * them, in its order (test/query-plans.test.ts); any other filter is checked on the rows that
- * range holds, and matches every event when left null.
- */
-function listSql(lead: readonly (keyof AuditFilters)[]): string {
-  const filters = (['action', 'target_type', 'target_id', 'actor_key_id'] as const).map((column, i) =>
-    lead.includes(column) ? `${column} = ?${i + 3}` : `(?${i + 3} IS NULL OR ${column} = ?${i + 3})`)
-  return `SELECT id, at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details
-     FROM audit_events WHERE user_id = ?1 AND id < ?2 AND ${filters.join(' AND ')}
-     ORDER BY id DESC LIMIT ?7 OFFSET ?8`
-}
+const COLUMNS = 'id, at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details'
+
+/** A filter left null matches every event. */
+const FILTERS = '(?4 IS NULL OR action = ?4) AND (?5 IS NULL OR target_type = ?5) AND (?6 IS NULL OR target_id = ?6) AND (?7 IS NULL OR actor_key_id = ?7)'
+
+const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 export function auditRepository(db: Database): AuditRepo {
   const insert = db.prepare<never, Record<string, string | number | null>>(
     `INSERT INTO audit_events (at, user_id, actor_key_id, action, target_type, target_id, ip, user_agent, details)
      VALUES ($at, $user_id, $actor_key_id, $action, $target_type, $target_id, $ip, $user_agent, $details)`,
   )
-  const lists = INDEX_LEADS.map((lead) => ({ lead, statement: db.prepare<AuditEventRow, ListParameters>(listSql(lead)) }))
+  // A range of audit_events_by_user below `before` (the keyset), in its order: it starts where
+  // it should, whatever the depth (test/query-plans.test.ts).
+  const page = db.prepare<AuditEventRow, [string, number, number, number]>(
+    `SELECT ${COLUMNS} FROM audit_events WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3 OFFSET ?4`,
+  )
+  // The id of the FILTER_SLICE-th event below `before`: where a slice ends (the index alone).
+  const sliceEnd = db.prepare<{ id: number }, [string, number, number]>(
+    'SELECT id FROM audit_events WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1 OFFSET ?3',
+  )
+  // The matches among one slice of the user's events, [?3, ?2), newest first.
+  const matches = db.prepare<AuditEventRow, [string, number, number, string | null, string | null, string | null, number | null, number]>(
+    `SELECT ${COLUMNS} FROM audit_events WHERE user_id = ?1 AND id < ?2 AND id >= ?3 AND ${FILTERS} ORDER BY id DESC LIMIT ?8`,
+  )
+
+  /** A filtered page: the user's events read slice by slice, newest first, a turn of the event loop between slices. */
+  async function filteredPage(userId: string, filters: AuditFilters, { before, offset }: { before: number; offset: number }, limit: number) {
+    const { action = null, target_type = null, target_id = null, actor_key_id = null } = filters
+    const rows: AuditEventRow[] = []
+    let skip = offset
+    for (;;) {
+      const end = sliceEnd.get(userId, before, FILTER_SLICE - 1)?.id ?? 0
+      for (const row of matches.all(userId, before, end, action, target_type, target_id, actor_key_id, skip + limit - rows.length)) {
+        if (skip > 0) skip--
+        else rows.push(row)
+      }
+      if (rows.length === limit || end === 0) return rows
+      before = end
+      await yieldTurn()
+    }
+  }
+
   // Events are written in time order, so the oldest are the lowest ids: a slice looks at the
   // start of the table's rowid order, found without an index on `at` (which every insert would
   // pay for). An event written by a clock set back, behind a slice of newer ones, waits for them.
@@ -42,13 +64,12 @@ export function auditRepository(db: Database): AuditRepo {
     /**
      * The user's events that match `filters`, newest first: those with an id below `before`
      * (keyset paging; Number.MAX_SAFE_INTEGER for the first page), `limit` of them after
-     * skipping `offset`.
+     * skipping `offset`. Unfiltered, one index range; filtered, a promise of the slices' matches.
      */
-    listByUser: (userId: string, filters: AuditFilters, page: { before: number; offset: number }, limit: number) =>
-      lists.find(({ lead }) => lead.every((column) => filters[column] !== undefined))!.statement.all(
-        userId, page.before, filters.action ?? null, filters.target_type ?? null, filters.target_id ?? null, filters.actor_key_id ?? null,
-        limit, page.offset,
-      ),
+    listByUser: (userId: string, filters: AuditFilters, at: { before: number; offset: number }, limit: number): Awaitable<AuditEventRow[]> =>
+      Object.values(filters).every((value) => value === undefined)
+        ? page.all(userId, at.before, limit, at.offset)
+        : filteredPage(userId, filters, at, limit),
     /**
      * Deletes the events older than `cutoff` (ISO time) among the `slice` with the lowest ids;
      * returns how many. Fewer than `slice` means it reached the events to keep.
@@ -56,4 +77,3 @@ export function auditRepository(db: Database): AuditRepo {
     pruneOlderThan: (cutoff: string, slice: number) => pruneOldest.run(slice, cutoff).changes,
   }
 }
-

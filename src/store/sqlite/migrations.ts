@@ -10,6 +10,7 @@ import retiredAppIds from '../../../migrations/0003_retired_app_ids.sql' with { 
 import keyPolicies from '../../../migrations/0004_key_policies_and_identities.sql' with { type: 'text' }
 import keyUsageHourly from '../../../migrations/0005_key_usage_hourly.sql' with { type: 'text' }
 import auditFilterIndexes from '../../../migrations/0006_audit_filter_indexes.sql' with { type: 'text' }
+import auditFiltersWithoutIndexes from '../../../migrations/0007_audit_filters_without_indexes.sql' with { type: 'text' }
 import { emailKey } from '../../validation'
 
 export interface Migration {
@@ -44,4 +45,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: '0004_key_policies_and_identities', sql: keyPolicies, code: foldEmails },
   { version: 5, name: '0005_key_usage_hourly', sql: keyUsageHourly },
   { version: 6, name: '0006_audit_filter_indexes', sql: auditFilterIndexes },
+  { version: 7, name: '0007_audit_filters_without_indexes', sql: auditFiltersWithoutIndexes },
 ]
