@@ -64,6 +64,12 @@ export const invalidJson = () => new AppError(400, 'invalid_json', 'Request body
 export const invalidId = () => new AppError(400, 'invalid_id', 'API key id must be a positive integer')
 export const invalidExpiresAt = (why = 'expires_at must be a future ISO 8601 date') =>
   new AppError(400, 'invalid_expires_at', why)
+/** Limits that name orgs the caller cannot see (or that do not exist: the same to the caller). */
+export const invalidLimitedToOrgs = (orgIds: readonly string[]) =>
+  new AppError(400, 'invalid_limited_to_orgs', `limited_to_orgs names unknown or foreign orgs: ${orgIds.join(', ')}`)
+/** Limits that name apps the caller cannot see; `withinOrgs`: the key is also limited to orgs they must belong to. */
+export const invalidLimitedToApps = (appIds: readonly string[], withinOrgs: boolean) =>
+  new AppError(400, 'invalid_limited_to_apps', `limited_to_apps names unknown or foreign apps${withinOrgs ? ' (or apps outside limited_to_orgs)' : ''}: ${appIds.join(', ')}`)
 
 /**
  * An error made once and thrown by every request that fails the same way: authentication's
@@ -85,10 +91,13 @@ export const apiKeyExpired = madeOnce(new AppError(401, 'api_key_expired', 'API 
 export const forbidden = (message: string = MESSAGES.manageKeysDenied) =>
   new AppError(403, 'insufficient_permissions', message)
 export const notFound = (message: string = MESSAGES.keyNotFound) => new AppError(404, 'not_found', message)
+export const routeNotFound = () => notFound('Route not found')
 export const conflict = (message: string) => new AppError(409, 'conflict', message)
 /** A key that has a successor is rotated no more (SPEC §6): the 409 names the successor when the caller may see it. */
 export const alreadyRotated = (successorId: number | null, detail?: string) =>
   new AppError(409, 'already_rotated', `API key was already rotated${successorId === null ? '' : ` (successor: ${successorId})`}${detail ? `; ${detail}` : ''}`)
 export const payloadTooLarge = () => new AppError(413, 'payload_too_large', 'Request body exceeds 64 KiB')
+/** Over a rate limit; `headers` tell the client when to come back (src/access/rate-limit.ts). */
+export const rateLimited = (message: string, headers: Record<string, string>) => new AppError(429, 'rate_limited', message, headers)
 export const internalError = () => new AppError(500, 'internal_error', 'Internal server error')
 export const databaseUnavailable = () => new AppError(503, 'database_unavailable', 'The database is unavailable; retry later')

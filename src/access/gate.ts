@@ -6,12 +6,12 @@
  */
 import type { Core } from '../core'
 import { AppError } from '../errors'
-import { Outcome } from '../modules/apikey/usage-counts'
+import { Outcome } from '../usage/counts'
 import type { CachedKey } from '../read-model/cached-key'
 import { then } from '../store/awaitable'
 import type { Awaitable } from '../store/types'
 import { keyHashFromHeader, refusalOf } from './authenticate'
-import { rateLimited, rateLimitHeaders, TokenBuckets, type RateDecision, type RateLimit } from './rate-limit'
+import { rateLimitedBy, rateLimitHeaders, TokenBuckets, type RateDecision, type RateLimit } from './rate-limit'
 
 export interface GateLimits {
   /** Failed authentications allowed per client address (default 100 a minute). */
@@ -72,7 +72,7 @@ export class Gate {
   /** Throws `refusal`, one of authentication's 401s, counted against the client's address. */
   private refuse(refusal: AppError, ip: () => string | null): Awaitable<never> {
     return then(this.take(`ip:${ip() ?? 'unknown'}`, this.limits.authFailureLimit), (throttle) => {
-      if (!throttle.allowed) throw rateLimited(throttle, 'Too many failed authentications from this address; retry later')
+      if (!throttle.allowed) throw rateLimitedBy(throttle, 'Too many failed authentications from this address; retry later')
       throw refusal
     })
   }
@@ -86,7 +86,7 @@ export class Gate {
     return then(this.take(`key:${caller.keyId}`, limit), (decision) => {
       if (!decision.allowed) {
         this.core.usage.counts.count(caller.keyId, Outcome.rateLimited)
-        throw rateLimited(decision, 'Rate limit exceeded for this API key; retry later')
+        throw rateLimitedBy(decision, 'Rate limit exceeded for this API key; retry later')
       }
       this.core.usage.record(caller, ip)
       return { principal: caller, headers: rateLimitHeaders(decision) }

@@ -3,7 +3,7 @@
  * leave of another key. Asked the same question by every write path — POST, PUT, rotate and
  * the CLI — with the key as the write would leave it. Pure: the caller gathers the facts.
  */
-import { AppError, alreadyRotated, conflict, forbidden, invalidExpiresAt } from '../errors'
+import { alreadyRotated, conflict, forbidden, invalidExpiresAt, invalidLimitedToApps, invalidLimitedToOrgs } from '../errors'
 import { effectiveExpiry, policyBreach, policyName, type LifetimePolicy } from './lifetime'
 import { modeAtLeast, type Mode } from './modes'
 import { withinRate, withinReach } from './policy'
@@ -141,7 +141,7 @@ function checkLimitsExist(caller: Granter, after: KeyLimits, appOrgs: ReadonlyMa
   const visibleOrg = (org: string) => caller.memberships.has(org) && (callerOrgs.length === 0 || callerOrgs.includes(org))
   const badOrgs = after.limited_to_orgs.filter((org) => !kept?.limited_to_orgs.includes(org) && !visibleOrg(org))
   if (badOrgs.length > 0)
-    throw new AppError(400, 'invalid_limited_to_orgs', `limited_to_orgs names unknown or foreign orgs: ${badOrgs.join(', ')}`)
+    throw invalidLimitedToOrgs(badOrgs)
   const orgs = after.limited_to_orgs
   const badApps = after.limited_to_apps.filter((appId) => {
     if (kept?.limited_to_apps.includes(appId)) return false
@@ -149,9 +149,5 @@ function checkLimitsExist(caller: Granter, after: KeyLimits, appOrgs: ReadonlyMa
     return org === undefined || !visibleOrg(org) || (callerApps.length > 0 && !callerApps.includes(appId)) || (orgs.length > 0 && !orgs.includes(org))
   })
   if (badApps.length > 0)
-    throw new AppError(
-      400,
-      'invalid_limited_to_apps',
-      `limited_to_apps names unknown or foreign apps${orgs.length > 0 ? ' (or apps outside limited_to_orgs)' : ''}: ${badApps.join(', ')}`,
-    )
+    throw invalidLimitedToApps(badApps, orgs.length > 0)
 }

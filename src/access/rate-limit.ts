@@ -3,7 +3,7 @@
  * Time comes from the injected clock, so tests move it instead of sleeping.
  */
 import type { Clock } from '../clock'
-import { AppError } from '../errors'
+import { rateLimited, type AppError } from '../errors'
 
 /** `requests` per `per_seconds`, as configured (`100/60`) or stored on a key. */
 export interface RateLimit {
@@ -76,8 +76,9 @@ export function rateLimitHeaders(decision: RateDecision): Record<string, string>
   return headers
 }
 
-export function rateLimited(decision: RateDecision, message: string): AppError {
-  return new AppError(429, 'rate_limited', message, rateLimitHeaders(decision))
+/** The 429 for a refused decision, with the headers that say when to come back. */
+export function rateLimitedBy(decision: RateDecision, message: string): AppError {
+  return rateLimited(message, rateLimitHeaders(decision))
 }
 
 /** Parses `N/S` (N requests per S seconds), as given to --key-rate-limit. */

@@ -4,7 +4,7 @@
  */
 import { Elysia, ValidationError } from 'elysia'
 import { derivedOnce } from '../derived-once'
-import { AppError, databaseUnavailable, internalError, invalidJson, invalidMode, validationError } from '../errors'
+import { AppError, databaseUnavailable, internalError, invalidJson, invalidMode, routeNotFound, validationError } from '../errors'
 import { isDatabaseUnavailable, refusedValue } from '../store/database-errors'
 import { JsonText } from './json-text'
 import type { Logger } from './logger'
@@ -85,7 +85,7 @@ export function toAppError(code: string | number, error: unknown): AppError | nu
   if (isDatabaseUnavailable(error)) return databaseUnavailable()
   const refused = refusedValue(error)
   if (refused !== null) return validationError(refused)
-  if (code === 'NOT_FOUND') return new AppError(404, 'not_found', 'Route not found')
+  if (code === 'NOT_FOUND') return routeNotFound()
   return null
 }
 
