@@ -117,3 +117,14 @@ export function responses<T extends Record<number, TSchema>>(schemas: T): T & { 
   for (const schema of Object.values(all)) t.NoValidate(schema)
   return all
 }
+
+/**
+ * The responses of a route behind the `access` macro (src/access/auth-plugin.ts): its own, with
+ * the 401 and 429 the macro answers before the route runs; `body`: a route that reads a JSON
+ * body (`jsonBody`), which answers 413 for one over the limit.
+ */
+export function keyedResponses<T extends Record<number, TSchema>>(schemas: T, { body = false } = {}) {
+  const keyed: Record<number, TSchema> = { 401: Unauthorized, 429: TooMany }
+  if (body) keyed[413] = TooLarge
+  return responses({ ...keyed, ...schemas } as { 401: TSchema; 429: TSchema } & T)
+}

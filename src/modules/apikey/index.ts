@@ -14,7 +14,7 @@ import { hotHandler, Then } from '../../http/hot-route'
 import { AnswerText } from '../../http/json-text'
 import type { CachedKey } from '../../read-model/cached-key'
 import { optionalBody } from '../../http/openapi-annotations'
-import { CallerChanged, responses, Success } from '../../http/schemas'
+import { CallerChanged, keyedResponses, Success } from '../../http/schemas'
 import { listApiKeysJson } from './list-text'
 import { createApiKey, deleteApiKey, getApiKey, rotateApiKey, updateApiKey } from './service'
 import { keyUsage, totalUsage } from './usage-service'
@@ -62,7 +62,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       {
         access: 'manage-keys',
         query: ApiKeyListQuery,
-        response: responses({ 200: ApiKeyList, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.forbidden, 429: errors.tooMany }),
+        response: keyedResponses({ 200: ApiKeyList, 400: errors.invalidMode, 403: errors.forbidden }),
         detail: {
           tags,
           operationId: 'listApiKeys',
@@ -87,15 +87,12 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         transform: (ctx) => {
           ctx.body = withQueryFields(ctx.request.url, ctx.body) as typeof ctx.body
         },
-        response: responses({
+        response: keyedResponses({
           201: ApiKeyCreated,
           400: errors.invalidMode,
-          401: errors.unauthorized,
           403: errors.forbidden,
           409: errors.conflict,
-          413: errors.tooLarge,
-          429: errors.tooMany,
-        }),
+        }, { body: true }),
         detail: {
           tags,
           operationId: 'createApiKey',
@@ -121,7 +118,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       {
         access: 'read',
         query: VerifyQuery,
-        response: responses({ 200: Verified, 400: errors.invalidMode, 401: errors.unauthorized, 403: errors.verifyDenied, 429: errors.tooMany }),
+        response: keyedResponses({ 200: Verified, 400: errors.invalidMode, 403: errors.verifyDenied }),
         detail: {
           tags,
           operationId: 'verifyApiKey',
@@ -141,7 +138,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     .get('/usage', async ({ principal, query }) => ({ data: await totalUsage(core, principal, query) }), {
       access: 'manage-keys',
       query: UsageQuery,
-      response: responses({ 200: UsageList, 400: usageErrors.badRange, 401: errors.unauthorized, 403: errors.forbidden, 429: errors.tooMany }),
+      response: keyedResponses({ 200: UsageList, 400: usageErrors.badRange, 403: errors.forbidden }),
       detail: {
         tags,
         operationId: 'getTotalUsage',
@@ -157,7 +154,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       access: 'manage-keys',
       params: ApiKeyIdParams,
       query: UsageQuery,
-      response: responses({ 200: UsageList, 400: usageErrors.badRange, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
+      response: keyedResponses({ 200: UsageList, 400: usageErrors.badRange, 403: errors.forbidden, 404: errors.notFound }),
       detail: {
         tags,
         operationId: 'getApiKeyUsage',
@@ -178,7 +175,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
       {
         access: 'revoke-key',
         params: ApiKeyIdParams,
-        response: responses({ 200: Success, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: CallerChanged, 429: errors.tooMany }),
+        response: keyedResponses({ 200: Success, 400: errors.invalidId, 403: errors.forbidden, 404: errors.notFound, 409: CallerChanged }),
         detail: {
           tags,
           operationId: 'deleteApiKey',
@@ -193,7 +190,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
     .get('/:id', async ({ principal, params }) => ({ apikey: await getApiKey(core, principal, parseKeyId(params.id)) }), {
       access: 'manage-keys',
       params: ApiKeyIdParams,
-      response: responses({ 200: ApiKeyOne, 400: errors.invalidId, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 429: errors.tooMany }),
+      response: keyedResponses({ 200: ApiKeyOne, 400: errors.invalidId, 403: errors.forbidden, 404: errors.notFound }),
       detail: { tags, operationId: 'getApiKey', summary: 'Get an API key', description: 'One key within the calling key\'s reach, masked. Needs an `all` key.' },
     })
     .put(
@@ -204,7 +201,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         jsonBody: true,
         params: ApiKeyIdParams,
         body: ApiKeyUpdate,
-        response: responses({ 200: ApiKeyOne, 400: errors.invalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.notRevivable, 413: errors.tooLarge, 429: errors.tooMany }),
+        response: keyedResponses({ 200: ApiKeyOne, 400: errors.invalid, 403: errors.forbidden, 404: errors.notFound, 409: errors.notRevivable }, { body: true }),
         detail: {
           tags,
           operationId: 'updateApiKey',
@@ -225,7 +222,7 @@ export function apikeyModule(core: Core, auth: AuthPlugin) {
         params: ApiKeyIdParams,
         // An object, or no body at all (null from the JSON parser); `[]` or `1` is a 400.
         body: optionalBody(t.Union([RotateBody, t.Null()]), RotateBody),
-        response: responses({ 201: Rotated, 400: errors.rotateInvalid, 401: errors.unauthorized, 403: errors.forbidden, 404: errors.notFound, 409: errors.rotateConflict, 413: errors.tooLarge, 429: errors.tooMany }),
+        response: keyedResponses({ 201: Rotated, 400: errors.rotateInvalid, 403: errors.forbidden, 404: errors.notFound, 409: errors.rotateConflict }, { body: true }),
         detail: {
           tags,
           operationId: 'rotateApiKey',

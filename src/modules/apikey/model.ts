@@ -2,7 +2,7 @@
 import { t, type Static } from 'elysia'
 import { invalidId, MESSAGES } from '../../errors'
 import { documentedAs, named, sendsHeaders } from '../../http/openapi-annotations'
-import { CALLER_CHANGED, errorResponse, ModeSchema, nullableTimestamp, pageFields, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
+import { CALLER_CHANGED, errorResponse, ModeSchema, nullableTimestamp, pageFields } from '../../http/schemas'
 import { MAX_NAME_LENGTH } from '../../validation'
 
 export const MAX_LIMIT_ENTRIES = 100
@@ -178,10 +178,8 @@ export const ApiKeyCreated = named('ApiKeyCreated', t.Object(
 
 export const errors = {
   invalidMode: errorResponse('Invalid input (here: an unknown mode).', MESSAGES.invalidMode, 'invalid_mode'),
-  unauthorized: Unauthorized,
   forbidden: errorResponse('The key is not an `all` key, or asks for more than it has.', MESSAGES.manageKeysDenied, 'insufficient_permissions'),
   notFound: errorResponse('No such key within the caller\'s reach.', MESSAGES.keyNotFound, 'not_found'),
-  tooMany: TooMany,
   invalid: errorResponse('Invalid input.', 'expires_at must be a future ISO 8601 date', 'invalid_expires_at'),
   conflict: errorResponse(`The user already has 1000 keys, or ${CALLER_CHANGED}.`, 'Too many API keys: at most 1000 per user', 'conflict'),
   rotateConflict: errorResponse(
@@ -194,7 +192,6 @@ export const errors = {
     'API key was already rotated (successor: 12); its expiry cannot be moved past the end of its grace period',
     'already_rotated',
   ),
-  tooLarge: TooLarge,
   verifyDenied: errorResponse('The key is valid but may not do this (mode, limits, role, or an unknown app or org).', 'The API key does not grant this access', 'insufficient_permissions'),
   invalidId: errorResponse('The id is not a positive integer.', 'API key id must be a positive integer', 'invalid_id'),
   rotateInvalid: errorResponse('The id is not a positive integer, or the body is not `{grace_period_seconds?: 0..604800}`.', 'API key id must be a positive integer', 'invalid_id'),

@@ -7,10 +7,10 @@ import { createAppFor, deleteApp, getApp, listApps, renameApp } from './service'
 import { hotHandler, Then } from '../../http/hot-route'
 import { AnswerText, jsonArray } from '../../http/json-text'
 import type { CachedKey } from '../../read-model/cached-key'
-import { CallerChanged, responses, Success } from '../../http/schemas'
+import { CallerChanged, keyedResponses, Success } from '../../http/schemas'
 
 const tags = ['Apps']
-const read = { 401: e.unauthorized, 403: e.forbidden, 404: e.notFound, 429: e.tooMany }
+const read = { 403: e.forbidden, 404: e.notFound }
 /** The answers of every route about one app: its id may be too long (400), or out of reach (404). */
 const one = { 400: e.invalidId, ...read }
 
@@ -28,7 +28,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
       {
         access: 'read',
         query: AppListQuery,
-        response: responses({ 200: AppList, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 429: e.tooMany }),
+        response: keyedResponses({ 200: AppList, 400: e.invalid, 403: e.forbidden }),
         detail: { tags, operationId: 'listApps', summary: 'List apps', description: "Apps within the key's reach; `?org_id=` for one org." },
       },
     )
@@ -36,13 +36,13 @@ export function appModule(core: Core, auth: AuthPlugin) {
       access: 'write',
       jsonBody: true,
       body: AppCreateBody,
-      response: responses({ 201: AppOne, 400: e.invalid, ...read, 409: e.conflict, 413: e.tooLarge }),
+      response: keyedResponses({ 201: AppOne, 400: e.invalid, ...read, 409: e.conflict }, { body: true }),
       detail: { tags, operationId: 'createApp', summary: 'Create an app', description: 'Needs `write` on the org (key mode and role); not for app-limited keys.' },
     })
     .get('/:app_id', async ({ principal, params }) => ({ app: await getApp(core, principal, params.app_id) }), {
       access: 'read',
       params: AppIdParams,
-      response: responses({ 200: AppOne, ...one }),
+      response: keyedResponses({ 200: AppOne, ...one }),
       detail: { tags, operationId: 'getApp', summary: 'Get an app', description: "One app within the key's reach." },
     })
     .put('/:app_id', async ({ principal, actor, params, body }) => ({ app: await renameApp(core, principal, actor, params.app_id, body) }), {
@@ -50,7 +50,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
       jsonBody: true,
       params: AppIdParams,
       body: AppNameBody,
-      response: responses({ 200: AppOne, ...one, 400: e.invalid, 409: CallerChanged, 413: e.tooLarge }),
+      response: keyedResponses({ 200: AppOne, ...one, 400: e.invalid, 409: CallerChanged }, { body: true }),
       detail: { tags, operationId: 'updateApp', summary: 'Rename an app', description: 'Needs `write` on its org (key mode and role).' },
     })
     .delete(
@@ -62,7 +62,7 @@ export function appModule(core: Core, auth: AuthPlugin) {
       {
         access: 'all',
         params: AppIdParams,
-        response: responses({ 200: Success, ...one, 409: CallerChanged }),
+        response: keyedResponses({ 200: Success, ...one, 409: CallerChanged }),
         detail: { tags, operationId: 'deleteApp', summary: 'Delete an app', description: 'Needs `all`. Its id is retired for good: no new app can take it.' },
       },
     )

@@ -1,7 +1,7 @@
 /** TypeBox schemas of the app endpoints. */
 import { t, type Static } from 'elysia'
 import { named } from '../../http/openapi-annotations'
-import { CALLER_CHANGED, errorResponse, Forbidden, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
+import { CALLER_CHANGED, errorResponse, Forbidden, Timestamp } from '../../http/schemas'
 
 export const App = named('App', t.Object(
   {
@@ -33,9 +33,6 @@ export const AppOne = t.Object({ app: App }, { description: 'The app.' })
 export const appErrors = {
   invalid: errorResponse('Invalid input.', 'app_id must be a reverse-domain identifier: 3-128 letters, digits, ".", "_" or "-", with at least one dot', 'validation_error'),
   invalidId: errorResponse('A path id longer than 200 characters.', "Invalid params field 'app_id': Expected string length less or equal to 200", 'validation_error'),
-  unauthorized: Unauthorized,
-  tooMany: TooMany,
-  tooLarge: TooLarge,
   forbidden: Forbidden,
   notFound: errorResponse("No such app (or org) within the key's reach.", 'App not found', 'not_found'),
   conflict: errorResponse(`The app id is taken, or ${CALLER_CHANGED}.`, 'App id com.demo.app is already taken', 'conflict'),

@@ -4,7 +4,7 @@ import type { AuthPlugin } from '../../access/auth-plugin'
 import type { Core } from '../../core'
 import { AuditEventList, AuditListQuery, auditErrors as e } from './model'
 import { listAuditEvents, MAX_AUDIT_OFFSET } from './service'
-import { responses } from '../../http/schemas'
+import { keyedResponses } from '../../http/schemas'
 
 const tags = ['Audit']
 
@@ -15,7 +15,7 @@ export function auditModule(core: Core, auth: AuthPlugin) {
       // The route needs `all`; the service also requires a key without limits.
       access: 'all',
       query: AuditListQuery,
-      response: responses({ 200: AuditEventList, 400: e.invalid, 401: e.unauthorized, 403: e.forbidden, 429: e.tooMany }),
+      response: keyedResponses({ 200: AuditEventList, 400: e.invalid, 403: e.forbidden }),
       detail: {
         tags,
         operationId: 'listAuditEvents',

@@ -1,7 +1,7 @@
 /** TypeBox schemas of the audit log endpoint (SPEC §3 audit event, §7 `GET /audit/`). */
 import { t, type Static } from 'elysia'
 import { named } from '../../http/openapi-annotations'
-import { errorResponse, pageFields, Timestamp, TooMany, Unauthorized } from '../../http/schemas'
+import { errorResponse, pageFields, Timestamp } from '../../http/schemas'
 
 export const AuditEvent = named('AuditEvent', t.Object(
   {
@@ -63,8 +63,6 @@ export const AuditEventList = t.Object(
 
 export const auditErrors = {
   invalid: errorResponse('A query parameter is out of range.', "Invalid query field 'limit': expected an integer from 1 to 1000", 'validation_error'),
-  unauthorized: Unauthorized,
-  tooMany: TooMany,
   forbidden: errorResponse(
     'The key is not an `all` key, or it is limited to apps or orgs.',
     'This operation needs an API key without limits',

@@ -2,7 +2,7 @@
 import { t, type Static } from 'elysia'
 import { MESSAGES } from '../../errors'
 import { named } from '../../http/openapi-annotations'
-import { CALLER_CHANGED, errorResponse, Forbidden, ModeSchema, Timestamp, TooLarge, TooMany, Unauthorized } from '../../http/schemas'
+import { CALLER_CHANGED, errorResponse, Forbidden, ModeSchema, Timestamp } from '../../http/schemas'
 
 const Name = t.String({ description: '1–100 characters after trimming, no control characters.', examples: ['Demo team'] })
 
@@ -82,9 +82,6 @@ export const orgErrors = {
     MESSAGES.invalidMode,
     'invalid_mode',
   ),
-  unauthorized: Unauthorized,
-  tooMany: TooMany,
-  tooLarge: TooLarge,
   forbidden: Forbidden,
   notFound: errorResponse("No such organization within the key's reach.", 'Organization not found', 'not_found'),
   memberNotFound: errorResponse("No such organization within the key's reach, or no such member in it.", 'Member not found', 'not_found'),
