@@ -1,7 +1,7 @@
 /** What every service needs. Knows nothing of HTTP. */
 import type { RateLimit } from './access/rate-limit'
 import type { Clock } from './clock'
-import type { UsageTracker } from './modules/apikey/usage'
+import type { UsageTracker } from './usage/tracker'
 import type { ReadModel } from './read-model/read-model'
 import type { Store } from './store/types'
 

@@ -1,7 +1,7 @@
 /** Builds a Core over a store: its read model, fed by the store's commits and by what others commit. */
 import type { Clock } from './clock'
 import type { Core, KeyPolicy } from './core'
-import { UsageTracker } from './modules/apikey/usage'
+import { UsageTracker } from './usage/tracker'
 import { DEFAULT_CACHE_MB, ReadModel } from './read-model/read-model'
 import type { Store } from './store/types'
 

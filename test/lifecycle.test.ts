@@ -1,7 +1,7 @@
 /** The key lifecycle (issue #4, SPEC §4–8): get, update, rotate, expiry, disable, last use, limits. */
 import { describe, expect, spyOn, test } from 'bun:test'
 import { hashKey, KEY_PATTERN } from '../src/access/key-format'
-import { UsageTracker } from '../src/modules/apikey/usage'
+import { UsageTracker } from '../src/usage/tracker'
 import { seededWorld } from './helpers/world'
 
 const HOUR = 60 * 60 * 1000

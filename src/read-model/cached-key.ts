@@ -11,7 +11,7 @@ import { MODES, type Mode } from '../access/modes'
 import type { KeyLimits, Principal } from '../access/principal'
 import type { RateLimit } from '../access/rate-limit'
 import type { ApiKeyRecord } from '../store/records'
-import type { Use, UsedKey } from '../modules/apikey/usage'
+import type { Use, UsedKey } from '../usage/tracker'
 import { verifiedJson, type KeyViewParts } from '../modules/apikey/view'
 import type { Slot } from './sieve'
 
@@ -61,7 +61,7 @@ export class CachedKey implements Principal, Slot, UsedKey, KeyViewParts {
   lastUsedIp: string | null
   /** The caller's reach as text (mode and limits), made when first asked for. */
   private reachText: string | undefined
-  /** Its last use not written yet (src/modules/apikey/usage.ts). */
+  /** Its last use not written yet (src/usage/tracker.ts). */
   unwritten: Use | null = null
   visited = false
   bytes: number

@@ -8,8 +8,8 @@
  * in its key's usage at once. A deleted key's rows go with it (ON DELETE CASCADE); its counts
  * not written yet are dropped when they would be.
  */
-import type { Clock } from '../../clock'
-import type { Store } from '../../store/types'
+import type { Clock } from '../clock'
+import type { Store } from '../store/types'
 
 /** What became of an authentication with a known key; the index of its count. */
 export const Outcome = {

@@ -9,9 +9,9 @@
  * again, whole, every old object written since the last one; a map of 100,000 keys written on
  * every request cost each of them about a millisecond (docs/performance.md, "Garbage collection").
  */
-import type { Clock } from '../../clock'
-import type { Store } from '../../store/types'
-import { UsageCounts } from './usage-counts'
+import type { Clock } from '../clock'
+import type { Store } from '../store/types'
+import { UsageCounts } from './counts'
 
 /** A use not written yet: when, and from where (looked up at most once a second). */
 export interface Use {

@@ -4,7 +4,7 @@ import type { Core } from '../../core'
 import { validationError } from '../../errors'
 import type { UsageQuery } from './model'
 import { keysWithinReach, reachKey } from './service'
-import { HOUR_MS, type UsageBucket } from './usage-counts'
+import { HOUR_MS, type UsageBucket } from '../../usage/counts'
 import { parseInstant } from '../../validation'
 
 /** At most this many days of hourly buckets per request. */
