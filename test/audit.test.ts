@@ -10,6 +10,7 @@ import { onPostgres } from './helpers/backend'
 import { seededWorld, written } from './helpers/world'
 
 type Event = AuditEventView
+type World = Awaited<ReturnType<typeof seededWorld>>
 
 const UA = { 'user-agent': 'audit-test/1.0' }
 
@@ -158,6 +159,27 @@ describe('GET /audit/', () => {
     expect((await w.request('GET', '/audit/?limit=1', { key: w.alice.key })).json.data).toHaveLength(1)
     expect((await w.request('GET', '/audit/?limit=1000&page=0', { key: w.alice.key })).status).toBe(200)
   })
+})
+
+describe('renames (organizations and apps alike)', () => {
+  const RENAMES = [
+    { target: 'organization', path: (w: World) => `/organization/${w.orgs.aliceMain}`, action: 'organization.update', id: (w: World) => w.orgs.aliceMain },
+    { target: 'app', path: (w: World) => `/app/${w.apps.aliceOne}`, action: 'app.update', id: (w: World) => w.apps.aliceOne },
+  ]
+  for (const rename of RENAMES) {
+    test(`${rename.target}: a new name is stored and audited with the previous one; the same name again writes nothing`, async () => {
+      const w = await seededWorld()
+      const events = () => w.query('SELECT details FROM audit_events WHERE action = ? AND target_id = ?', rename.action, rename.id(w))
+      const renamed = await w.request('PUT', rename.path(w), { key: w.alice.key, body: { name: 'Renamed' } })
+      expect(renamed.status, renamed.text).toBe(200)
+      expect((await events()).map((e) => JSON.parse(e.details as string))).toEqual([{ name: 'Renamed', previous_name: expect.any(String) }])
+      const before = await w.snapshot()
+      w.clock.advance(1000)
+      const again = await w.request('PUT', rename.path(w), { key: w.alice.key, body: { name: 'Renamed' } })
+      expect(again.status, again.text).toBe(200)
+      expect(await w.snapshot()).toBe(before)
+    })
+  }
 })
 
 describe('who may read the audit log', () => {

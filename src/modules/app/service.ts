@@ -6,7 +6,7 @@ import { writeAs } from '../../access/write-as'
 import type { Actor, Core } from '../../core'
 import { conflict, notFound } from '../../errors'
 import { checkAppId, normalizeName } from '../../validation'
-import { recordAudit } from '../audit/service'
+import { recordAudit, renameRecord } from '../audit/service'
 import type { CachedKey } from '../../read-model/cached-key'
 import type { CachedApp } from '../../read-model/entries'
 import type { AppRecord } from '../../store/records'
@@ -68,10 +68,9 @@ export async function renameApp(core: Core, principal: Principal, actor: Actor, 
   const name = normalizeName(input.name)
   return writeAs(core, principal, async ({ tx, fresh }) => {
     const app = await reachApp(fresh, principal, appId, 'write')
-    const now = core.clock.now().toISOString()
-    await tx.apps.rename(appId, name, now)
-    await recordAudit(core, tx, actor, 'app.update', { type: 'app', id: appId }, { name, previous_name: app.name })
-    return { ...app, name, updated_at: now }
+    const { record, changes } = await renameRecord(app, name, core.clock.now().toISOString(), (to, at) => tx.apps.rename(appId, to, at))
+    if (changes.name !== undefined) await recordAudit(core, tx, actor, 'app.update', { type: 'app', id: appId }, changes)
+    return record
   })
 }
 

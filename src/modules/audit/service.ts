@@ -30,6 +30,22 @@ export function recordAudit(
 }
 
 /**
+ * Renames an org or an app in the transaction, at `at` (`rename` stores the name): the record
+ * as it is now, and what its audit event says of the change (`{}`: the name was the same, and
+ * nothing was written).
+ */
+export async function renameRecord<R extends { name: string; updated_at: string }>(
+  record: R,
+  name: string,
+  at: string,
+  rename: (name: string, at: string) => Awaitable<void>,
+): Promise<{ record: R; changes: { name?: string; previous_name?: string } }> {
+  if (name === record.name) return { record, changes: {} }
+  await rename(name, at)
+  return { record: { ...record, name, updated_at: at }, changes: { name, previous_name: record.name } }
+}
+
+/**
  * The deepest a `?page=` may start: SQLite steps over every event before it, about 4 ms per
  * 100,000 (docs/performance.md, "Paging"), and a request must not hold the server longer.
  * `?after=` reaches any depth at the cost of the first page.

@@ -11,7 +11,7 @@ import type { ReadModel } from '../../read-model/read-model'
 import type { MemberView, OrgRecord } from '../../store/records'
 import type { Repos, Tx } from '../../store/types'
 import { normalizeName } from '../../validation'
-import { recordAudit } from '../audit/service'
+import { recordAudit, renameRecord } from '../audit/service'
 import type { OrgUpdateBody } from './model'
 
 /** An org as the API shows it: with the caller's role and its key policy (SPEC §6a). */
@@ -71,14 +71,11 @@ export async function updateOrganization(core: Core, principal: Principal, actor
   if (input.name === undefined && input.key_policy === undefined) throw validationError('Nothing to update: send name or key_policy')
   const name = input.name === undefined ? undefined : normalizeName(input.name)
   return writeAs(core, principal, async ({ tx, fresh }) => {
-    let org = await reachOrg(tx, principal, orgId, input.key_policy === undefined ? 'write' : 'all')
+    const reached = await reachOrg(tx, principal, orgId, input.key_policy === undefined ? 'write' : 'all')
     const now = core.clock.now().toISOString()
-    const changes: Record<string, unknown> = {}
-    if (name !== undefined && name !== org.name) {
-      await tx.orgs.rename(orgId, name, now)
-      Object.assign(changes, { name, previous_name: org.name })
-      org = { ...org, name, updated_at: now }
-    }
+    const { record: org, changes } = name === undefined
+      ? { record: reached, changes: {} }
+      : await renameRecord(reached, name, now, (to, at) => tx.orgs.rename(orgId, to, at))
     const previous = await fresh.keyPolicy(orgId)
     const previousSettings = previous && policySettings(previous)
     if (input.key_policy !== undefined && !samePolicy(input.key_policy, previousSettings)) {
