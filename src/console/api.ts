@@ -69,26 +69,9 @@ export interface App {
   updated_at: string
 }
 
-export interface AuditEvent {
-  id: number
-  at: string
-  user_id: string
-  actor_key_id: number | null
-  action: string
-  target_type: string
-  target_id: string
-  ip: string | null
-  user_agent: string | null
-  details: Record<string, unknown>
-}
-
-export interface UsageBucket {
-  hour: string
-  allowed: number
-  forbidden: number
-  rate_limited: number
-  rejected: number
-}
+/** The API's own types, as it answers them (type-only: nothing of the server is bundled). */
+export type { AuditEventView as AuditEvent } from '../modules/audit/model'
+export type { UsageBucket } from '../usage/counts'
 
 /** An error answer of the API, in words: its message, status and code. */
 export class ApiError extends Error {
