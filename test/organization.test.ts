@@ -1,5 +1,6 @@
 /** Organizations, members and apps over HTTP (SPEC §6-7), beyond the permission table. */
 import { describe, expect, test } from 'bun:test'
+import { scenarioTable, type ApiScenario } from './helpers/scenario'
 import { seededWorld } from './helpers/world'
 
 describe('organizations', () => {
@@ -49,23 +50,6 @@ describe('organizations', () => {
     }
   })
 
-  test('an app-limited key sees only its apps, and no org', async () => {
-    const w = await seededWorld()
-    const k = await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] })
-    expect((await w.request('GET', '/app/', { key: k.key })).json.data.map((a: { app_id: string }) => a.app_id)).toEqual([w.apps.aliceOne])
-    expect((await w.request('GET', '/organization/', { key: k.key })).json.data).toEqual([])
-    expect((await w.request('GET', `/organization/${w.orgs.aliceMain}`, { key: k.key })).status).toBe(403)
-    expect((await w.request('GET', `/organization/${w.orgs.aliceSide}`, { key: k.key })).status).toBe(404)
-    expect((await w.request('PUT', `/app/${w.apps.aliceOne}`, { key: k.key, body: { name: 'mine' } })).status).toBe(200)
-  })
-
-  test('only an unlimited all key creates orgs', async () => {
-    const w = await seededWorld()
-    const limited = await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceMain] })
-    expect((await w.request('POST', '/organization/', { key: limited.key, body: { name: 'x' } })).status).toBe(403)
-    const write = await w.aliceKey({ mode: 'write' })
-    expect((await w.request('POST', '/organization/', { key: write.key, body: { name: 'x' } })).status).toBe(403)
-  })
 })
 
 describe('members', () => {
@@ -87,20 +71,6 @@ describe('members', () => {
 
     expect((await w.request('DELETE', `${org}/${w.bob.user.id}/`, { key: w.alice.key })).json).toEqual({ success: true })
     expect((await w.request('GET', `/app/${w.apps.aliceOne}`, { key: w.bob.key })).status).toBe(404)
-  })
-
-  test.each([
-    ['an unknown email', { email: 'nobody@example.com', role: 'read' }, 404],
-    ['an existing member', { email: 'alice@example.com', role: 'read' }, 409],
-    ['a bad role', { email: 'bob@example.com', role: 'owner' }, 400],
-    ['an extra field', { email: 'bob@example.com', role: 'read', admin: true }, 400],
-  ])('adding %s → %i', async (_, body, status) => {
-    const w = await seededWorld()
-    const before = (await w.snapshot())
-    const res = await w.request('POST', `/organization/${w.orgs.aliceMain}/members`, { key: w.alice.key, body })
-    expect(res.status).toBe(status)
-    expect(res.json.status).toBe('KO')
-    expect((await w.snapshot())).toBe(before)
   })
 
   test('the last all member can be neither removed nor demoted', async () => {
@@ -127,29 +97,6 @@ describe('apps', () => {
     expect((await w.request('PUT', '/app/io.example.new-app_2/', { key: w.alice.key, body: { name: 'Renamed' } })).json.app.name).toBe('Renamed')
     expect((await w.request('DELETE', '/app/io.example.new-app_2', { key: w.alice.key })).json).toEqual({ success: true })
     expect((await w.request('GET', '/app/io.example.new-app_2', { key: w.alice.key })).status).toBe(404)
-  })
-
-  test.each([
-    ['no dot', 'comexample', 400],
-    ['too short', 'a.', 400],
-    ['too long', `com.${'a'.repeat(130)}`, 400],
-    ['a space', 'com.ex ample', 400],
-    ['a slash', 'com/example.app', 400],
-    ['SQL', "com.x'; DROP TABLE apps;--", 400],
-    ['taken by bob', 'com.bob.one', 409],
-    ['taken by alice', 'com.alice.one', 409],
-  ])('app_id with %s → %i', async (_, app_id, status) => {
-    const w = await seededWorld()
-    const before = (await w.snapshot())
-    const res = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id, name: 'x', org_id: w.orgs.aliceMain } })
-    expect(res.status).toBe(status)
-    expect((await w.snapshot())).toBe(before)
-  })
-
-  test('an app in an org the user is not in → 404', async () => {
-    const w = await seededWorld()
-    const res = await w.request('POST', '/app/', { key: w.alice.key, body: { app_id: 'com.alice.sneaky', name: 'x', org_id: w.orgs.bobMain } })
-    expect(res.status).toBe(404)
   })
 })
 
@@ -210,4 +157,56 @@ describe('audit', () => {
     expect(events.every((e) => e.actor_key_id === w.alice.keyId)).toBe(true)
     expect(JSON.stringify(events)).not.toContain(w.alice.key)
   })
+})
+
+/** Alice's world, with keys of hers that are limited or below `all`. */
+async function aliceWithKeys() {
+  const w = await seededWorld()
+  return {
+    ...w,
+    appLimited: (await w.aliceKey({ mode: 'all', limited_to_apps: [w.apps.aliceOne] })).key,
+    orgLimited: (await w.aliceKey({ mode: 'all', limited_to_orgs: [w.orgs.aliceMain] })).key,
+    writer: (await w.aliceKey({ mode: 'write' })).key,
+  }
+}
+type Keys = Awaited<ReturnType<typeof aliceWithKeys>>
+
+const newApp = (app_id: string, org = (w: Keys) => w.orgs.aliceMain) => (w: Keys) => ({ app_id, name: 'x', org_id: org(w) })
+const ids = (field: string) => (answer: { json: any }) => answer.json.data.map((row: Record<string, string>) => row[field])
+
+describe('what a key reaches of orgs and apps, and what it may create', () => {
+  scenarioTable<Keys>(aliceWithKeys, [
+    // An app-limited key sees only its apps, and no org.
+    { name: 'app-limited key: GET /app/ lists its app only', method: 'GET', path: '/app/', key: (w) => w.appLimited, status: 200, check: (a, w) => expect(ids('app_id')(a)).toEqual([w.apps.aliceOne]) },
+    { name: 'app-limited key: GET /organization/ lists none', method: 'GET', path: '/organization/', key: (w) => w.appLimited, status: 200, check: (a) => expect(a.json.data).toEqual([]) },
+    { name: "app-limited key: its app's org → 403", method: 'GET', path: (w) => `/organization/${w.orgs.aliceMain}`, key: (w) => w.appLimited, status: 403, code: 'insufficient_permissions' },
+    { name: 'app-limited key: another org → 404', method: 'GET', path: (w) => `/organization/${w.orgs.aliceSide}`, key: (w) => w.appLimited, status: 404, code: 'not_found' },
+    { name: 'app-limited key: renames its app', method: 'PUT', path: (w) => `/app/${w.apps.aliceOne}`, key: (w) => w.appLimited, body: { name: 'mine' }, status: 200, contains: ['"name":"mine"'] },
+    // Only an unlimited all key creates orgs.
+    { name: 'org-limited all key: POST /organization/ → 403', method: 'POST', path: '/organization/', key: (w) => w.orgLimited, body: { name: 'x' }, status: 403, unchanged: true },
+    { name: 'write key: POST /organization/ → 403', method: 'POST', path: '/organization/', key: (w) => w.writer, body: { name: 'x' }, status: 403, unchanged: true },
+    // App ids: reverse-domain, free, in an org of the user's.
+    ...([
+      ['no dot', 'comexample', 400],
+      ['too short', 'a.', 400],
+      ['too long', `com.${'a'.repeat(130)}`, 400],
+      ['a space', 'com.ex ample', 400],
+      ['a slash', 'com/example.app', 400],
+      ['SQL', "com.x'; DROP TABLE apps;--", 400],
+      ['taken by bob', 'com.bob.one', 409],
+      ['taken by alice', 'com.alice.one', 409],
+    ] as const).map(([what, appId, status]): ApiScenario<Keys> => (
+      { name: `app_id with ${what} → ${status}`, method: 'POST', path: '/app/', key: (w) => w.alice.key, body: newApp(appId), status, unchanged: true }
+    )),
+    // Members: by the email of an existing user, once, with a role on the scale.
+    ...([
+      ['an unknown email', { email: 'nobody@example.com', role: 'read' }, 404, 'not_found'],
+      ['an existing member', { email: 'alice@example.com', role: 'read' }, 409, 'conflict'],
+      ['a bad role', { email: 'bob@example.com', role: 'owner' }, 400, 'invalid_mode'],
+      ['an extra field', { email: 'bob@example.com', role: 'read', admin: true }, 400, 'validation_error'],
+    ] as const).map(([what, body, status, code]): ApiScenario<Keys> => (
+      { name: `adding ${what} → ${status}`, method: 'POST', path: (w) => `/organization/${w.orgs.aliceMain}/members`, key: (w) => w.alice.key, body, status, code, unchanged: true }
+    )),
+    { name: 'an app in an org the user is not in → 404', method: 'POST', path: '/app/', key: (w) => w.alice.key, body: newApp('com.alice.sneaky', (w) => w.orgs.bobMain), status: 404, code: 'not_found', unchanged: true },
+  ])
 })
