@@ -1,6 +1,7 @@
 /** The documented API key endpoints, through app.handle (SPEC §4–8, seed documentation). */
 import { describe, expect, spyOn, test } from 'bun:test'
 import { hashKey, KEY_PATTERN } from '../src/access/key-format'
+import { scenarioTable, type ApiScenario } from './helpers/scenario'
 import { seededWorld } from './helpers/world'
 
 const MASKED = /^ak_[0-9A-Za-z]{5}\.\.\.$/
@@ -74,23 +75,6 @@ describe('the documentation examples reproduce', () => {
     expect(after.json.code).toBe('invalid_api_key')
   })
 
-  test.each([
-    ['invalid mode', 'POST', '/apikey/', { name: 'x', mode: 'admin' }, 400, DOC_ERRORS.invalidMode, 'invalid_mode'],
-    ['key not found', 'DELETE', '/apikey/999999/', undefined, 404, DOC_ERRORS.notFound, 'not_found'],
-  ] as const)('documented error: %s', async (_, method, path, body, status, error, code) => {
-    const w = await seededWorld()
-    const res = await w.request(method, path, { key: w.alice.key, body })
-    expect(res.status).toBe(status)
-    expect(res.json).toEqual({ error, status: 'KO', code })
-  })
-
-  test('documented error: permission denied', async () => {
-    const w = await seededWorld()
-    const read = await w.aliceKey({ mode: 'read' })
-    const res = await w.request('GET', '/apikey/', { key: read.key })
-    expect(res.status).toBe(403)
-    expect(res.json).toEqual({ error: DOC_ERRORS.denied, status: 'KO', code: 'insufficient_permissions' })
-  })
 })
 
 describe('paths', () => {
@@ -184,37 +168,7 @@ describe('authentication', () => {
   })
 })
 
-describe('key modes: only `all` manages keys', () => {
-  const routes = [
-    ['GET', '/apikey/', undefined],
-    ['POST', '/apikey/', { name: 'n', mode: 'read' }],
-    ['DELETE', '/apikey/1/', undefined],
-  ] as const
-  for (const mode of ['read', 'upload', 'write'] as const) {
-    test.each(routes)(`a ${mode} key: %s %s → 403`, async (method, path, body) => {
-      const w = await seededWorld()
-      const before = (await w.snapshot())
-      const k = await w.aliceKey({ mode })
-      const snapshotAfterCreate = (await w.snapshot())
-      const res = await w.request(method, path, { key: k.key, body })
-      expect(res.status).toBe(403)
-      expect(res.json).toEqual({ error: DOC_ERRORS.denied, status: 'KO', code: 'insufficient_permissions' })
-      expect((await w.snapshot())).toBe(snapshotAfterCreate)
-      expect(before).not.toBe(snapshotAfterCreate)
-    })
-  }
-})
-
 describe('ids', () => {
-  test.each(['abc', '0', '-1', '1.5', '1e3', '99999999999999999999', '%20', '1;DROP TABLE apikeys'])('DELETE /apikey/%s/ → 400 invalid_id', async (id) => {
-    const w = await seededWorld()
-    const before = (await w.snapshot())
-    const res = await w.request('DELETE', `/apikey/${encodeURIComponent(id)}/`, { key: w.alice.key })
-    expect(res.status).toBe(400)
-    expect(res.json).toEqual({ error: 'API key id must be a positive integer', status: 'KO', code: 'invalid_id' })
-    expect((await w.snapshot())).toBe(before)
-  })
-
   test("another user's key id is 404, exactly like an unknown id", async () => {
     const w = await seededWorld()
     const bobs = await w.request('DELETE', `/apikey/${w.bob.keyId}/`, { key: w.alice.key })
@@ -299,13 +253,6 @@ describe('list filters and pagination', () => {
     expect(await names(`app_id=${w.apps.aliceTwo}`)).toEqual(['u-app'])
     expect(await names(`org_id=${w.orgs.aliceSide}`)).toEqual(['w-org'])
     expect(await names('mode=upload&app_id=com.alice.one')).toEqual([])
-  })
-
-  test.each(['limit=0', 'limit=1001', 'limit=abc', 'page=-1', 'mode=root'])('?%s → 400', async (q) => {
-    const w = await seededWorld()
-    const res = await w.request('GET', `/apikey/?${q}`, { key: w.alice.key })
-    expect(res.status).toBe(400)
-    expect(res.json.status).toBe('KO')
   })
 
   test("lists only the caller's own keys", async () => {
@@ -406,13 +353,6 @@ describe('attenuation: limited keys hand out and touch only what they have', () 
     const shorter = await w.request('POST', '/apikey/', { key: expiring.key, body: { name: 'n', mode: 'read', expires_at: '2026-01-15T00:00:00Z' } })
     expect(shorter.status).toBe(201)
   })
-
-  test.each(['yesterday', '2025-12-31T00:00:00Z', '2026-13-01T00:00:00Z', '2026-06-01'])('expires_at %s → 400 invalid_expires_at', async (expires_at) => {
-    const w = await seededWorld()
-    const res = await w.request('POST', '/apikey/', { key: w.alice.key, body: { name: 'n', mode: 'read', expires_at } })
-    expect(res.status).toBe(400)
-    expect(res.json.code).toBe('invalid_expires_at')
-  })
 })
 
 describe('secrets never leak', () => {
@@ -491,4 +431,41 @@ describe('audit', () => {
     expect(res.status).toBe(409)
     expect(res.json.code).toBe('conflict')
   })
+})
+
+/** Alice's world with a key of hers in each mode below `all`. */
+async function withModeKeys() {
+  const w = await seededWorld()
+  return { ...w, read: (await w.aliceKey({ mode: 'read' })).key, upload: (await w.aliceKey({ mode: 'upload' })).key, write: (await w.aliceKey({ mode: 'write' })).key }
+}
+type ModeKeys = Awaited<ReturnType<typeof withModeKeys>>
+
+/** The whole envelope of an error answer. */
+const envelope = (error: string, code: string) => (answer: { json: unknown }) => expect(answer.json).toEqual({ error, status: 'KO', code })
+
+describe('single requests: the documented errors, modes below `all`, malformed ids, queries and expiries', () => {
+  scenarioTable<ModeKeys>(withModeKeys, [
+    { name: 'documented error: invalid mode', method: 'POST', path: '/apikey/', key: (w) => w.alice.key, body: { name: 'x', mode: 'admin' }, status: 400, check: envelope(DOC_ERRORS.invalidMode, 'invalid_mode'), unchanged: true },
+    { name: 'documented error: key not found', method: 'DELETE', path: '/apikey/999999/', key: (w) => w.alice.key, status: 404, check: envelope(DOC_ERRORS.notFound, 'not_found'), unchanged: true },
+    // Only `all` manages keys: the documented 403, and nothing changes.
+    ...(['read', 'upload', 'write'] as const).flatMap((mode) =>
+      ([['GET', '/apikey/', undefined], ['POST', '/apikey/', { name: 'n', mode: 'read' }], ['DELETE', '/apikey/1/', undefined]] as const).map(
+        ([method, path, body]): ApiScenario<ModeKeys> => ({
+          name: `a ${mode} key: ${method} ${path} → 403`, method, path, key: (w) => w[mode], body, status: 403,
+          check: envelope(DOC_ERRORS.denied, 'insufficient_permissions'), unchanged: true,
+        }),
+      ),
+    ),
+    ...['abc', '0', '-1', '1.5', '1e3', '99999999999999999999', '%20', '1;DROP TABLE apikeys'].map((id): ApiScenario<ModeKeys> => ({
+      name: `DELETE /apikey/${id}/ → 400 invalid_id`, method: 'DELETE', path: `/apikey/${encodeURIComponent(id)}/`, key: (w) => w.alice.key, status: 400,
+      check: envelope('API key id must be a positive integer', 'invalid_id'), unchanged: true,
+    })),
+    ...['limit=0', 'limit=1001', 'limit=abc', 'page=-1', 'mode=root'].map((query): ApiScenario<ModeKeys> => ({
+      name: `GET /apikey/?${query} → 400`, method: 'GET', path: `/apikey/?${query}`, key: (w) => w.alice.key, status: 400, contains: ['"status":"KO"'],
+    })),
+    ...['yesterday', '2025-12-31T00:00:00Z', '2026-13-01T00:00:00Z', '2026-06-01'].map((expires_at): ApiScenario<ModeKeys> => ({
+      name: `expires_at ${expires_at} → 400 invalid_expires_at`, method: 'POST', path: '/apikey/', key: (w) => w.alice.key, body: { name: 'n', mode: 'read', expires_at },
+      status: 400, code: 'invalid_expires_at', unchanged: true,
+    })),
+  ])
 })
