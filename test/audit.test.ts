@@ -172,7 +172,7 @@ describe('renames (organizations and apps alike)', () => {
       const events = () => w.query('SELECT details FROM audit_events WHERE action = ? AND target_id = ?', rename.action, rename.id(w))
       const renamed = await w.request('PUT', rename.path(w), { key: w.alice.key, body: { name: 'Renamed' } })
       expect(renamed.status, renamed.text).toBe(200)
-      expect((await events()).map((e) => JSON.parse(e.details as string))).toEqual([{ name: 'Renamed', previous_name: expect.any(String) }])
+      expect((await events()).map((e) => (typeof e.details === 'string' ? JSON.parse(e.details) : e.details))).toEqual([{ name: 'Renamed', previous_name: expect.any(String) }])
       const before = await w.snapshot()
       w.clock.advance(1000)
       const again = await w.request('PUT', rename.path(w), { key: w.alice.key, body: { name: 'Renamed' } })
