@@ -76,6 +76,24 @@ describe('GroupCommit', () => {
     expect(db.inTransaction).toBe(false)
   })
 
+  test('a group whose every write fails commits nothing: no commit counted, nothing in the WAL', async () => {
+    const { db, group, committed, walFrames, insert } = onDisk()
+    await group.run(insert('kept'))
+    const frames = walFrames()
+    const outcomes = await Promise.allSettled([
+      group.run(() => {
+        insert('half-done')()
+        failWith('no')
+      }),
+      group.run(() => failWith('nor this')),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected'])
+    expect(group.commits).toBe(1)
+    expect(walFrames()).toBe(frames)
+    expect(committed()).toEqual(['kept'])
+    expect(db.inTransaction).toBe(false)
+  })
+
   test('a commit that fails keeps none of the writes, and fails each (a failed one with its own error)', async () => {
     const { db, group, committed, insert } = onDisk()
     // A deferred foreign key is checked at COMMIT: the savepoints succeed, the commit does not.

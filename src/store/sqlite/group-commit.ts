@@ -32,7 +32,7 @@ export const MAX_GROUP = 64
 export class GroupCommit {
   private queue: Queued[] = []
   private running = false
-  /** Shared transactions committed so far (tests). */
+  /** Shared transactions committed so far, not counting those whose every write failed (tests). */
   commits = 0
 
   constructor(
@@ -82,8 +82,11 @@ export class GroupCommit {
           outcomes.push({ ok: false, error })
         }
       }
-      this.db.run('COMMIT')
-      this.commits++
+      // A group whose every write failed has nothing to keep: nothing is committed.
+      if (outcomes.some((outcome) => outcome.ok)) {
+        this.db.run('COMMIT')
+        this.commits++
+      } else this.db.run('ROLLBACK')
     } catch (error) {
       failure = { error }
       if (this.db.inTransaction) this.db.run('ROLLBACK')
