@@ -6,7 +6,7 @@
  * still under way across an `await`. Answers are plain values: nothing here waits.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Change } from '../../read-model/changes'
@@ -15,7 +15,7 @@ import { apiKeyRepository } from './apikeys'
 import { appRepository } from './apps'
 import { auditRepository } from './audit'
 import { sqliteChangeFeed } from './change-feed'
-import { closeDatabase, openDatabase, type Database } from './database'
+import { closeDatabase, DATABASE_FILE, openDatabase, type Database } from './database'
 import { GroupCommit } from './group-commit'
 import { keyPolicyRepository } from './key-policies'
 import { migrate } from './migrate'
@@ -62,9 +62,23 @@ const removeScratch = (dir: string) => {
 const collected = new FinalizationRegistry(removeScratch)
 process.once('exit', () => scratchDirs.forEach(removeScratch))
 
+/** An empty database with every migration applied, made once: scratch stores start from a copy. */
+let migratedImage: Uint8Array | null = null
+
+/**
+ * A scratch directory holding a copy of the migrated empty database: tests open thousands of
+ * scratch stores, and copying it costs a tenth of migrating (about 0.1 against 0.9 ms).
+ */
 function scratchDir(): string {
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'codepushgo-'))
   scratchDirs.add(dir)
+  if (migratedImage === null) {
+    const template = openDatabase(null)
+    migrate(template)
+    migratedImage = template.serialize()
+    template.close()
+  }
+  writeFileSync(join(dir, DATABASE_FILE), migratedImage, { mode: 0o600 })
   return dir
 }
 
