@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DATABASE_FILE, openDatabase } from '../src/store/sqlite/database'
 import { GroupCommit, MAX_GROUP } from '../src/store/sqlite/group-commit'
-import type { SqliteStore } from '../src/store/sqlite/store'
+import type { Change } from '../src/read-model/changes'
+import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/store'
 import { seededWorld } from './helpers/world'
 
 const dirs: string[] = []
@@ -29,7 +30,7 @@ function onDisk() {
   // one page, so each commit that inserts appends one frame.
   const walFrames = () => (statSync(join(dir, `${DATABASE_FILE}-wal`)).size - 32) / (24 + 4096)
   const insert = (v: string) => () => db.query('INSERT INTO t (v) VALUES (?) RETURNING id').get(v) as { id: number }
-  return { db, group: new GroupCommit(db, () => {}), committed, walFrames, insert }
+  return { db, group: new GroupCommit(db, { count: () => 0, dropFrom: () => {}, ended: () => {} }), committed, walFrames, insert }
 }
 
 const failWith = (message: string) => {
@@ -205,5 +206,47 @@ describe('key writes arriving together', () => {
     expect(auditRows() - auditBefore).toBe(24)
     // Shared: far fewer commits than the 24 writes that succeeded.
     expect((w.store as SqliteStore).commits - commitsBefore).toBeLessThan(6)
+  })
+})
+
+describe('what the read model hears of a shared transaction', () => {
+  const key = (keyId: number) => ({ keyId, userId: 'usr_1', hash: String(keyId).padStart(64, '0') })
+  /** A store and every change its listeners are told of. */
+  function listened() {
+    const store = openSqliteStore(null)
+    const heard: Change[] = []
+    store.onCommit((changes) => heard.push(...changes))
+    return { store, heard }
+  }
+
+  test('the changes of a write that failed are not told; those of the writes that stood are', async () => {
+    const { store, heard } = listened()
+    const outcomes = await Promise.allSettled([
+      store.write((tx) => tx.apikeys.writeLastUse(key(1), '2030-01-01T00:00:00.000Z', null)),
+      store.write((tx) => {
+        tx.apikeys.writeLastUse(key(2), '2030-01-01T00:00:00.000Z', null)
+        failWith('no')
+      }),
+      store.write((tx) => tx.apikeys.writeLastUse(key(3), '2030-01-01T00:00:00.000Z', null)),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(heard.map((change) => change.kind === 'last-use' && change.keyId)).toEqual([1, 3])
+    await store.close()
+  })
+
+  test('nothing is told of a group whose every write failed, nor of a transaction that failed whole', async () => {
+    const { store, heard } = listened()
+    await expect(store.write((tx) => {
+      tx.apikeys.writeLastUse(key(1), '2030-01-01T00:00:00.000Z', null)
+      failWith('no')
+    })).rejects.toThrow('no')
+    // A write that rolls back the whole transaction takes the writes before it down with it.
+    const outcomes = await Promise.allSettled([
+      store.write((tx) => tx.apikeys.writeLastUse(key(2), '2030-01-01T00:00:00.000Z', null)),
+      store.write(() => store.db.run('ROLLBACK')),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected'])
+    expect(heard).toEqual([])
+    await store.close()
   })
 })

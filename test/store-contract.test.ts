@@ -342,7 +342,6 @@ const behaviours: Behaviour[] = [
   },
   {
     name: 'a write that throws changes nothing, rejects with its error, and notes nothing',
-    sqliteGap: 'the group commit publishes the notes of a write whose savepoint was rolled back (src/store/sqlite/store.ts `publish`)',
     async run(store) {
       await seedOwner(store)
       const notes = recordNotes(store)

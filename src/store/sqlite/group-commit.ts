@@ -21,6 +21,16 @@ interface Queued {
   reject: (error: unknown) => void
 }
 
+/** The change notes of the transaction under way, which GroupCommit trims to what stands. */
+export interface WriteNotes {
+  /** How many there are so far. */
+  count(): number
+  /** Drops those from the `count()`th on: the changes of a write rolled back. */
+  dropFrom(count: number): void
+  /** Called once each transaction has ended, committed or not, before its writes settle. */
+  ended(): void
+}
+
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown }
 
 /**
@@ -37,8 +47,8 @@ export class GroupCommit {
 
   constructor(
     private readonly db: Database,
-    /** Called once each transaction has ended, committed or not, before its writes settle. */
-    private readonly ended: () => void,
+    /** What the writes noted of their changes (src/read-model/changes.ts), kept only for what stands. */
+    private readonly notes: WriteNotes,
   ) {}
 
   /**
@@ -68,10 +78,12 @@ export class GroupCommit {
     try {
       this.db.run('BEGIN IMMEDIATE')
       for (const { work } of batch) {
+        const noted = this.notes.count()
         this.db.run('SAVEPOINT write')
         try {
-          outcomes.push({ ok: true, value: await work() })
+          const value = await work()
           this.db.run('RELEASE write')
+          outcomes.push({ ok: true, value })
         } catch (error) {
           // Some errors (ON CONFLICT ROLLBACK, a full disk) roll back the whole shared
           // transaction, not the savepoint: then nothing of the group is kept, and the
@@ -79,6 +91,7 @@ export class GroupCommit {
           if (!this.db.inTransaction) throw error
           this.db.run('ROLLBACK TO write')
           this.db.run('RELEASE write')
+          this.notes.dropFrom(noted)
           outcomes.push({ ok: false, error })
         }
       }
@@ -91,7 +104,9 @@ export class GroupCommit {
       failure = { error }
       if (this.db.inTransaction) this.db.run('ROLLBACK')
     } finally {
-      this.ended()
+      // Nothing of a failed transaction was kept: what the read model holds is still true.
+      if (failure !== null) this.notes.dropFrom(0)
+      this.notes.ended()
       this.running = false
       if (this.queue.length > 0) setImmediate(this.commit)
     }

@@ -100,7 +100,11 @@ export function openSqliteStore(dir: string | null): SqliteStore {
     for (const listener of listeners) listener(changes)
   }
   const tx = repositories(writer, (change) => notes.push(change))
-  const group = new GroupCommit(writer, publish)
+  const group = new GroupCommit(writer, {
+    count: () => notes.length,
+    dropFrom: (count) => void (notes.length = count),
+    ended: publish,
+  })
   // Marks the writes under way, to refuse a write started inside another one: it would wait
   // for the transaction it is part of.
   const inWrite = new AsyncLocalStorage<true>()
