@@ -121,12 +121,7 @@ export class ReadModel {
    * (its user's memberships, its apps, the key policies: every such change clears everything).
    */
   stillHolds(principal: Principal, pending: readonly Change[]): principal is CachedKey {
-    if (!(principal instanceof CachedKey)) return false
-    this.polledAt = this.clock.nowMs()
-    if (this.feed.foreignCommits()) {
-      this.clear()
-      return false
-    }
+    if (!(principal instanceof CachedKey) || this.clearedForForeignCommits()) return false
     return (
       this.cache.peek(principal.hash) === principal &&
       pending.every((change) => change.kind === 'last-use' || (change.kind === 'key' && change.hash !== principal.hash))
@@ -291,8 +286,15 @@ export class ReadModel {
   private pollForeignCommits(): void {
     const now = this.clock.nowMs()
     if (now - this.polledAt < FOREIGN_COMMITS_POLL_MS && now >= this.polledAt) return
-    this.polledAt = now
-    if (this.feed.foreignCommits()) this.clear()
+    this.clearedForForeignCommits()
+  }
+
+  /** Asks the feed now; clears everything, and says so, when another process has committed. */
+  private clearedForForeignCommits(): boolean {
+    this.polledAt = this.clock.nowMs()
+    if (!this.feed.foreignCommits()) return false
+    this.clear()
+    return true
   }
 
   /** The cached entry for `key`, else what `load` makes of the sources (null is not kept). */
