@@ -19,7 +19,7 @@ import { replaceOnce, startNginx, type RunningNginx } from '../helpers/nginx'
 import { freePort } from '../helpers/ports'
 import { findPostgres, usePostgresCluster } from '../helpers/postgres'
 import { findProgram } from '../helpers/system-program'
-import { waitFor } from '../helpers/wait'
+import { exitedWithin, waitFor } from '../helpers/wait'
 
 const nginx = findProgram('nginx', ['/usr/sbin/nginx'])
 const postgres = findPostgres()
@@ -153,8 +153,7 @@ describe.skipIf(!nginx || !postgres)('two instances on one PostgreSQL database b
       servers.map(async (server) => {
         if (server.process.exitCode !== null || server.process.signalCode !== null) return
         server.process.kill('SIGTERM')
-        const exited = await Promise.race([server.process.exited.then(() => true), Bun.sleep(10_000).then(() => false)])
-        if (!exited) server.process.kill('SIGKILL')
+        if (!(await exitedWithin(server.process, 10_000))) server.process.kill('SIGKILL')
         await server.process.exited
       }),
     )

@@ -2,6 +2,7 @@
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tempDir } from './binary'
+import { exitedWithin } from './wait'
 
 /**
  * `text` with `from` replaced by `to`, which must occur exactly once: a documented nginx block
@@ -68,10 +69,9 @@ export async function startNginx(program: string, http: string, probeUrl: string
   const stop = async () => {
     if (proxy.exitCode === null) {
       proxy.kill('SIGQUIT')
-      const quit = await Promise.race([proxy.exited.then(() => true), Bun.sleep(5000).then(() => false)])
-      if (!quit) {
+      if (!(await exitedWithin(proxy, 5000))) {
         proxy.kill('SIGTERM')
-        await Promise.race([proxy.exited, Bun.sleep(2000)])
+        await exitedWithin(proxy, 2000)
       }
       if (proxy.exitCode === null) proxy.kill('SIGKILL')
     }

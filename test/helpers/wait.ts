@@ -11,3 +11,19 @@ export async function waitFor(what: string, ready: () => boolean | Promise<boole
     await Bun.sleep(10)
   }
 }
+
+/**
+ * Resolves true once `child` has exited, false if it has not within `ms`: a bound on the exit
+ * event (to escalate to a harder signal), not a pause; the timer goes as soon as it exits.
+ */
+export async function exitedWithin(child: { exited: Promise<unknown> }, ms: number): Promise<boolean> {
+  let timer: Timer | undefined
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([child.exited.then(() => true as const), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
